@@ -1,0 +1,130 @@
+package dev.hopper.topology;
+
+import com.rabbitmq.client.LongString;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Date;
+import java.util.Map;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Defensive reads of AMQP header values, which arrive as {@link LongString}, boxed numbers of any width,
+ * {@link Date} or anything a foreign producer chose. Each read says one of three things: absent, a value, or
+ * {@link Mistyped}. Never throws for bad data.
+ */
+public final class HeaderValues {
+    private HeaderValues() {}
+
+    /** A header that is present but cannot be read as the wanted type. */
+    public static final class Mistyped extends HopperException {
+        private static final long serialVersionUID = 1L;
+        private final String header;
+
+        Mistyped(String header, String problem) {
+            super("header " + header + " " + problem, false);
+            this.header = header;
+        }
+
+        public String header() {
+            return header;
+        }
+    }
+
+    /** The header as text (LongString, String, or a number rendered as text), or empty when absent. */
+    public static Optional<String> text(@Nullable Map<String, Object> headers, String name) {
+        Object v = headers == null ? null : headers.get(name);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof LongString || v instanceof String || v instanceof Number) {
+            return Optional.of(v.toString());
+        }
+        if (v instanceof byte[] bytes) {
+            return Optional.of(new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return Optional.of(String.valueOf(v));
+    }
+
+    /**
+     * The header as a string, strictly: present and not a string is {@link Mistyped}.
+     *
+     * @throws Mistyped when the header is present with a non-string type
+     */
+    public static Optional<String> strictText(@Nullable Map<String, Object> headers, String name) {
+        Object v = headers == null ? null : headers.get(name);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof LongString || v instanceof String) {
+            return Optional.of(v.toString());
+        }
+        throw new Mistyped(name, "should be a string but is a " + v.getClass().getSimpleName());
+    }
+
+    /**
+     * The header as a whole number; accepts integer types of any width and digit strings.
+     *
+     * @throws Mistyped when present but not a whole number
+     */
+    public static Optional<Long> whole(@Nullable Map<String, Object> headers, String name) {
+        Object v = headers == null ? null : headers.get(name);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
+            return Optional.of(((Number) v).longValue());
+        }
+        if (v instanceof LongString || v instanceof String) {
+            String s = v.toString().trim();
+            try {
+                return Optional.of(Long.parseLong(s));
+            } catch (NumberFormatException e) {
+                throw new Mistyped(name, "should be a whole number but is \"" + Headers.truncate(s, 40) + "\"");
+            }
+        }
+        throw new Mistyped(name, "should be a whole number but is a " + v.getClass().getSimpleName());
+    }
+
+    /** Like {@link #whole} but bounded to a non-negative int. */
+    public static Optional<Integer> count(@Nullable Map<String, Object> headers, String name) {
+        Optional<Long> v = whole(headers, name);
+        if (v.isPresent() && (v.get() < 0 || v.get() > Integer.MAX_VALUE)) {
+            throw new Mistyped(name, "should be a count >= 0 but is " + v.get());
+        }
+        return v.map(Long::intValue);
+    }
+
+    /**
+     * The header as an instant: an ISO-8601 string, or an AMQP timestamp.
+     *
+     * @throws Mistyped when present but not an instant
+     */
+    public static Optional<Instant> instant(@Nullable Map<String, Object> headers, String name) {
+        Object v = headers == null ? null : headers.get(name);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Date d) {
+            return Optional.of(d.toInstant());
+        }
+        if (v instanceof LongString || v instanceof String) {
+            String s = v.toString().trim();
+            try {
+                return Optional.of(Instant.parse(s));
+            } catch (DateTimeParseException e) {
+                throw new Mistyped(name, "should be an ISO-8601 instant but is \"" + Headers.truncate(s, 40) + "\"");
+            }
+        }
+        throw new Mistyped(name, "should be an ISO-8601 instant but is a " + v.getClass().getSimpleName());
+    }
+
+    /** Like {@link #text} but never throws and maps anything unreadable to empty: for display only. */
+    public static Optional<String> display(@Nullable Map<String, Object> headers, String name) {
+        try {
+            return text(headers, name);
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+}
