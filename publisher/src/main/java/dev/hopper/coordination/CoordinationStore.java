@@ -1,0 +1,50 @@
+package dev.hopper.coordination;
+
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Locks, revisions and done-markers (design.md, "Coordination store"). Implementations are thread-safe.
+ *
+ * <p>Every method may throw {@link StoreUnavailableException} when the store does not answer within its
+ * timeout; none blocks longer than that. Lock operations are compare-on-owner: a caller can never release or
+ * renew a lock it does not hold. Lease deadlines are measured on a monotonic clock.
+ */
+public interface CoordinationStore extends RevisionStore, AutoCloseable {
+
+    /**
+     * In one atomic step: compares {@code messageRevision} with the key's current revision and takes the key's
+     * lock for {@code owner} with a lease of {@code lease}.
+     *
+     * @param messageRevision the revision the task was published against; null means "not revisioned"
+     * @param lockIfSuperseded false: a stale task gets {@link LockResult.Superseded} and no lock (policy skip);
+     *     true: it is locked like any other (policy refresh)
+     * @return {@link LockResult.Acquired} with a new fencing token, {@link LockResult.Busy} when another owner
+     *     holds an unexpired lease, or {@link LockResult.Superseded}
+     */
+    LockResult checkAndLock(String key, @Nullable Long messageRevision, String owner, Duration lease,
+            boolean lockIfSuperseded);
+
+    /**
+     * Extends the lease if {@code owner} still holds the lock with {@code fencingToken}.
+     *
+     * @return false when the lock was lost (expired and taken over, or released)
+     */
+    boolean renew(String key, String owner, long fencingToken, Duration lease);
+
+    /**
+     * In one atomic step: releases the key's lock if {@code owner} holds it with {@code fencingToken}, and
+     * records {@code messageId} as completed for {@code doneTtl}. With a null key only the done-marker is written.
+     */
+    void complete(@Nullable String key, String owner, long fencingToken, String messageId, Duration doneTtl);
+
+    /** Releases the key's lock if {@code owner} holds it with {@code fencingToken}; else does nothing. */
+    void release(String key, String owner, long fencingToken);
+
+    /** True if {@code messageId} was recorded as completed and its marker has not expired. */
+    boolean isCompleted(String messageId);
+
+    /** Releases connections. */
+    @Override
+    void close();
+}

@@ -1,0 +1,203 @@
+package dev.hopper.publisher;
+
+import static java.util.Objects.requireNonNull;
+
+import com.rabbitmq.client.BlockedListener;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.Recoverable;
+import com.rabbitmq.client.RecoveryListener;
+import dev.hopper.topology.HopperException;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One RabbitMQ connection with heartbeats and automatic recovery, plus the broker's flow-control state
+ * ({@code connection.blocked} during a memory or disk alarm).
+ *
+ * <p>Use one connection for publishing and another for consuming, as RabbitMQ advises: a blocked publishing
+ * connection must not stall a worker's acks. Thread-safe. Automatic recovery reopens the connection and the
+ * channels on it after a network failure, but not a channel the broker closed on its own (a channel error or a
+ * consumer timeout): owners of channels watch for that themselves.
+ */
+public final class BrokerConnection implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(BrokerConnection.class);
+
+    private final BrokerConfig config;
+    private final Connection connection;
+    private final Object blockLock = new Object();
+    private volatile @Nullable String blockedReason;
+
+    private BrokerConnection(BrokerConfig config, Connection connection) {
+        this.config = config;
+        this.connection = connection;
+        connection.addBlockedListener(new BlockedListener() {
+            @Override
+            public void handleBlocked(String reason) {
+                log.warn("broker blocked publishing uri={} reason={}", config.redactedUri(), reason);
+                blockedReason = reason;
+            }
+
+            @Override
+            public void handleUnblocked() {
+                log.info("broker unblocked publishing uri={}", config.redactedUri());
+                synchronized (blockLock) {
+                    blockedReason = null;
+                    blockLock.notifyAll();
+                }
+            }
+        });
+        if (connection instanceof Recoverable r) {
+            r.addRecoveryListener(new RecoveryListener() {
+                @Override
+                public void handleRecovery(Recoverable recoverable) {
+                    log.info("broker connection recovered uri={} name={}", config.redactedUri(),
+                            config.connectionName());
+                }
+
+                @Override
+                public void handleRecoveryStarted(Recoverable recoverable) {
+                    log.warn("broker connection lost, recovering uri={} name={}", config.redactedUri(),
+                            config.connectionName());
+                }
+            });
+        }
+    }
+
+    /**
+     * Connects.
+     *
+     * @throws BrokerUnavailableException naming the URI (password masked) and what to do
+     */
+    public static BrokerConnection open(BrokerConfig config) {
+        requireNonNull(config, "config");
+        ConnectionFactory f = factory(config);
+        try {
+            return new BrokerConnection(config, f.newConnection(config.connectionName()));
+        } catch (IOException | TimeoutException | RuntimeException e) {
+            throw new BrokerUnavailableException(config.redactedUri(), e);
+        }
+    }
+
+    /** The amqp-client factory for a config; exposed to the package for tests of the URI handling. */
+    static ConnectionFactory factory(BrokerConfig config) {
+        var uri = config.uri();
+        ConnectionFactory f = new ConnectionFactory();
+        boolean tls = "amqps".equals(uri.getScheme());
+        f.setHost(uri.getHost());
+        f.setPort(uri.getPort() > 0 ? uri.getPort() : tls ? ConnectionFactory.DEFAULT_AMQP_OVER_SSL_PORT
+                : ConnectionFactory.DEFAULT_AMQP_PORT);
+        String userInfo = uri.getRawUserInfo();
+        if (userInfo != null) {
+            int colon = userInfo.indexOf(':');
+            f.setUsername(decode(colon < 0 ? userInfo : userInfo.substring(0, colon)));
+            if (colon >= 0) {
+                f.setPassword(decode(userInfo.substring(colon + 1)));
+            }
+        }
+        f.setVirtualHost(decode(config.virtualHost()));
+        if (tls) {
+            try {
+                // Verify the certificate chain with the JVM trust store and the host name: never trust-all.
+                f.useSslProtocol(SSLContext.getDefault());
+                f.enableHostnameVerification();
+            } catch (NoSuchAlgorithmException e) {
+                throw new HopperException("this JVM has no default TLS context for amqps", e);
+            }
+        }
+        f.setRequestedHeartbeat((int) Math.max(1, config.heartbeat().toSeconds()));
+        f.setConnectionTimeout((int) config.connectTimeout().toMillis());
+        f.setHandshakeTimeout((int) Math.max(config.connectTimeout().toMillis(), 10_000));
+        f.setAutomaticRecoveryEnabled(true);
+        f.setTopologyRecoveryEnabled(true);
+        f.setNetworkRecoveryInterval(config.recoveryInterval().toMillis());
+        return f;
+    }
+
+    private static String decode(String s) {
+        return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    public BrokerConfig config() {
+        return config;
+    }
+
+    public String redactedUri() {
+        return config.redactedUri();
+    }
+
+    /** The underlying connection, for code that needs amqp-client directly (Topology, consumers). */
+    public Connection amqp() {
+        return connection;
+    }
+
+    public boolean isOpen() {
+        return connection.isOpen();
+    }
+
+    /**
+     * A new channel.
+     *
+     * @throws HopperException when the connection is down or the broker refuses a channel
+     */
+    public Channel openChannel() {
+        try {
+            Channel ch = connection.createChannel();
+            if (ch == null) {
+                throw new HopperException("the broker refused a new channel (channel_max reached) on "
+                        + redactedUri());
+            }
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof HopperException h) {
+                throw h;
+            }
+            throw new HopperException("cannot open a channel on " + redactedUri() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The broker's reason while it blocks publishing on this connection, else null. */
+    public @Nullable String blockedReason() {
+        return blockedReason;
+    }
+
+    /**
+     * Waits until the broker unblocks this connection.
+     *
+     * @return true when unblocked (or never blocked), false when still blocked after {@code max}
+     */
+    public boolean awaitUnblocked(Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        synchronized (blockLock) {
+            while (blockedReason != null) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                blockLock.wait(Math.max(1, left / 1_000_000));
+            }
+            return true;
+        }
+    }
+
+    /** Closes the connection (and every channel on it), waiting up to 5 seconds. */
+    @Override
+    public void close() {
+        try {
+            if (connection.isOpen()) {
+                connection.close(5000);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("error closing connection uri={}: {}", redactedUri(), e.toString());
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.hopper.publisher;
+
+import dev.hopper.topology.HopperException;
+
+/**
+ * A publish was not confirmed: the broker nacked it, returned it as unroutable, the window stayed full, the
+ * connection dropped before the confirm, or the confirm timed out. The message may or may not be on the broker
+ * ({@link #mayHaveArrived()}); retrying is the caller's choice and gives at-least-once delivery.
+ */
+public class PublishException extends HopperException {
+    private static final long serialVersionUID = 1L;
+
+    /** Why a publish failed. */
+    public enum Reason {
+        /** The broker refused the message (basic.nack), e.g. a queue at its length limit with reject-publish. */
+        NACKED(false),
+        /** No queue matched the routing key (mandatory return): the queue does not exist or is not bound. */
+        UNROUTABLE(false),
+        /** The channel or connection closed before the broker confirmed. */
+        CONNECTION_LOST(true),
+        /** No confirm arrived within the timeout. */
+        TIMEOUT(true),
+        /** Too many unconfirmed messages in flight and none confirmed within the wait. */
+        WINDOW_FULL(false),
+        /** The broker blocked the connection (memory or disk alarm) for longer than the wait. */
+        BLOCKED(false),
+        /** The publisher was closed. */
+        CLOSED(false);
+
+        private final boolean mayHaveArrived;
+
+        Reason(boolean mayHaveArrived) {
+            this.mayHaveArrived = mayHaveArrived;
+        }
+    }
+
+    private final Reason reason;
+
+    public PublishException(Reason reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public PublishException(Reason reason, String message, Throwable cause) {
+        super(message, cause);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+
+    /** True when the broker may have stored the message although it was not confirmed. */
+    public boolean mayHaveArrived() {
+        return reason.mayHaveArrived;
+    }
+}
