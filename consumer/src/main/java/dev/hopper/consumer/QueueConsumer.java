@@ -1,0 +1,250 @@
+package dev.hopper.consumer;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.AlreadyClosedException;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
+import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.topology.QueueSpec;
+import java.io.IOException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Consumes one work queue: owns its channel (manual acks, QoS = prefetch) and hands each delivery to the
+ * queue's bounded pool of handler threads, so handlers never run on the connection's I/O thread.
+ *
+ * <p>Keeps consuming through broker-side trouble: when the broker closes the channel on its own (a channel error,
+ * or {@code consumer_timeout} before RabbitMQ 4.3) or cancels the consumer ({@code consumer_timeout} on 4.3+, a
+ * deleted queue), amqp-client's automatic recovery does nothing, so this class opens a new channel and
+ * subscribes again, retrying with a growing pause. Connection failures are left to automatic recovery, which
+ * recovers the channel and the consumer. State changes are synchronized on this object.
+ */
+final class QueueConsumer {
+    private static final Logger log = LoggerFactory.getLogger(QueueConsumer.class);
+
+    private final BrokerConnection connection;
+    private final QueueSpec spec;
+    private final DeliveryProcessor processor;
+    private final ExecutorService handlers;
+    private final ScheduledExecutorService timers;
+    private final WorkerListener listener;
+    private @Nullable Channel channel;
+    private @Nullable String consumerTag;
+    private boolean paused;
+    private boolean stopped;
+    private long resubscribeDelayMs = 200;
+
+    QueueConsumer(BrokerConnection connection, QueueSpec spec, DeliveryProcessor processor, ExecutorService handlers,
+            ScheduledExecutorService timers, WorkerListener listener) {
+        this.connection = connection;
+        this.spec = spec;
+        this.processor = processor;
+        this.handlers = handlers;
+        this.timers = timers;
+        this.listener = listener;
+    }
+
+    String queue() {
+        return spec.name();
+    }
+
+    /** Opens the channel and subscribes. @throws dev.hopper.topology.HopperException when that fails */
+    synchronized void start() {
+        subscribe();
+    }
+
+    synchronized boolean isConsuming() {
+        return consumerTag != null && channel != null && channel.isOpen() && !paused && !stopped;
+    }
+
+    synchronized boolean isPaused() {
+        return paused;
+    }
+
+    /** Stops new deliveries (basic.cancel); deliveries in hand finish normally. */
+    synchronized void pause(String why) {
+        if (paused || stopped) {
+            return;
+        }
+        paused = true;
+        cancelConsumer();
+        log.warn("consuming paused queue={} reason={}", spec.name(), why);
+        notifyListener(true, why);
+    }
+
+    /** Subscribes again after {@link #pause}. */
+    synchronized void resume(String why) {
+        if (!paused || stopped) {
+            return;
+        }
+        paused = false;
+        log.info("consuming resumed queue={} reason={}", spec.name(), why);
+        subscribe();
+        notifyListener(false, why);
+    }
+
+    /** Stops consuming for good (shutdown): basic.cancel; the channel stays open so in-flight work can settle. */
+    synchronized void stopConsuming() {
+        stopped = true;
+        cancelConsumer();
+    }
+
+    /** Closes the channel; the broker requeues whatever is still unacked on it. */
+    synchronized void closeChannel() {
+        stopped = true;
+        Channel ch = channel;
+        channel = null;
+        if (ch != null && ch.isOpen()) {
+            try {
+                ch.close();
+            } catch (IOException | TimeoutException | AlreadyClosedException e) {
+                log.debug("error closing consumer channel queue={}: {}", spec.name(), e.toString());
+            }
+        }
+    }
+
+    private void cancelConsumer() {
+        String tag = consumerTag;
+        consumerTag = null;
+        Channel ch = channel;
+        if (tag != null && ch != null && ch.isOpen()) {
+            try {
+                ch.basicCancel(tag);
+            } catch (IOException | AlreadyClosedException e) {
+                log.debug("basic.cancel failed queue={}: {}", spec.name(), e.toString());
+            }
+        }
+    }
+
+    private void subscribe() {
+        if (stopped || paused) {
+            return;
+        }
+        Channel ch = channel;
+        if (ch == null || !ch.isOpen()) {
+            ch = connection.openChannel();
+            channel = ch;
+            Channel owned = ch;
+            ch.addShutdownListener(cause -> onChannelShutdown(owned, cause));
+        }
+        try {
+            ch.basicQos(spec.prefetch());
+            consumerTag = ch.basicConsume(spec.name(), false, new Deliveries(ch));
+            resubscribeDelayMs = 200;
+            log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), spec.prefetch(),
+                    spec.concurrency());
+        } catch (IOException | AlreadyClosedException e) {
+            throw new dev.hopper.topology.HopperException("cannot consume from queue '" + spec.name() + "' on "
+                    + connection.redactedUri() + ": " + rootMessage(e) + " (declare the topology first: "
+                    + "hopper topology declare)", e);
+        }
+    }
+
+    private void onChannelShutdown(Channel ch, ShutdownSignalException cause) {
+        synchronized (this) {
+            if (ch != channel || stopped || cause.isInitiatedByApplication()) {
+                return;
+            }
+            if (cause.isHardError()) {
+                // Connection-level: automatic recovery reopens this channel and its consumer.
+                return;
+            }
+            log.warn("broker closed the consumer channel queue={} reason={}; subscribing again", spec.name(),
+                    cause.getReason() == null ? cause.getMessage() : cause.getReason().protocolMethodName());
+            channel = null;
+            consumerTag = null;
+        }
+        scheduleResubscribe();
+    }
+
+    private void scheduleResubscribe() {
+        long delay;
+        synchronized (this) {
+            delay = resubscribeDelayMs;
+            resubscribeDelayMs = Math.min(10_000, resubscribeDelayMs * 2);
+        }
+        try {
+            timers.schedule(this::resubscribe, delay, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            log.debug("worker closing; not resubscribing queue={}", spec.name());
+        }
+    }
+
+    private void resubscribe() {
+        synchronized (this) {
+            if (stopped || paused || consumerTag != null) {
+                return;
+            }
+            try {
+                if (!connection.isOpen()) {
+                    // Automatic recovery is at work; try again later.
+                    throw new dev.hopper.topology.HopperException("connection down");
+                }
+                subscribe();
+                return;
+            } catch (RuntimeException e) {
+                log.warn("subscribing again failed queue={}: {}", spec.name(), e.getMessage());
+            }
+        }
+        scheduleResubscribe();
+    }
+
+    private void notifyListener(boolean paused, String why) {
+        try {
+            listener.onConsumingChanged(spec.name(), paused, why);
+        } catch (RuntimeException e) {
+            log.warn("worker listener failed: {}", e.toString());
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return String.valueOf(t.getMessage());
+    }
+
+    private final class Deliveries extends DefaultConsumer {
+        Deliveries(Channel ch) {
+            super(ch);
+        }
+
+        @Override
+        public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
+            Channel ch = getChannel();
+            try {
+                handlers.execute(() -> processor.process(ch, envelope, props, body));
+            } catch (RejectedExecutionException e) {
+                // Shutting down: hand it straight back.
+                try {
+                    ch.basicNack(envelope.getDeliveryTag(), false, true);
+                } catch (IOException | AlreadyClosedException ignored) {
+                    // The channel is closing; the broker requeues the delivery itself.
+                }
+            }
+        }
+
+        @Override
+        public void handleCancel(String tag) {
+            // Server-initiated cancel: queue deleted, or consumer_timeout on RabbitMQ 4.3+.
+            synchronized (QueueConsumer.this) {
+                if (!tag.equals(consumerTag)) {
+                    return;
+                }
+                consumerTag = null;
+            }
+            log.warn("broker cancelled the consumer queue={}; subscribing again", spec.name());
+            scheduleResubscribe();
+        }
+    }
+}

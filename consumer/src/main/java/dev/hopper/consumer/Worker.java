@@ -1,0 +1,464 @@
+package dev.hopper.consumer;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.StoreUnavailableException;
+import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.publisher.ConfirmedChannel;
+import dev.hopper.topology.HopperConfig;
+import dev.hopper.topology.HopperException;
+import dev.hopper.topology.QueueSpec;
+import dev.hopper.topology.TaskJson;
+import java.lang.management.ManagementFactory;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs task handlers for one or more work queues with late acknowledgement (design.md, "What a worker does with
+ * one delivery").
+ *
+ * <p>Guarantees: a delivery is acked only after its outcome is settled: the handler succeeded, or a retry or
+ * dead-letter copy was confirmed by the broker. If the worker dies at any point (kill -9, OOM, lost network),
+ * the broker requeues every unacked delivery and another worker runs it: tasks run at least once, never zero
+ * times. Failures go through the queue's delay tiers under its retry policy and end in {@code Q.dead} with the
+ * reason and the error. Bad input (unparseable body, unknown type, mistyped headers, oversized body) is
+ * dead-lettered at once and never stops the worker.
+ *
+ * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads; handlers never run
+ * on the connection's I/O thread. Retry and dead-letter copies go over a separate publishing connection, so a
+ * broker that blocks publishers cannot stall acks. All public methods are thread-safe.
+ *
+ * <p>Shutdown: {@link #close()} stops consuming, lets running handlers finish for up to the drain timeout and
+ * settles their outcomes, hands back (nack+requeue) deliveries that had not started, and closes; a handler still
+ * running after the drain leaves its delivery unacked, and the broker requeues it.
+ */
+public final class Worker implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+    private final @Nullable BrokerConfig brokerConfig;
+    private @Nullable BrokerConnection consumeConnection;
+    private @Nullable BrokerConnection publishConnection;
+    private final boolean ownsConnections;
+    private final HopperConfig config;
+    private final List<String> queueNames;
+    private final Map<String, RegisteredHandler<?>> handlers;
+    private final @Nullable CoordinationStore store;
+    private final Clock clock;
+    private final String workerId;
+    private final WorkerListener listener;
+    private final Duration drainTimeout;
+    private final int publishWindow;
+
+    private final List<QueueConsumer> consumers = new ArrayList<>();
+    private final List<ExecutorService> pools = new ArrayList<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private @Nullable ScheduledExecutorService timers;
+    private @Nullable ConfirmedChannel copies;
+    private volatile boolean closing;
+    private boolean started;
+    private boolean storeDown;
+    private long storeProbeDelayMs;
+
+    private Worker(Builder b) {
+        this.brokerConfig = b.brokerConfig;
+        this.consumeConnection = b.consumeConnection;
+        this.publishConnection = b.publishConnection != null ? b.publishConnection : b.consumeConnection;
+        this.ownsConnections = b.consumeConnection == null;
+        this.config = requireNonNull(b.config, "config");
+        this.queueNames = b.queues.isEmpty() ? List.copyOf(config.queues().keySet()) : List.copyOf(b.queues);
+        for (String q : queueNames) {
+            config.requireQueue(q);
+        }
+        if (b.handlers.isEmpty()) {
+            throw new IllegalArgumentException("a worker needs at least one handler");
+        }
+        this.handlers = Map.copyOf(b.handlers);
+        this.store = b.store;
+        this.clock = b.clock;
+        this.workerId = b.workerId;
+        this.listener = b.listener;
+        this.drainTimeout = b.drainTimeout;
+        this.publishWindow = b.publishWindow;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Connects (when built from a {@link BrokerConfig}) and starts consuming every queue.
+     *
+     * @throws dev.hopper.publisher.BrokerUnavailableException when the broker cannot be reached
+     * @throws HopperException when a queue cannot be consumed (e.g. not declared)
+     */
+    public synchronized void start() {
+        if (started) {
+            throw new IllegalStateException("worker already started");
+        }
+        started = true;
+        if (ownsConnections) {
+            BrokerConfig bc = requireNonNull(brokerConfig);
+            consumeConnection = BrokerConnection.open(BrokerConfig.builder(bc.uri())
+                    .connectionName(bc.connectionName() + "-consume").heartbeat(bc.heartbeat())
+                    .connectTimeout(bc.connectTimeout()).recoveryInterval(bc.recoveryInterval()).build());
+            publishConnection = BrokerConnection.open(BrokerConfig.builder(bc.uri())
+                    .connectionName(bc.connectionName() + "-publish").heartbeat(bc.heartbeat())
+                    .connectTimeout(bc.connectTimeout()).recoveryInterval(bc.recoveryInterval()).build());
+        }
+        timers = Executors.newScheduledThreadPool(2, daemonThreads("hopper-timers"));
+        copies = new ConfirmedChannel(requireNonNull(publishConnection), publishWindow, Duration.ofSeconds(30),
+                Duration.ofSeconds(30));
+        RetryRouter retries = new RetryRouter(copies);
+        DeadLetterPublisher dead = new DeadLetterPublisher(copies, clock, workerId);
+        DeliveryProcessor.Host host = new DeliveryProcessor.Host() {
+            @Override
+            public void storeUnavailable(String queue, StoreUnavailableException e) {
+                onStoreUnavailable(e);
+            }
+
+            @Override
+            public boolean closing() {
+                return closing;
+            }
+        };
+        for (String name : queueNames) {
+            QueueSpec spec = config.requireQueue(name);
+            ThreadPoolExecutor pool = new ThreadPoolExecutor(spec.concurrency(), spec.concurrency(), 0,
+                    TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemonThreads("hopper-" + name));
+            pools.add(pool);
+            ExecutorService counted = new CountingExecutor(pool, inFlight);
+            DeliveryProcessor processor = new DeliveryProcessor(spec, handlers, retries, dead, store,
+                    config.coordination(), clock, timers, listener, workerId, host);
+            QueueConsumer c = new QueueConsumer(requireNonNull(consumeConnection), spec, processor, counted, timers,
+                    listener);
+            consumers.add(c);
+        }
+        for (QueueConsumer c : consumers) {
+            c.start();
+        }
+        log.info("worker started id={} queues={} uri={}", workerId, queueNames,
+                requireNonNull(consumeConnection).redactedUri());
+    }
+
+    /** This worker's id, written as {@code x-hopper-worker} on its dead letters. */
+    public String workerId() {
+        return workerId;
+    }
+
+    /** Deliveries handed to handler threads and not yet settled. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** True while the queue has a live subscription (not paused, not stopped). */
+    public synchronized boolean isConsuming(String queue) {
+        return consumers.stream().anyMatch(c -> c.queue().equals(queue) && c.isConsuming());
+    }
+
+    /** True while the broker connections are open (or recovering has finished). */
+    public boolean isConnected() {
+        BrokerConnection c = consumeConnection;
+        BrokerConnection p = publishConnection;
+        return c != null && c.isOpen() && p != null && p.isOpen();
+    }
+
+    /** Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. */
+    public synchronized void pause(String queue, String why) {
+        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.pause(why));
+    }
+
+    /** Consumes {@code queue} again after {@link #pause}. */
+    public synchronized void resume(String queue, String why) {
+        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.resume(why));
+    }
+
+    private void onStoreUnavailable(StoreUnavailableException e) {
+        synchronized (this) {
+            if (storeDown || closing) {
+                return;
+            }
+            storeDown = true;
+            storeProbeDelayMs = 250;
+            log.warn("coordination store unavailable; pausing consumption until it answers: {}", e.getMessage());
+            consumers.forEach(c -> c.pause("coordination store unavailable"));
+        }
+        scheduleStoreProbe();
+    }
+
+    private void scheduleStoreProbe() {
+        ScheduledExecutorService t = timers;
+        if (t == null || closing) {
+            return;
+        }
+        long delay;
+        synchronized (this) {
+            delay = storeProbeDelayMs;
+            storeProbeDelayMs = Math.min(5_000, storeProbeDelayMs * 2);
+        }
+        try {
+            t.schedule(this::probeStore, delay, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException ignored) {
+            // Closing.
+        }
+    }
+
+    private void probeStore() {
+        try {
+            requireNonNull(store).isCompleted("hopper-store-probe");
+        } catch (RuntimeException e) {
+            scheduleStoreProbe();
+            return;
+        }
+        synchronized (this) {
+            if (!storeDown || closing) {
+                return;
+            }
+            storeDown = false;
+            log.info("coordination store answers again; resuming consumption");
+            consumers.forEach(c -> c.resume("coordination store available"));
+        }
+    }
+
+    /** Graceful shutdown; see the class documentation. Idempotent. */
+    @Override
+    public void close() {
+        List<QueueConsumer> cs;
+        synchronized (this) {
+            if (closing) {
+                return;
+            }
+            closing = true;
+            cs = List.copyOf(consumers);
+        }
+        cs.forEach(QueueConsumer::stopConsuming);
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        for (ExecutorService p : pools) {
+            p.shutdown();
+        }
+        for (ExecutorService p : pools) {
+            try {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !p.awaitTermination(left, TimeUnit.NANOSECONDS)) {
+                    log.warn("handlers still running after the drain timeout; their deliveries go back to the queue");
+                    p.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.shutdownNow();
+            }
+        }
+        cs.forEach(QueueConsumer::closeChannel);
+        if (copies != null) {
+            copies.close(Duration.ofSeconds(5));
+        }
+        if (timers != null) {
+            timers.shutdownNow();
+        }
+        if (ownsConnections) {
+            if (consumeConnection != null) {
+                consumeConnection.close();
+            }
+            if (publishConnection != null) {
+                publishConnection.close();
+            }
+        }
+        log.info("worker stopped id={}", workerId);
+    }
+
+    private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    static String defaultWorkerId() {
+        String jvm = ManagementFactory.getRuntimeMXBean().getName(); // pid@host
+        return jvm + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** Counts deliveries between hand-off and settlement, for {@link #inFlight()}. */
+    private static final class CountingExecutor extends java.util.concurrent.AbstractExecutorService {
+        private final ExecutorService delegate;
+        private final AtomicInteger counter;
+
+        CountingExecutor(ExecutorService delegate, AtomicInteger counter) {
+            this.delegate = delegate;
+            this.counter = counter;
+        }
+
+        @Override
+        public void execute(Runnable command) {
+            counter.incrementAndGet();
+            try {
+                delegate.execute(() -> {
+                    try {
+                        command.run();
+                    } finally {
+                        counter.decrementAndGet();
+                    }
+                });
+            } catch (RuntimeException e) {
+                counter.decrementAndGet();
+                throw e;
+            }
+        }
+
+        @Override
+        public void shutdown() {
+            delegate.shutdown();
+        }
+
+        @Override
+        public List<Runnable> shutdownNow() {
+            return delegate.shutdownNow();
+        }
+
+        @Override
+        public boolean isShutdown() {
+            return delegate.isShutdown();
+        }
+
+        @Override
+        public boolean isTerminated() {
+            return delegate.isTerminated();
+        }
+
+        @Override
+        public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+            return delegate.awaitTermination(timeout, unit);
+        }
+    }
+
+    /** Builds a {@link Worker}. Not thread-safe. */
+    public static final class Builder {
+        private @Nullable BrokerConfig brokerConfig;
+        private @Nullable BrokerConnection consumeConnection;
+        private @Nullable BrokerConnection publishConnection;
+        private @Nullable HopperConfig config;
+        private final List<String> queues = new ArrayList<>();
+        private final Map<String, RegisteredHandler<?>> handlers = new LinkedHashMap<>();
+        private @Nullable CoordinationStore store;
+        private Clock clock = Clock.systemUTC();
+        private String workerId = defaultWorkerId();
+        private WorkerListener listener = new WorkerListener() {};
+        private Duration drainTimeout = Duration.ofSeconds(30);
+        private int publishWindow = 1000;
+        private ObjectMapper mapper = TaskJson.newMapper();
+
+        private Builder() {}
+
+        /** Connect with this config; the worker opens (and closes) a consuming and a publishing connection. */
+        public Builder broker(BrokerConfig config) {
+            this.brokerConfig = requireNonNull(config, "config");
+            return this;
+        }
+
+        /**
+         * Use these connections (not closed by the worker). {@code publish} carries retry and dead-letter copies;
+         * pass the same connection twice only if its publishers can never be blocked.
+         */
+        public Builder connections(BrokerConnection consume, BrokerConnection publish) {
+            this.consumeConnection = requireNonNull(consume, "consume");
+            this.publishConnection = requireNonNull(publish, "publish");
+            return this;
+        }
+
+        /** The queues, tiers and policies (hopper.yml). */
+        public Builder config(HopperConfig config) {
+            this.config = requireNonNull(config, "config");
+            return this;
+        }
+
+        /** Consume only these of the configured queues (default: all of them). */
+        public Builder queues(String... names) {
+            queues.addAll(List.of(names));
+            return this;
+        }
+
+        /** Runs {@code handler} for tasks of {@code type}, with the JSON body read as {@code payloadType}. */
+        public <T> Builder handler(String type, Class<T> payloadType, TaskHandler<T> handler) {
+            requireNonNull(type, "type");
+            requireNonNull(payloadType, "payloadType");
+            requireNonNull(handler, "handler");
+            if (handlers.put(type, new RegisteredHandler<>(type, payloadType, mapper.readerFor(payloadType), handler))
+                    != null) {
+                throw new IllegalArgumentException("a handler for type '" + type + "' is already registered");
+            }
+            return this;
+        }
+
+        /** The mapper payloads are read with; set it before registering handlers. Default: {@link TaskJson}. */
+        public Builder objectMapper(ObjectMapper mapper) {
+            if (!handlers.isEmpty()) {
+                throw new IllegalStateException("set the object mapper before registering handlers");
+            }
+            this.mapper = requireNonNull(mapper, "mapper");
+            return this;
+        }
+
+        /** Locks, revisions and done-markers. Without one, task keys are not locked and revisions not checked. */
+        public Builder coordinationStore(CoordinationStore store) {
+            this.store = requireNonNull(store, "store");
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Written as {@code x-hopper-worker} on dead letters and used in lock owners. Default: pid@host-random. */
+        public Builder workerId(String id) {
+            this.workerId = requireNonNull(id, "id");
+            return this;
+        }
+
+        public Builder listener(WorkerListener listener) {
+            this.listener = requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** How long {@link Worker#close()} lets running handlers finish. Default 30s. */
+        public Builder drainTimeout(Duration d) {
+            this.drainTimeout = requireNonNull(d, "drainTimeout");
+            return this;
+        }
+
+        /** Most unconfirmed retry/dead-letter copies at once. Default 1000. */
+        public Builder publishWindow(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("publishWindow must be >= 1");
+            }
+            this.publishWindow = n;
+            return this;
+        }
+
+        public Worker build() {
+            if ((brokerConfig == null) == (consumeConnection == null)) {
+                throw new IllegalArgumentException("give the worker either broker(config) or connections(...)");
+            }
+            return new Worker(this);
+        }
+    }
+}
