@@ -1,0 +1,70 @@
+package dev.hopper.consumer;
+
+import dev.hopper.topology.testing.TestBroker;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Starts {@link TestWorkerMain} JVMs on the test classpath and reads their sink file. */
+final class WorkerProcesses implements AutoCloseable {
+    private final List<Process> started = new ArrayList<>();
+    private final Path dir;
+    final Path sink;
+    final Path config;
+
+    WorkerProcesses(Path dir, String yaml) throws IOException {
+        this.dir = dir;
+        this.sink = dir.resolve("sink.log");
+        this.config = dir.resolve("hopper.yml");
+        Files.writeString(config, yaml);
+        Files.writeString(sink, "");
+    }
+
+    Process start(TestBroker broker, String queue) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                TestWorkerMain.class.getName(), broker.uri().toString(), config.toString(), queue, sink.toString());
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(dir.resolve("worker-" + started.size() + ".out").toFile());
+        Process p = pb.start();
+        started.add(p);
+        return p;
+    }
+
+    List<String> lines() throws IOException {
+        return Files.readAllLines(sink, StandardCharsets.UTF_8);
+    }
+
+    /** Occurrences per message id of lines starting with {@code verb}. */
+    Map<String, Integer> count(String verb) throws IOException {
+        Map<String, Integer> out = new TreeMap<>();
+        for (String l : lines()) {
+            if (l.startsWith(verb + " ")) {
+                out.merge(l.substring(verb.length() + 1), 1, Integer::sum);
+            }
+        }
+        return out;
+    }
+
+    long readyCount() throws IOException {
+        return lines().stream().filter(l -> l.startsWith("ready ")).count();
+    }
+
+    String output(int i) throws IOException {
+        File f = dir.resolve("worker-" + i + ".out").toFile();
+        return f.exists() ? Files.readString(f.toPath()) : "";
+    }
+
+    @Override
+    public void close() {
+        for (Process p : started) {
+            p.destroyForcibly();
+        }
+    }
+}
