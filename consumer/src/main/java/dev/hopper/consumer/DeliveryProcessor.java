@@ -52,6 +52,7 @@ final class DeliveryProcessor {
 
     private final QueueSpec spec;
     private final Map<String, RegisteredHandler<?>> handlers;
+    private final @Nullable RegisteredHandler<?> fallback;
     private final EnvelopeCodec codec;
     private final DeliveryDecider decider = new DeliveryDecider();
     private final RetryRouter retries;
@@ -64,11 +65,13 @@ final class DeliveryProcessor {
     private final String workerId;
     private final Host host;
 
-    DeliveryProcessor(QueueSpec spec, Map<String, RegisteredHandler<?>> handlers, RetryRouter retries,
+    DeliveryProcessor(QueueSpec spec, Map<String, RegisteredHandler<?>> handlers,
+            @Nullable RegisteredHandler<?> fallback, RetryRouter retries,
             DeadLetterPublisher deadLetters, @Nullable CoordinationStore store, CoordinationSpec coordination,
             Clock clock, ScheduledExecutorService timers, WorkerListener listener, String workerId, Host host) {
         this.spec = spec;
         this.handlers = Map.copyOf(handlers);
+        this.fallback = fallback;
         this.codec = new EnvelopeCodec(spec.maxBodyBytes());
         this.retries = retries;
         this.deadLetters = deadLetters;
@@ -115,7 +118,7 @@ final class DeliveryProcessor {
             return;
         }
         TaskEnvelope env = ((EnvelopeCodec.Valid) decoded).envelope();
-        RegisteredHandler<?> handler = handlers.get(env.type());
+        RegisteredHandler<?> handler = handlers.getOrDefault(env.type(), fallback);
         if (handler == null) {
             deadLetter(settlement, props, body, Decision.DeadLetter.of(DeadReason.UNKNOWN_TYPE,
                     "no handler for type '" + Headers.truncate(env.type(), 100) + "' on queue " + spec.name()
@@ -133,7 +136,7 @@ final class DeliveryProcessor {
         }
         Object payload;
         try {
-            payload = handler.reader().readValue(env.body());
+            payload = handler.read(env.body());
         } catch (Exception e) {
             deadLetter(settlement, props, body, Decision.DeadLetter.of(DeadReason.MALFORMED, "body is not valid "
                     + "JSON for " + handler.payloadType().getSimpleName() + ": "

@@ -60,6 +60,7 @@ public final class Worker implements AutoCloseable {
     private final HopperConfig config;
     private final List<String> queueNames;
     private final Map<String, RegisteredHandler<?>> handlers;
+    private final @Nullable RegisteredHandler<?> fallback;
     private final @Nullable CoordinationStore store;
     private final Clock clock;
     private final String workerId;
@@ -87,10 +88,11 @@ public final class Worker implements AutoCloseable {
         for (String q : queueNames) {
             config.requireQueue(q);
         }
-        if (b.handlers.isEmpty()) {
+        if (b.handlers.isEmpty() && b.fallback == null) {
             throw new IllegalArgumentException("a worker needs at least one handler");
         }
         this.handlers = Map.copyOf(b.handlers);
+        this.fallback = b.fallback;
         this.store = b.store;
         this.clock = b.clock;
         this.workerId = b.workerId;
@@ -145,7 +147,7 @@ public final class Worker implements AutoCloseable {
                     TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemonThreads("hopper-" + name));
             pools.add(pool);
             ExecutorService counted = new CountingExecutor(pool, inFlight);
-            DeliveryProcessor processor = new DeliveryProcessor(spec, handlers, retries, dead, store,
+            DeliveryProcessor processor = new DeliveryProcessor(spec, handlers, fallback, retries, dead, store,
                     config.coordination(), clock, timers, listener, workerId, host);
             QueueConsumer c = new QueueConsumer(requireNonNull(consumeConnection), spec, processor, counted, timers,
                     listener);
@@ -358,6 +360,7 @@ public final class Worker implements AutoCloseable {
         private @Nullable HopperConfig config;
         private final List<String> queues = new ArrayList<>();
         private final Map<String, RegisteredHandler<?>> handlers = new LinkedHashMap<>();
+        private @Nullable RegisteredHandler<?> fallback;
         private @Nullable CoordinationStore store;
         private Clock clock = Clock.systemUTC();
         private String workerId = defaultWorkerId();
@@ -408,9 +411,24 @@ public final class Worker implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Runs {@code handler} for every task type that has no handler of its own (without one, such tasks are
+         * dead-lettered as {@code unknown-type}). With {@code byte[].class} the handler gets the JSON body as it
+         * arrived (checked to be well-formed), e.g. to pass it to a process or an HTTP endpoint. Metrics tag these
+         * tasks' type as {@code unknown}, since the set of types is open.
+         */
+        public <T> Builder defaultHandler(Class<T> payloadType, TaskHandler<T> handler) {
+            if (fallback != null) {
+                throw new IllegalArgumentException("a default handler is already registered");
+            }
+            fallback = new RegisteredHandler<>("*", requireNonNull(payloadType, "payloadType"),
+                    mapper.readerFor(payloadType), requireNonNull(handler, "handler"));
+            return this;
+        }
+
         /** The mapper payloads are read with; set it before registering handlers. Default: {@link TaskJson}. */
         public Builder objectMapper(ObjectMapper mapper) {
-            if (!handlers.isEmpty()) {
+            if (!handlers.isEmpty() || fallback != null) {
                 throw new IllegalStateException("set the object mapper before registering handlers");
             }
             this.mapper = requireNonNull(mapper, "mapper");

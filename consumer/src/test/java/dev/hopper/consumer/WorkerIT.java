@@ -313,6 +313,27 @@ class WorkerIT {
         }
     }
 
+    @Test
+    void defaultHandlerGetsTheRawBodyOfAnyTypeButMalformedJsonIsStillDeadLettered(TestBroker broker,
+            TestQueues queues) throws Exception {
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("fallback")).build());
+        HopperConfig config = HopperConfig.of(List.of(spec));
+        Map<String, String> seen = new ConcurrentHashMap<>();
+        try (TestTasks tasks = new TestTasks(broker, "fallback-it-publisher");
+                Worker w = worker(broker, config).defaultHandler(byte[].class,
+                        (body, ctx) -> seen.put(ctx.type(), new String(body, StandardCharsets.UTF_8))).build()) {
+            tasks.declare(config);
+            w.start();
+            tasks.publish(spec.name(), "anything", "{ \"spaced\" : [1, 2] }");
+            tasks.publish(spec.name(), "other", "42");
+            tasks.publishRaw(spec.name(), props("broken", "anything", Map.of()), "{nope".getBytes());
+            await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 2 && tasks.depth(spec.deadQueue()) == 1);
+            assertThat(seen).containsEntry("anything", "{ \"spaced\" : [1, 2] }").containsEntry("other", "42");
+            assertThat(HeaderValues.text(tasks.drain(spec.deadQueue()).get(0).getProps().getHeaders(),
+                    Headers.DEAD_REASON)).contains("malformed");
+        }
+    }
+
     private static AMQP.BasicProperties props(String id, String type, Map<String, Object> headers) {
         return new AMQP.BasicProperties.Builder().messageId(id).type(type).deliveryMode(2)
                 .contentType("application/json").timestamp(new Date()).headers(headers).build();
