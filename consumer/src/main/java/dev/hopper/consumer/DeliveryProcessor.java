@@ -57,18 +57,21 @@ final class DeliveryProcessor {
     private final DeliveryDecider decider = new DeliveryDecider();
     private final RetryRouter retries;
     private final DeadLetterPublisher deadLetters;
-    private final @Nullable CoordinationStore store;
+    private final CoordinationStore store;
+    private final boolean markUnkeyedDone;
     private final CoordinationSpec coordination;
     private final Clock clock;
     private final ScheduledExecutorService timers;
     private final WorkerListener listener;
     private final String workerId;
     private final Host host;
+    private final java.util.function.Consumer<String> afterComplete;
 
     DeliveryProcessor(QueueSpec spec, Map<String, RegisteredHandler<?>> handlers,
             @Nullable RegisteredHandler<?> fallback, RetryRouter retries,
-            DeadLetterPublisher deadLetters, @Nullable CoordinationStore store, CoordinationSpec coordination,
-            Clock clock, ScheduledExecutorService timers, WorkerListener listener, String workerId, Host host) {
+            DeadLetterPublisher deadLetters, CoordinationStore store, boolean markUnkeyedDone,
+            CoordinationSpec coordination, Clock clock, ScheduledExecutorService timers, WorkerListener listener,
+            String workerId, Host host, java.util.function.Consumer<String> afterComplete) {
         this.spec = spec;
         this.handlers = Map.copyOf(handlers);
         this.fallback = fallback;
@@ -76,12 +79,14 @@ final class DeliveryProcessor {
         this.retries = retries;
         this.deadLetters = deadLetters;
         this.store = store;
+        this.markUnkeyedDone = markUnkeyedDone;
         this.coordination = coordination;
         this.clock = clock;
         this.timers = timers;
         this.listener = listener;
         this.workerId = workerId;
         this.host = host;
+        this.afterComplete = afterComplete;
     }
 
     void process(Channel channel, Envelope delivery, AMQP.BasicProperties props, byte[] body) {
@@ -146,7 +151,7 @@ final class DeliveryProcessor {
         }
         boolean redelivered = delivery.isRedeliver() || deliveries > 0;
         try {
-            if (store != null && redelivered && store.isCompleted(env.messageId())) {
+            if (redelivered && (env.key() != null || markUnkeyedDone) && store.isCompleted(env.messageId())) {
                 // The previous worker finished the handler but died before its ack.
                 settlement.ack();
                 settled(env.type(), Outcome.DUPLICATE, null, null, env.attempt());
@@ -157,7 +162,7 @@ final class DeliveryProcessor {
             return;
         }
         // 3. Lock and revision.
-        String key = store == null ? null : env.key();
+        String key = env.key();
         String owner = workerId + "/" + env.messageId() + "/" + delivery.getDeliveryTag();
         OptionalLong token = OptionalLong.empty();
         OptionalLong revisionAtLock = OptionalLong.empty();
@@ -220,6 +225,7 @@ final class DeliveryProcessor {
         // 5. Outcome.
         if (failure == null && stop == HandlerRun.Stop.NONE) {
             complete(key, owner, token, env);
+            afterComplete.accept(env.messageId());
             settlement.ack();
             settled(env.type(), Outcome.SUCCESS, took, lag, env.attempt() + 1);
             return;
@@ -333,7 +339,7 @@ final class DeliveryProcessor {
     }
 
     private void complete(@Nullable String key, String owner, OptionalLong token, TaskEnvelope env) {
-        if (store == null) {
+        if (key == null && !markUnkeyedDone) {
             return;
         }
         try {
