@@ -86,19 +86,33 @@ public final class ConfirmedChannel implements AutoCloseable {
             this.deadlineNanos = deadlineNanos;
         }
 
-        /** Releases the permit and settles the future, once; later calls do nothing. */
+        /** Releases the permit and settles the future on the completer thread, once; later calls do nothing. */
         void settle(@Nullable PublishException failure) {
             if (!settled.compareAndSet(false, true)) {
                 return;
             }
             window.release();
-            runOnCompleter(() -> {
-                if (failure == null) {
-                    future.complete(null);
-                } else {
-                    future.completeExceptionally(failure);
-                }
-            });
+            runOnCompleter(() -> complete(failure));
+        }
+
+        /**
+         * Fails the message on the publishing thread itself, for failures known before {@code publish} returns:
+         * the caller gets an already-failed future (and can back off) instead of one failed a moment later.
+         */
+        void failNow(PublishException failure) {
+            if (!settled.compareAndSet(false, true)) {
+                return;
+            }
+            window.release();
+            complete(failure);
+        }
+
+        private void complete(@Nullable PublishException failure) {
+            if (failure == null) {
+                future.complete(null);
+            } else {
+                future.completeExceptionally(failure);
+            }
         }
     }
 
@@ -255,17 +269,17 @@ public final class ConfirmedChannel implements AutoCloseable {
                 System.nanoTime() + confirmTimeout.toNanos());
         synchronized (publishLock) {
             if (closed) {
-                p.settle(closedException());
+                p.failNow(closedException());
                 return p.future;
             }
             Generation gen;
             try {
                 gen = currentGeneration();
             } catch (PublishException e) {
-                p.settle(e);
+                p.failNow(e);
                 return p.future;
             } catch (RuntimeException e) {
-                p.settle(new PublishException(PublishException.Reason.CONNECTION_LOST, "cannot open a channel to "
+                p.failNow(new PublishException(PublishException.Reason.CONNECTION_LOST, "cannot open a channel to "
                         + connection.redactedUri() + ": " + e.getMessage(), e));
                 return p.future;
             }
@@ -275,14 +289,14 @@ public final class ConfirmedChannel implements AutoCloseable {
                 gen.channel.basicPublish(exchange, routingKey, true, props, body);
                 if (gen.dead && gen.pending.remove(seq) != null) {
                     // The channel died (and may already be recovered with fresh sequence numbers) while we published.
-                    p.settle(new PublishException(PublishException.Reason.CONNECTION_LOST, "channel closed while "
+                    p.failNow(new PublishException(PublishException.Reason.CONNECTION_LOST, "channel closed while "
                             + "publishing to " + describe(exchange, routingKey)
                             + "; the message may or may not have arrived"));
                 }
             } catch (IOException | AlreadyClosedException e) {
                 // If the shutdown listener got there first it has already failed p; settle is idempotent.
                 gen.pending.remove(seq);
-                p.settle(new PublishException(PublishException.Reason.CONNECTION_LOST,
+                p.failNow(new PublishException(PublishException.Reason.CONNECTION_LOST,
                         "cannot publish to " + describe(exchange, routingKey) + ": " + e.getMessage(), e));
             }
         }

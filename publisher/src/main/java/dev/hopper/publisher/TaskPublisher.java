@@ -253,7 +253,10 @@ public final class TaskPublisher implements AutoCloseable {
             return this;
         }
 
-        /** How long a publish waits for room in the window or for the broker to unblock. Default 30s. */
+        /**
+         * How long a publish waits for room in the window or for the broker to unblock before it fails with
+         * {@code WINDOW_FULL} or {@code BLOCKED}. Default 30s; zero rejects at once instead of waiting.
+         */
         public Builder windowWait(Duration d) {
             this.windowWait = requireNonNull(d, "windowWait");
             return this;
@@ -283,10 +286,12 @@ public final class TaskPublisher implements AutoCloseable {
             if (windowSize < 1) {
                 throw new IllegalArgumentException("windowSize must be >= 1, was " + windowSize);
             }
-            for (Duration d : List.of(windowWait, confirmTimeout, publishTimeout)) {
+            if (windowWait.isNegative()) {
+                throw new IllegalArgumentException("windowWait must be >= 0, was " + windowWait);
+            }
+            for (Duration d : List.of(confirmTimeout, publishTimeout)) {
                 if (d.isNegative() || d.isZero()) {
-                    throw new IllegalArgumentException("windowWait, confirmTimeout and publishTimeout must be "
-                            + "positive, was " + d);
+                    throw new IllegalArgumentException("confirmTimeout and publishTimeout must be positive, was " + d);
                 }
             }
             BrokerConnection c = connection;
