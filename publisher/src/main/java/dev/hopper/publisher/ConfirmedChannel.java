@@ -294,10 +294,16 @@ public final class ConfirmedChannel implements AutoCloseable {
                             + "; the message may or may not have arrived"));
                 }
             } catch (IOException | AlreadyClosedException e) {
-                // If the shutdown listener got there first it has already failed p; settle is idempotent.
+                // If the shutdown listener got there first it has already failed p; settling is idempotent.
                 gen.pending.remove(seq);
                 p.failNow(new PublishException(PublishException.Reason.CONNECTION_LOST,
                         "cannot publish to " + describe(exchange, routingKey) + ": " + e.getMessage(), e));
+            } catch (RuntimeException e) {
+                // A bug rather than a broker problem: give the permit back, then let the caller see it.
+                gen.pending.remove(seq);
+                p.failNow(new PublishException(PublishException.Reason.CLOSED, "not published to "
+                        + describe(exchange, routingKey) + ": " + e, e));
+                throw e;
             }
         }
         return p.future;
@@ -310,6 +316,11 @@ public final class ConfirmedChannel implements AutoCloseable {
             n += g.pending.size();
         }
         return n;
+    }
+
+    /** Free places in the window; equals {@code maxInFlight} whenever nothing is in flight (for tests). */
+    int windowRoom() {
+        return window.availablePermits();
     }
 
     private Generation currentGeneration() {
@@ -334,7 +345,8 @@ public final class ConfirmedChannel implements AutoCloseable {
         gen.dead = true;
         try {
             gen.channel.close();
-        } catch (IOException | TimeoutException | AlreadyClosedException e) {
+        } catch (IOException | TimeoutException | RuntimeException e) {
+            // Usually AlreadyClosedException: the channel is dead, which is why it is retired.
             log.debug("retired confirm channel was already closed: {}", e.toString());
         }
         gen.failAll(new PublishException(PublishException.Reason.CONNECTION_LOST, "channel was retired before "
@@ -346,7 +358,12 @@ public final class ConfirmedChannel implements AutoCloseable {
         Channel ch = connection.openChannel();
         try {
             ch.confirmSelect();
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            try {
+                ch.abort();
+            } catch (IOException | RuntimeException ignored) {
+                // Already closed; nothing more to release.
+            }
             throw new PublishException(PublishException.Reason.CONNECTION_LOST, "cannot enable confirms on "
                     + connection.redactedUri(), e);
         }

@@ -160,6 +160,11 @@ public final class TaskPublisher implements AutoCloseable {
         return channel.inFlight();
     }
 
+    /** Free places in the window of unconfirmed messages (for tests: no permit leaked or doubled). */
+    int windowRoom() {
+        return channel.windowRoom();
+    }
+
     /**
      * Waits briefly for outstanding confirms, fails what is left with {@code CLOSED}, closes the channel and, when
      * this publisher opened the connection from a {@link BrokerConfig}, the connection. Idempotent.

@@ -54,6 +54,7 @@ class ConfirmedChannelIT {
                 }
                 CompletableFuture.allOf(after.toArray(new CompletableFuture[0])).get();
                 assertThat(ch.inFlight()).isZero();
+                assertThat(ch.windowRoom()).isEqualTo(50);
             }
         }
     }
