@@ -36,8 +36,8 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Connection loss.</b> When the connection (or the channel) drops, every unconfirmed publish fails with
  * {@code CONNECTION_LOST} and {@link PublishException#mayHaveArrived()} {@code true}: the broker may or may not
  * have stored it. The publisher does <em>not</em> republish anything by itself; retrying is the caller's choice
- * and gives at-least-once delivery (workers see a retried task twice at most per retry, with the same message
- * id). While the connection recovers (automatically, every {@link BrokerConfig#recoveryInterval()}), publishes
+ * and gives at-least-once delivery: a retried task may then reach the queue twice, with the same message id
+ * (republish the same {@link Task} so the id stays the same). While the connection recovers (automatically, every {@link BrokerConfig#recoveryInterval()}), publishes
  * fail at once with {@code CONNECTION_LOST}; once it is back, publishing resumes on a fresh channel.
  *
  * <p><b>Revisions.</b> A task with a key and no explicit revision is stamped with the key's current revision from
