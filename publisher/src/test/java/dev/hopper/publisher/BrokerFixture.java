@@ -110,10 +110,15 @@ final class BrokerFixture {
         return null;
     }
 
-    /** Closes the broker connection called {@code connectionName} from the broker's side. */
-    static void forceClose(TestBroker broker, String connectionName) {
+    /** The pid of the connection called {@code connectionName}, failing the test when there is none. */
+    static String requirePid(TestBroker broker, String connectionName) {
         String pid = connectionPid(broker, connectionName);
         assertThat(pid).as("pid of connection %s in rabbitmqctl list_connections", connectionName).isNotNull();
+        return pid;
+    }
+
+    /** Closes the broker connection with this pid from the broker's side. */
+    static void forceClose(TestBroker broker, String pid) {
         broker.rabbitmqctl("close_connection", pid, "hopper test: forced close");
     }
 }
