@@ -324,11 +324,8 @@ class WorkerIT {
             w.start();
             String first = tasks.publish(spec.name(), "job", "{\"n\":1}");
             await().atMost(Duration.ofSeconds(10)).until(() -> done.contains(first));
-            for (String line : broker.rabbitmqctl("list_connections", "name", "pid").split("\n")) {
-                if (line.startsWith(name + "-consume")) {
-                    broker.rabbitmqctl("close_connection", line.substring(line.indexOf('\t') + 1).trim(), "test");
-                }
-            }
+            assertThat(broker.closeConnections(name + "-consume")).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !w.isConnected());
             await().atMost(Duration.ofSeconds(20)).until(w::isConnected);
             String second = tasks.publish(spec.name(), "job", "{\"n\":2}");
             await().atMost(Duration.ofSeconds(20)).until(() -> done.contains(second));
