@@ -198,6 +198,12 @@ public final class Worker implements AutoCloseable {
         return c != null && c.isOpen() && p != null && p.isOpen();
     }
 
+    /** Test seam (package-private): the consuming channel of {@code queue}. */
+    synchronized com.rabbitmq.client.@Nullable Channel consumerChannelForTests(String queue) {
+        return consumers.stream().filter(c -> c.queue().equals(queue)).findFirst()
+                .map(QueueConsumer::channelForTests).orElse(null);
+    }
+
     /** Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. */
     public synchronized void pause(String queue, String why) {
         consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.pause(why));

@@ -183,14 +183,16 @@ public final class BrokerConnection implements AutoCloseable {
         }
     }
 
-    /** Closes the connection (and every channel on it), waiting up to 5 seconds. */
+    /**
+     * Closes the connection (and every channel on it), waiting up to 5 seconds. Also stops automatic recovery when
+     * the connection is down at that moment (closing only an open connection would let recovery reconnect later).
+     */
     @Override
     public void close() {
         try {
-            if (connection.isOpen()) {
-                connection.close(5000);
-            }
+            connection.close(5000);
         } catch (IOException | RuntimeException e) {
+            // AlreadyClosedException when it was down or closed before: recovery is stopped all the same.
             log.debug("error closing connection uri={}: {}", redactedUri(), e.toString());
         }
     }

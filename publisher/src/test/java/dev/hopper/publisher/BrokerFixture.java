@@ -101,19 +101,19 @@ final class BrokerFixture {
      * {@code client_properties} ({@code connection_name}).
      */
     static @Nullable String connectionPid(TestBroker broker, String connectionName) {
-        String out = broker.rabbitmqctl("list_connections", "--no-table-headers", "pid", "client_properties");
-        for (String line : out.split("\n")) {
-            if (line.contains("\"" + connectionName + "\"")) {
-                return line.split("\t")[0].trim();
-            }
-        }
-        return null;
+        List<String> pids = broker.connectionPids(connectionName, false);
+        return pids.isEmpty() ? null : pids.get(0);
     }
 
-    /** Closes the broker connection called {@code connectionName} from the broker's side. */
-    static void forceClose(TestBroker broker, String connectionName) {
+    /** The pid of the connection called {@code connectionName}, failing the test when there is none. */
+    static String requirePid(TestBroker broker, String connectionName) {
         String pid = connectionPid(broker, connectionName);
         assertThat(pid).as("pid of connection %s in rabbitmqctl list_connections", connectionName).isNotNull();
+        return pid;
+    }
+
+    /** Closes the broker connection with this pid from the broker's side. */
+    static void forceClose(TestBroker broker, String pid) {
         broker.rabbitmqctl("close_connection", pid, "hopper test: forced close");
     }
 }

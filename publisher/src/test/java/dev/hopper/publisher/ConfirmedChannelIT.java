@@ -2,6 +2,7 @@ package dev.hopper.publisher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.AMQP;
 import dev.hopper.topology.QueueNames;
@@ -10,10 +11,12 @@ import dev.hopper.topology.testing.TestQueues;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -54,6 +57,7 @@ class ConfirmedChannelIT {
                 }
                 CompletableFuture.allOf(after.toArray(new CompletableFuture[0])).get();
                 assertThat(ch.inFlight()).isZero();
+                assertThat(ch.windowRoom()).isEqualTo(50);
             }
         }
     }
@@ -70,6 +74,54 @@ class ConfirmedChannelIT {
                     () -> ch.publish(QueueNames.TASKS_EXCHANGE, queue, props(), new byte[] {'2'}).get()).getCause();
             assertThat(e.reason()).isEqualTo(PublishException.Reason.CLOSED);
             assertThat(BrokerFixture.depth(conn, queue)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void closingWhileThreadsPublishSettlesEveryFuture(TestBroker broker, TestQueues queues) throws Exception {
+        try (BrokerConnection conn = BrokerConnection.open(BrokerFixture.config(broker, "closerace"))) {
+            String queue = BrokerFixture.declareQueue(queues, conn, "closerace");
+            ConfirmedChannel ch = new ConfirmedChannel(conn, 100, Duration.ofSeconds(10), Duration.ofSeconds(30));
+            List<CompletableFuture<Void>> all = Collections.synchronizedList(new ArrayList<>());
+            AtomicInteger confirmed = new AtomicInteger();
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                threads.add(new Thread(() -> {
+                    for (int i = 0; i < 3000; i++) {
+                        CompletableFuture<Void> f = ch.publish(QueueNames.TASKS_EXCHANGE, queue, props(),
+                                new byte[] {'1'});
+                        f.thenRun(confirmed::incrementAndGet);
+                        all.add(f);
+                    }
+                }));
+            }
+            threads.forEach(Thread::start);
+            await().atMost(Duration.ofSeconds(30)).until(() -> confirmed.get() >= 500);
+            ch.close(Duration.ZERO); // fail whatever is unconfirmed right now
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertThat(all).hasSize(12_000);
+            // No future hangs: every one is settled by now or within moments, each exactly one way.
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> all.stream().allMatch(CompletableFuture::isDone));
+            int closed = 0;
+            int ok = 0;
+            for (CompletableFuture<Void> f : all) {
+                if (f.isCompletedExceptionally()) {
+                    PublishException e = (PublishException) catchThrowableOfType(ExecutionException.class, f::get)
+                            .getCause();
+                    assertThat(e.reason()).isEqualTo(PublishException.Reason.CLOSED);
+                    closed++;
+                } else {
+                    ok++;
+                }
+            }
+            assertThat(closed).isPositive();
+            assertThat(ok).isGreaterThanOrEqualTo(500);
+            assertThat(ch.inFlight()).isZero();
+            // Every confirmed message is in the queue (some failed at close may be there too).
+            assertThat(BrokerFixture.depth(conn, queue)).isGreaterThanOrEqualTo(ok);
         }
     }
 }
