@@ -60,7 +60,14 @@ final class Benchmark {
         PublisherPool publishers = null;
         WorkerSide workers = null;
         try {
-            producerStore = ledger.asPublisher(() -> queue.openStore(settings.store(), settings.redisUri()));
+            producerStore = ledger.asPublisher(() -> {
+                CoordinationStore st = queue.openStore(settings.store(), settings.redisUri());
+                if (st != null) {
+                    // The Redis client connects on first use: connect now, so its threads count as publisher's.
+                    st.currentRevision("hopper-bench-connect");
+                }
+                return st;
+            });
             publishers = new PublisherPool(settings, queue, producerStore, ledger);
             publishers.open();
             if (settings.workers() == 0) {
