@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
  * then prints publish and completion rates, end-to-end latency percentiles, CPU time and heap. Declares and deletes
  * its own queue. Exit 0 when every task completed once, 1 when the run failed or was not clean, 2 on bad options.
  */
-@Command(name = "bench", sortOptions = false,
+@Command(name = "bench", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"End-to-end throughput and latency of Hopper on the configured broker: confirmed publish, "
                 + "worker, lock and revision check, handler, late ack.",
                 "Declares its own queue hopper-bench-<id> (quorum) and deletes it at the end."},
