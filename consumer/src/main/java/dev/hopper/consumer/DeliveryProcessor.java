@@ -64,11 +64,13 @@ final class DeliveryProcessor {
     private final WorkerListener listener;
     private final String workerId;
     private final Host host;
+    private final DeliveryGate gate;
 
     DeliveryProcessor(QueueSpec spec, Map<String, RegisteredHandler<?>> handlers,
             @Nullable RegisteredHandler<?> fallback, RetryRouter retries,
             DeadLetterPublisher deadLetters, @Nullable CoordinationStore store, CoordinationSpec coordination,
-            Clock clock, ScheduledExecutorService timers, WorkerListener listener, String workerId, Host host) {
+            Clock clock, ScheduledExecutorService timers, WorkerListener listener, String workerId, Host host,
+            DeliveryGate gate) {
         this.spec = spec;
         this.handlers = Map.copyOf(handlers);
         this.fallback = fallback;
@@ -82,6 +84,7 @@ final class DeliveryProcessor {
         this.listener = listener;
         this.workerId = workerId;
         this.host = host;
+        this.gate = gate;
     }
 
     void process(Channel channel, Envelope delivery, AMQP.BasicProperties props, byte[] body) {
@@ -96,7 +99,16 @@ final class DeliveryProcessor {
                 settled(UNKNOWN_TYPE_TAG, Outcome.RETURNED, null, null, 0);
                 return;
             }
-            processOpen(settlement, delivery, props, body);
+            DeliveryGate.Pass pass = gate.admit();
+            if (pass == null) {
+                // Circuit breaker open: back unrun, no attempt counted, so waiting tasks keep their retries.
+                settlement.nackRequeue();
+                settled(UNKNOWN_TYPE_TAG, Outcome.RETURNED, null, null, 0);
+                return;
+            }
+            try (pass) {
+                processOpen(settlement, delivery, props, body, pass);
+            }
         } catch (RuntimeException | Error e) {
             // A bug in Hopper, not the task's fault: give the delivery back; the crash-loop guard bounds repeats.
             log.error("unexpected error processing delivery queue={} id={}", queue, idForLog, e);
@@ -109,7 +121,8 @@ final class DeliveryProcessor {
         }
     }
 
-    private void processOpen(Settlement settlement, Envelope delivery, AMQP.BasicProperties props, byte[] body) {
+    private void processOpen(Settlement settlement, Envelope delivery, AMQP.BasicProperties props, byte[] body,
+            DeliveryGate.Pass pass) {
         // 1. Decode.
         EnvelopeCodec.Decoded decoded = codec.decode(props, body);
         if (decoded instanceof EnvelopeCodec.Malformed m) {
@@ -154,6 +167,11 @@ final class DeliveryProcessor {
             }
         } catch (StoreUnavailableException e) {
             handBackForStore(settlement, env, e);
+            return;
+        }
+        if (!pass.awaitStart()) { // rate limit; false only when interrupted by shutdown
+            settlement.nackRequeue();
+            settled(env.type(), Outcome.RETURNED, null, null, env.attempt());
             return;
         }
         // 3. Lock and revision.
@@ -217,6 +235,8 @@ final class DeliveryProcessor {
         } else if (stop == HandlerRun.Stop.LEASE_LOST && failure == null) {
             failure = new dev.hopper.topology.HopperException("the key's lock was lost while the handler ran");
         }
+        pass.handlerFinished(took, failure, stop == HandlerRun.Stop.LEASE_LOST
+                || (failure != null && DeliveryDecider.isPermanent(failure, spec.retryFor(env.type()))));
         // 5. Outcome.
         if (failure == null && stop == HandlerRun.Stop.NONE) {
             complete(key, owner, token, env);

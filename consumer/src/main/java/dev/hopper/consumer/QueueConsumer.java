@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * subscribes again, retrying with a growing pause. Connection failures are left to automatic recovery, which
  * recovers the channel and the consumer. State changes are synchronized on this object.
  */
-final class QueueConsumer {
+final class QueueConsumer implements QueueControl {
     private static final Logger log = LoggerFactory.getLogger(QueueConsumer.class);
 
     private final BrokerConnection connection;
@@ -41,6 +41,7 @@ final class QueueConsumer {
     private @Nullable String consumerTag;
     private boolean paused;
     private boolean stopped;
+    private int prefetch;
     private long resubscribeDelayMs = 200;
 
     QueueConsumer(BrokerConnection connection, QueueSpec spec, DeliveryProcessor processor, ExecutorService handlers,
@@ -51,6 +52,7 @@ final class QueueConsumer {
         this.handlers = handlers;
         this.timers = timers;
         this.listener = listener;
+        this.prefetch = spec.prefetch();
     }
 
     String queue() {
@@ -71,7 +73,8 @@ final class QueueConsumer {
     }
 
     /** Stops new deliveries (basic.cancel); deliveries in hand finish normally. */
-    synchronized void pause(String why) {
+    @Override
+    public synchronized void pause(String why) {
         if (paused || stopped) {
             return;
         }
@@ -82,7 +85,8 @@ final class QueueConsumer {
     }
 
     /** Subscribes again after {@link #pause}. */
-    synchronized void resume(String why) {
+    @Override
+    public synchronized void resume(String why) {
         if (!paused || stopped) {
             return;
         }
@@ -90,6 +94,20 @@ final class QueueConsumer {
         log.info("consuming resumed queue={} reason={}", spec.name(), why);
         subscribe();
         notifyListener(false, why);
+    }
+
+    /** Sets basic.qos for the subscription (circuit breaker trials); a live subscription is renewed to apply it. */
+    @Override
+    public synchronized void changePrefetch(int n, String why) {
+        if (n == prefetch) {
+            return;
+        }
+        prefetch = n;
+        if (consumerTag != null && !paused && !stopped) {
+            // basic.qos applies to consumers started after it; unacked deliveries of the old one settle as usual.
+            cancelConsumer();
+            subscribe();
+        }
     }
 
     /** Stops consuming for good (shutdown): basic.cancel; the channel stays open so in-flight work can settle. */
@@ -137,10 +155,10 @@ final class QueueConsumer {
             ch.addShutdownListener(cause -> onChannelShutdown(owned, cause));
         }
         try {
-            ch.basicQos(spec.prefetch());
+            ch.basicQos(prefetch);
             consumerTag = ch.basicConsume(spec.name(), false, new Deliveries(ch));
             resubscribeDelayMs = 200;
-            log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), spec.prefetch(),
+            log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), prefetch,
                     spec.concurrency());
         } catch (IOException | AlreadyClosedException e) {
             throw new dev.hopper.topology.HopperException("cannot consume from queue '" + spec.name() + "' on "

@@ -12,6 +12,7 @@ import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.TaskJson;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
@@ -67,6 +68,8 @@ public final class Worker implements AutoCloseable {
     private final WorkerListener listener;
     private final Duration drainTimeout;
     private final int publishWindow;
+    private final @Nullable MeterRegistry meterRegistry;
+    private @Nullable QueueDepthPoller depthPoller;
 
     private final List<QueueConsumer> consumers = new ArrayList<>();
     private final List<ExecutorService> pools = new ArrayList<>();
@@ -99,6 +102,7 @@ public final class Worker implements AutoCloseable {
         this.listener = b.listener;
         this.drainTimeout = b.drainTimeout;
         this.publishWindow = b.publishWindow;
+        this.meterRegistry = b.meterRegistry;
     }
 
     public static Builder builder() {
@@ -141,20 +145,33 @@ public final class Worker implements AutoCloseable {
                 return closing;
             }
         };
-        for (String name : queueNames) {
-            QueueSpec spec = config.requireQueue(name);
+        List<QueueSpec> specs = queueNames.stream().map(config::requireQueue).toList();
+        WorkerMetrics metrics = meterRegistry == null ? null
+                : new WorkerMetrics(specs, handlers.keySet(), this::inFlight);
+        WorkerListener events = metrics == null ? listener : new ListenerFanOut(List.of(listener, metrics));
+        if (metrics != null) {
+            metrics.bindTo(meterRegistry);
+        }
+        for (QueueSpec spec : specs) {
+            String name = spec.name();
             ThreadPoolExecutor pool = new ThreadPoolExecutor(spec.concurrency(), spec.concurrency(), 0,
                     TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemonThreads("hopper-" + name));
             pools.add(pool);
             ExecutorService counted = new CountingExecutor(pool, inFlight);
+            DeliveryGate gate = DeliveryGate.forQueue(spec, events);
             DeliveryProcessor processor = new DeliveryProcessor(spec, handlers, fallback, retries, dead, store,
-                    config.coordination(), clock, timers, listener, workerId, host);
+                    config.coordination(), clock, timers, events, workerId, host, gate);
             QueueConsumer c = new QueueConsumer(requireNonNull(consumeConnection), spec, processor, counted, timers,
-                    listener);
+                    events);
+            gate.bind(c);
             consumers.add(c);
         }
         for (QueueConsumer c : consumers) {
             c.start();
+        }
+        if (metrics != null) {
+            depthPoller = new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics);
+            depthPoller.start(timers, QueueDepthPoller.DEFAULT_INTERVAL);
         }
         log.info("worker started id={} queues={} uri={}", workerId, queueNames,
                 requireNonNull(consumeConnection).redactedUri());
@@ -180,6 +197,16 @@ public final class Worker implements AutoCloseable {
         BrokerConnection c = consumeConnection;
         BrokerConnection p = publishConnection;
         return c != null && c.isOpen() && p != null && p.isOpen();
+    }
+
+    /**
+     * True while the broker connections are open and every queue is consuming or deliberately paused (circuit
+     * breaker open, coordination store down): what a health probe reports. False before start, after close, and
+     * while a connection is down or recovering.
+     */
+    public synchronized boolean isHealthy() {
+        return started && !closing && isConnected()
+                && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused());
     }
 
     /** Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. */
@@ -268,6 +295,9 @@ public final class Worker implements AutoCloseable {
             }
         }
         cs.forEach(QueueConsumer::closeChannel);
+        if (depthPoller != null) {
+            depthPoller.close();
+        }
         if (copies != null) {
             copies.close(Duration.ofSeconds(5));
         }
@@ -368,6 +398,7 @@ public final class Worker implements AutoCloseable {
         private Duration drainTimeout = Duration.ofSeconds(30);
         private int publishWindow = 1000;
         private ObjectMapper mapper = TaskJson.newMapper();
+        private @Nullable MeterRegistry meterRegistry;
 
         private Builder() {}
 
@@ -469,6 +500,15 @@ public final class Worker implements AutoCloseable {
                 throw new IllegalArgumentException("publishWindow must be >= 1");
             }
             this.publishWindow = n;
+            return this;
+        }
+
+        /**
+         * Records {@link WorkerMetrics}' meters in {@code registry} (any Micrometer registry: Prometheus, simple,
+         * composite...). Without one the worker records no metrics.
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meterRegistry = requireNonNull(registry, "registry");
             return this;
         }
 
