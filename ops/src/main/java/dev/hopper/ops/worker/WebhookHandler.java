@@ -130,13 +130,15 @@ final class WebhookHandler implements TaskHandler<byte[]> {
         }
     }
 
+    /** The failure's class and the first message found down its cause chain (the JDK's are often empty). */
     private static String describe(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
+        String name = e.getClass().getSimpleName();
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && !m.isBlank()) {
+                return name + ": " + m;
+            }
         }
-        String m = root.getMessage();
-        String name = root.getClass().getSimpleName();
-        return m == null || m.isBlank() ? name : name + ": " + m;
+        return name;
     }
 }

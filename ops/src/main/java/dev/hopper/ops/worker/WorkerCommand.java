@@ -185,7 +185,7 @@ public final class WorkerCommand implements Callable<Integer> {
                 specs.put(q, override(base));
             }
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec().commandLine(), e.getMessage(), e, null, null);
+            throw new ParameterException(spec().commandLine(), e.getMessage(), e);
         }
         return new HopperConfig(specs, file == null ? CoordinationSpec.DEFAULT : file.coordination());
     }
