@@ -3,6 +3,7 @@ package dev.hopper.ops.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.hopper.consumer.TaskHandler;
 import dev.hopper.consumer.Worker;
+import dev.hopper.ops.http.ProbeServer;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.CoordinationSpec;
@@ -11,8 +12,11 @@ import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.RetryPolicy;
 import dev.hopper.topology.Topology;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.File;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -92,6 +96,14 @@ public final class WorkerCommand implements Callable<Integer> {
             defaultValue = "30s", description = "On SIGTERM, how long running tasks may finish (default: 30s).")
     Duration drainTimeout = Duration.ofSeconds(30);
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus /metrics and /health on this port (0 picks a free one; default: off).")
+    @Nullable Integer metricsPort;
+
+    @Option(names = "--metrics-bind", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+            description = "Address for --metrics-port (default: 127.0.0.1; 0.0.0.0 for every interface).")
+    String metricsBind = "127.0.0.1";
+
     @Option(names = "--classpath", paramLabel = "JARS", split = "${sys:path.separator}",
             description = "Jars or class directories with handlers for --handler / --discover.")
     List<Path> classpath = new ArrayList<>();
@@ -139,13 +151,33 @@ public final class WorkerCommand implements Callable<Integer> {
             resources.add(c);
         }
         String handlerText = registerHandlers(builder, config, loader, resources);
+        PrometheusMeterRegistry metrics = null;
+        if (metricsPort != null) {
+            if (metricsPort < 0 || metricsPort > 65_535) {
+                throw new ParameterException(s.commandLine(), "--metrics-port must be between 0 and 65535, was "
+                        + metricsPort);
+            }
+            metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            builder.meterRegistry(metrics);
+        }
         try (BrokerConnection c = BrokerConnection.open(BrokerConfig.builder(global.uri())
                 .connectionName("hopper-worker-declare").build())) {
             new Topology(config).declare(c.amqp());
         }
         Worker worker = builder.build();
         Thread.currentThread().setContextClassLoader(loader);
-        worker.start();
+        // Up before the worker starts, so /health answers 503 (not "connection refused") while it connects.
+        ProbeServer probe = metrics == null ? null
+                : ProbeServer.start(new InetSocketAddress(metricsBind, metricsPort), metrics, worker::isHealthy);
+        if (probe != null) {
+            resources.add(probe);
+        }
+        try {
+            worker.start();
+        } catch (RuntimeException e) {
+            closeAll(resources);
+            throw e;
+        }
         CountDownLatch forever = new CountDownLatch(1);
         ScheduledExecutorService ticker = System.console() == null ? null : startTicker(worker, status, err);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -165,6 +197,8 @@ public final class WorkerCommand implements Callable<Integer> {
         }, "hopper-worker-shutdown"));
         err.println("hopper worker: consuming " + String.join(", ", config.queues().keySet()) + " on "
                 + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText
+                + (probe == null ? "" : "; metrics on http://" + probe.address().getHostString() + ":"
+                        + probe.address().getPort() + "/metrics and /health")
                 + "; SIGTERM or Ctrl-C drains and stops");
         err.flush();
         forever.await();
