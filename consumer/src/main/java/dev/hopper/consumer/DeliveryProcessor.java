@@ -283,7 +283,7 @@ final class DeliveryProcessor {
             }
         } else if (d instanceof Decision.DeadLetter dl) {
             int attempts = retryOutcome == Outcome.LOCK_BUSY ? env.attempt() : env.attempt() + 1;
-            deadLetter(s, props, body, dl, attempts, env.type(), env.messageId(), env.type());
+            deadLetter(s, props, body, dl, attempts, env.type(), env.messageId(), env.type(), took, lag);
         } else if (d instanceof Decision.RequeueNow rn) {
             if (confirmThenAck(s, retries.requeueNow(spec.name(), props, body, rn.reason(), firstAttemptAt),
                     env.messageId(), "requeue")) {
@@ -299,12 +299,19 @@ final class DeliveryProcessor {
 
     private void deadLetter(Settlement s, AMQP.@Nullable BasicProperties props, byte[] body, Decision.DeadLetter d,
             @Nullable Integer attempts, String typeTag, @Nullable String messageId, @Nullable String type) {
+        deadLetter(s, props, body, d, attempts, typeTag, messageId, type, null, null);
+    }
+
+    /** With the handler's run time and lag when it ran (for the duration and lag metrics). */
+    private void deadLetter(Settlement s, AMQP.@Nullable BasicProperties props, byte[] body, Decision.DeadLetter d,
+            @Nullable Integer attempts, String typeTag, @Nullable String messageId, @Nullable String type,
+            @Nullable Duration took, @Nullable Duration lag) {
         if (confirmThenAck(s, deadLetters.deadLetter(spec.name(), props, body == null ? new byte[0] : body, d,
                 attempts), String.valueOf(messageId), "dead-letter")) {
             log.warn("task dead-lettered queue={} id={} type={} reason={} error={}", spec.name(), messageId,
                     type == null ? "" : Headers.truncate(type, 100), d.reason().wireValue(),
                     d.errorMessage() == null ? "" : Headers.truncate(d.errorMessage(), 300));
-            settled(typeTag, Outcome.DEAD, null, null, attempts == null ? 0 : attempts);
+            settled(typeTag, Outcome.DEAD, took, lag, attempts == null ? 0 : attempts);
         }
     }
 
