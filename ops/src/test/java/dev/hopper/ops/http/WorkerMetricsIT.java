@@ -116,6 +116,9 @@ class WorkerMetricsIT {
             await().atMost(Duration.ofSeconds(15)).until(() -> value(scrape.metrics(), "hopper_queue_depth",
                     "kind=\"dead\",queue=\"" + queue + "\"") == 2);
             String later = scrape.metrics();
+            // Every series the Grafana dashboard queries is exported.
+            assertThat(DashboardTest.EXPORTED).allSatisfy(name -> assertThat(later).containsPattern(
+                    "(?m)^" + name + "[{ ]"));
             assertThat(Scrape.sample(later, "hopper_queue_depth", "kind=\"work\",queue=\"" + queue + "\""))
                     .hasValue(0.0);
             assertThat(Scrape.sample(later, "hopper_queue_depth", "kind=\"retry\",queue=\"" + queue + "\""))
