@@ -57,20 +57,22 @@ final class DeliveryProcessor {
     private final DeliveryDecider decider = new DeliveryDecider();
     private final RetryRouter retries;
     private final DeadLetterPublisher deadLetters;
-    private final @Nullable CoordinationStore store;
+    private final CoordinationStore store;
+    private final boolean markUnkeyedDone;
     private final CoordinationSpec coordination;
     private final Clock clock;
     private final ScheduledExecutorService timers;
     private final WorkerListener listener;
     private final String workerId;
     private final Host host;
+    private final java.util.function.Consumer<String> afterComplete;
     private final DeliveryGate gate;
 
     DeliveryProcessor(QueueSpec spec, Map<String, RegisteredHandler<?>> handlers,
             @Nullable RegisteredHandler<?> fallback, RetryRouter retries,
-            DeadLetterPublisher deadLetters, @Nullable CoordinationStore store, CoordinationSpec coordination,
-            Clock clock, ScheduledExecutorService timers, WorkerListener listener, String workerId, Host host,
-            DeliveryGate gate) {
+            DeadLetterPublisher deadLetters, CoordinationStore store, boolean markUnkeyedDone,
+            CoordinationSpec coordination, Clock clock, ScheduledExecutorService timers, WorkerListener listener,
+            String workerId, Host host, java.util.function.Consumer<String> afterComplete, DeliveryGate gate) {
         this.spec = spec;
         this.handlers = Map.copyOf(handlers);
         this.fallback = fallback;
@@ -78,12 +80,14 @@ final class DeliveryProcessor {
         this.retries = retries;
         this.deadLetters = deadLetters;
         this.store = store;
+        this.markUnkeyedDone = markUnkeyedDone;
         this.coordination = coordination;
         this.clock = clock;
         this.timers = timers;
         this.listener = listener;
         this.workerId = workerId;
         this.host = host;
+        this.afterComplete = afterComplete;
         this.gate = gate;
     }
 
@@ -159,7 +163,7 @@ final class DeliveryProcessor {
         }
         boolean redelivered = delivery.isRedeliver() || deliveries > 0;
         try {
-            if (store != null && redelivered && store.isCompleted(env.messageId())) {
+            if (redelivered && (env.key() != null || markUnkeyedDone) && store.isCompleted(env.messageId())) {
                 // The previous worker finished the handler but died before its ack.
                 settlement.ack();
                 settled(env.type(), Outcome.DUPLICATE, null, null, env.attempt());
@@ -175,7 +179,7 @@ final class DeliveryProcessor {
             return;
         }
         // 3. Lock and revision.
-        String key = store == null ? null : env.key();
+        String key = env.key();
         String owner = workerId + "/" + env.messageId() + "/" + delivery.getDeliveryTag();
         OptionalLong token = OptionalLong.empty();
         OptionalLong revisionAtLock = OptionalLong.empty();
@@ -240,6 +244,7 @@ final class DeliveryProcessor {
         // 5. Outcome.
         if (failure == null && stop == HandlerRun.Stop.NONE) {
             complete(key, owner, token, env);
+            afterComplete.accept(env.messageId());
             settlement.ack();
             settled(env.type(), Outcome.SUCCESS, took, lag, env.attempt() + 1);
             return;
@@ -360,7 +365,7 @@ final class DeliveryProcessor {
     }
 
     private void complete(@Nullable String key, String owner, OptionalLong token, TaskEnvelope env) {
-        if (store == null) {
+        if (key == null && !markUnkeyedDone) {
             return;
         }
         try {

@@ -130,6 +130,11 @@ final class QueueConsumer implements QueueControl {
         }
     }
 
+    /** Test seam (package-private): the current consuming channel, to provoke a broker-side channel error. */
+    synchronized @Nullable Channel channelForTests() {
+        return channel;
+    }
+
     private void cancelConsumer() {
         String tag = consumerTag;
         consumerTag = null;

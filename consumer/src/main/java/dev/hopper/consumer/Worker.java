@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.InMemoryCoordinationStore;
 import dev.hopper.coordination.StoreUnavailableException;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
@@ -43,6 +44,15 @@ import org.slf4j.LoggerFactory;
  * reason and the error. Bad input (unparseable body, unknown type, mistyped headers, oversized body) is
  * dead-lettered at once and never stops the worker.
  *
+ * <p>Keyed tasks ({@code x-hopper-key}): before running, one atomic store call checks the task's revision and takes
+ * the key's lock, so no two workers sharing the {@link CoordinationStore} run the same key at once. A stale task is
+ * acked unrun (policy skip) or run against the current revision (refresh); a busy key sends the task back through
+ * a delay tier without counting an attempt, up to the lock-wait budget; the lease is renewed every third of it
+ * while the handler runs, and a lost lease interrupts the handler. A failure while the key's revision moved is
+ * superseded (skip) or requeued at once (refresh). Success records a done-marker and releases the lock in one step
+ * before the ack, so a redelivery after a crash between the two is acked unrun. While the store does not answer,
+ * keyed tasks go back unrun and the worker pauses consuming until it answers again.
+ *
  * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads; handlers never run
  * on the connection's I/O thread. Retry and dead-letter copies go over a separate publishing connection, so a
  * broker that blocks publishers cannot stall acks. All public methods are thread-safe.
@@ -62,12 +72,15 @@ public final class Worker implements AutoCloseable {
     private final List<String> queueNames;
     private final Map<String, RegisteredHandler<?>> handlers;
     private final @Nullable RegisteredHandler<?> fallback;
-    private final @Nullable CoordinationStore store;
+    private final CoordinationStore store;
+    private final boolean ownsStore;
+    private final boolean markUnkeyedDone;
     private final Clock clock;
     private final String workerId;
     private final WorkerListener listener;
     private final Duration drainTimeout;
     private final int publishWindow;
+    private final java.util.function.Consumer<String> afterCompleteHook;
     private final @Nullable MeterRegistry meterRegistry;
     private @Nullable QueueDepthPoller depthPoller;
 
@@ -96,12 +109,15 @@ public final class Worker implements AutoCloseable {
         }
         this.handlers = Map.copyOf(b.handlers);
         this.fallback = b.fallback;
-        this.store = b.store;
+        this.ownsStore = b.store == null;
+        this.store = b.store != null ? b.store : new InMemoryCoordinationStore();
+        this.markUnkeyedDone = b.markUnkeyedDone;
         this.clock = b.clock;
         this.workerId = b.workerId;
         this.listener = b.listener;
         this.drainTimeout = b.drainTimeout;
         this.publishWindow = b.publishWindow;
+        this.afterCompleteHook = b.afterCompleteHook;
         this.meterRegistry = b.meterRegistry;
     }
 
@@ -160,7 +176,8 @@ public final class Worker implements AutoCloseable {
             ExecutorService counted = new CountingExecutor(pool, inFlight);
             DeliveryGate gate = DeliveryGate.forQueue(spec, events);
             DeliveryProcessor processor = new DeliveryProcessor(spec, handlers, fallback, retries, dead, store,
-                    config.coordination(), clock, timers, events, workerId, host, gate);
+                    markUnkeyedDone, config.coordination(), clock, timers, events, workerId, host, afterCompleteHook,
+                    gate);
             QueueConsumer c = new QueueConsumer(requireNonNull(consumeConnection), spec, processor, counted, timers,
                     events);
             gate.bind(c);
@@ -209,6 +226,12 @@ public final class Worker implements AutoCloseable {
                 && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused());
     }
 
+    /** Test seam (package-private): the consuming channel of {@code queue}. */
+    synchronized com.rabbitmq.client.@Nullable Channel consumerChannelForTests(String queue) {
+        return consumers.stream().filter(c -> c.queue().equals(queue)).findFirst()
+                .map(QueueConsumer::channelForTests).orElse(null);
+    }
+
     /** Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. */
     public synchronized void pause(String queue, String why) {
         consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.pause(why));
@@ -251,7 +274,7 @@ public final class Worker implements AutoCloseable {
 
     private void probeStore() {
         try {
-            requireNonNull(store).isCompleted("hopper-store-probe");
+            store.isCompleted("hopper-store-probe");
         } catch (RuntimeException e) {
             scheduleStoreProbe();
             return;
@@ -303,6 +326,9 @@ public final class Worker implements AutoCloseable {
         }
         if (timers != null) {
             timers.shutdownNow();
+        }
+        if (ownsStore) {
+            store.close();
         }
         if (ownsConnections) {
             if (consumeConnection != null) {
@@ -392,15 +418,26 @@ public final class Worker implements AutoCloseable {
         private final Map<String, RegisteredHandler<?>> handlers = new LinkedHashMap<>();
         private @Nullable RegisteredHandler<?> fallback;
         private @Nullable CoordinationStore store;
+        private boolean markUnkeyedDone;
         private Clock clock = Clock.systemUTC();
         private String workerId = defaultWorkerId();
         private WorkerListener listener = new WorkerListener() {};
         private Duration drainTimeout = Duration.ofSeconds(30);
         private int publishWindow = 1000;
         private ObjectMapper mapper = TaskJson.newMapper();
+        private java.util.function.Consumer<String> afterCompleteHook = id -> { };
         private @Nullable MeterRegistry meterRegistry;
 
         private Builder() {}
+
+        /**
+         * Test seam (package-private): runs with the message id after a success was recorded in the store and
+         * before the ack, so crash tests can kill the JVM at exactly that point.
+         */
+        Builder afterCompleteHook(java.util.function.Consumer<String> hook) {
+            this.afterCompleteHook = requireNonNull(hook, "hook");
+            return this;
+        }
 
         /** Connect with this config; the worker opens (and closes) a consuming and a publishing connection. */
         public Builder broker(BrokerConfig config) {
@@ -466,9 +503,24 @@ public final class Worker implements AutoCloseable {
             return this;
         }
 
-        /** Locks, revisions and done-markers. Without one, task keys are not locked and revisions not checked. */
+        /**
+         * Locks, revisions and done-markers for keyed tasks (not closed by the worker). Default: an
+         * {@link InMemoryCoordinationStore}, which coordinates the threads of this process only; several worker
+         * processes need a shared store ({@code RedisCoordinationStore}).
+         */
         public Builder coordinationStore(CoordinationStore store) {
             this.store = requireNonNull(store, "store");
+            return this;
+        }
+
+        /**
+         * Also record a done-marker for every completed task without a key, so a redelivery after a worker died
+         * between its handler's end and its ack is acked unrun. Off by default: it costs one store round trip per
+         * task, and with the in-memory store it only helps within one process. Keyed tasks always get one, in the
+         * same atomic step that releases their lock.
+         */
+        public Builder markUnkeyedDone(boolean on) {
+            this.markUnkeyedDone = on;
             return this;
         }
 

@@ -289,6 +289,28 @@ class WorkerIT {
     }
 
     @Test
+    void workerSubscribesAgainAfterTheBrokerClosesItsChannel(TestBroker broker, TestQueues queues) throws Exception {
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("chanerr")).build());
+        HopperConfig config = HopperConfig.of(List.of(spec));
+        Set<String> done = ConcurrentHashMap.newKeySet();
+        try (TestTasks tasks = new TestTasks(broker, "chanerr-it-publisher");
+                Worker w = worker(broker, config).handler("job", Job.class, (job, ctx) -> done.add(ctx.messageId()))
+                        .build()) {
+            tasks.declare(config);
+            w.start();
+            com.rabbitmq.client.Channel first = w.consumerChannelForTests(spec.name());
+            // Acking an unknown delivery tag is a channel error: the broker closes the channel (406), as it does
+            // on consumer_timeout before RabbitMQ 4.3. Automatic recovery does not reopen such a channel.
+            first.basicAck(999_999, false);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !first.isOpen());
+            await().atMost(Duration.ofSeconds(10)).until(() -> w.isConsuming(spec.name()));
+            assertThat(w.consumerChannelForTests(spec.name())).isNotSameAs(first);
+            String id = tasks.publish(spec.name(), "job", "{\"n\":1}");
+            await().atMost(Duration.ofSeconds(10)).until(() -> done.contains(id));
+        }
+    }
+
+    @Test
     void workerKeepsConsumingAfterTheBrokerClosesItsConnection(TestBroker broker, TestQueues queues) throws Exception {
         QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("reconnect")).build());
         HopperConfig config = HopperConfig.of(List.of(spec));

@@ -26,10 +26,12 @@ final class WorkerProcesses implements AutoCloseable {
         Files.writeString(sink, "");
     }
 
-    Process start(TestBroker broker, String queue) throws IOException {
+    Process start(TestBroker broker, String queue, String... redisUriAndNamespace) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                TestWorkerMain.class.getName(), broker.uri().toString(), config.toString(), queue, sink.toString());
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                TestWorkerMain.class.getName(), broker.uri().toString(), config.toString(), queue, sink.toString()));
+        cmd.addAll(List.of(redisUriAndNamespace));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.redirectErrorStream(true);
         pb.redirectOutput(dir.resolve("worker-" + started.size() + ".out").toFile());
         Process p = pb.start();

@@ -8,7 +8,15 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Every method may throw {@link StoreUnavailableException} when the store does not answer within its
  * timeout; none blocks longer than that. Lock operations are compare-on-owner: a caller can never release or
- * renew a lock it does not hold. Lease deadlines are measured on a monotonic clock.
+ * renew a lock it does not hold. Lease deadlines are measured on a monotonic clock (in-memory) or by the store's
+ * own key expiry (Redis).
+ *
+ * <p>The lock is not reentrant: {@code checkAndLock} on a key whose lease is live answers {@link LockResult.Busy}
+ * even to the same owner. Use an owner unique to one run of one task (e.g. worker id plus delivery tag), so two
+ * threads of one worker never share a lock, and pass the owner and fencing token of that run to {@link #renew},
+ * {@link #complete} and {@link #release}.
+ *
+ * <p>Implementations: {@link InMemoryCoordinationStore} (one process) and {@link RedisCoordinationStore}.
  */
 public interface CoordinationStore extends RevisionStore, AutoCloseable {
 
