@@ -324,11 +324,16 @@ class WorkerIT {
             w.start();
             String first = tasks.publish(spec.name(), "job", "{\"n\":1}");
             await().atMost(Duration.ofSeconds(10)).until(() -> done.contains(first));
-            for (String line : broker.rabbitmqctl("list_connections", "name", "pid").split("\n")) {
-                if (line.startsWith(name + "-consume")) {
-                    broker.rabbitmqctl("close_connection", line.substring(line.indexOf('\t') + 1).trim(), "test");
+            // RabbitMQ 3.10's 'name' column is the socket address; the client-given name is in client_properties.
+            int closed = 0;
+            for (String line : broker.rabbitmqctl("list_connections", "pid", "client_properties").split("\n")) {
+                if (line.contains("\"" + name + "-consume\"")) {
+                    broker.rabbitmqctl("close_connection", line.substring(0, line.indexOf('\t')).trim(), "test");
+                    closed++;
                 }
             }
+            assertThat(closed).as("worker connections closed").isEqualTo(1);
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> !w.isConnected());
             await().atMost(Duration.ofSeconds(20)).until(w::isConnected);
             String second = tasks.publish(spec.name(), "job", "{\"n\":2}");
             await().atMost(Duration.ofSeconds(20)).until(() -> done.contains(second));
