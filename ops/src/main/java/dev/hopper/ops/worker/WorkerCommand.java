@@ -53,6 +53,10 @@ import picocli.CommandLine.TypeConversionException;
  * since nothing was lost: unfinished deliveries are back in the queue. When stderr is a terminal a status line
  * with the settlement counts is printed every 10 seconds.
  *
+ * <p>Observability: {@code --metrics-port N} serves Prometheus {@code /metrics} and {@code /health} (see
+ * {@link ProbeServer}) on {@code --metrics-bind} (127.0.0.1 unless told otherwise); the worker's meters are
+ * {@link dev.hopper.consumer.WorkerMetrics}'.
+ *
  * <p>Without {@code --redis} support in this command, task keys are neither locked nor revision-checked here.
  */
 @Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
