@@ -279,7 +279,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     }
 
     private StoreUnavailableException unavailable(String operation, RedisException e) {
-        String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        String reason = describe(e);
         if (available.compareAndSet(true, false)) {
             log.warn("coordination store unavailable uri={} operation={} error={}", config.redactedUri(), operation,
                     reason);
@@ -287,6 +287,19 @@ public final class RedisCoordinationStore implements CoordinationStore {
         return new StoreUnavailableException("Redis coordination store at " + config.redactedUri()
                 + " did not answer " + operation + " (" + reason + "); keyed tasks wait until it answers: check that"
                 + " Redis is running and reachable, or raise the coordination timeout", e);
+    }
+
+    /** The exception's message, plus its root cause's (e.g. WRONGPASS behind "Unable to connect"). */
+    private static String describe(Throwable e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root != e && root.getMessage() != null && !message.contains(root.getMessage())) {
+            message = message + ": " + root.getMessage();
+        }
+        return message;
     }
 
     private static String lockValue(long fencingToken, String owner) {
