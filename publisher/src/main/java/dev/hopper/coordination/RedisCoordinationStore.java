@@ -62,7 +62,7 @@ import org.slf4j.LoggerFactory;
  * connection dropped, to reconnect by itself (every 50 ms, backing off to every 2 s), and to time out every
  * command after {@link RedisStoreConfig#operationTimeout()}. Every method therefore either answers or throws
  * {@link StoreUnavailableException} within about the operation timeout (a call made while no connection was
- * ever established also waits up to the connect timeout). No Lettuce
+ * ever established may also wait up to twice the connect timeout). No Lettuce
  * exception escapes. The store connects lazily: it can be built while Redis is down and answers once Redis is
  * up. Unavailability is logged once per change of state, not per call; the password is never logged.
  */
@@ -87,6 +87,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     private final Object connectLock = new Object();
     private volatile @Nullable StatefulRedisConnection<String, String> connection;
     private volatile boolean closed;
+    private @Nullable ConnectFailure lastConnectFailure;
     /** Last known state, only to log its changes. */
     private final AtomicBoolean available = new AtomicBoolean(true);
 
@@ -109,7 +110,8 @@ public final class RedisCoordinationStore implements CoordinationStore {
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 // Commands in flight when the connection dropped are not sent again after the reconnect: their
-                // caller already got StoreUnavailableException, and a replayed lock or bump would act for no one.
+                // caller gets StoreUnavailableException (at the latest at its timeout), and a replayed lock or
+                // bump would act for no one.
                 .replayFilter(command -> true)
                 .timeoutOptions(TimeoutOptions.enabled(config.operationTimeout()))
                 .socketOptions(SocketOptions.builder()
@@ -264,17 +266,40 @@ public final class RedisCoordinationStore implements CoordinationStore {
         if (c != null) {
             return c;
         }
+        long waitingSince = System.nanoTime();
         synchronized (connectLock) {
             if (closed) {
                 throw new IllegalStateException("this RedisCoordinationStore is closed");
             }
             if (connection == null) {
-                // Once connected, Lettuce reconnects by itself; only the first connection is made here.
-                connection = client.connect();
+                // Threads that queued behind a failed attempt share its failure instead of each waiting out a
+                // connect timeout of their own: one call waits at most two connect timeouts.
+                ConnectFailure failure = lastConnectFailure;
+                if (failure != null && failure.atNanos - waitingSince > 0) {
+                    throw failure.exception;
+                }
+                try {
+                    // Once connected, Lettuce reconnects by itself; only the first connection is made here.
+                    connection = client.connect();
+                } catch (RedisException e) {
+                    lastConnectFailure = new ConnectFailure(System.nanoTime(), e);
+                    throw e;
+                }
                 log.info("coordination store connected uri={} namespace={}", config.redactedUri(),
                         config.namespace());
             }
             return connection;
+        }
+    }
+
+    /** The last failed first connection, guarded by {@code connectLock}. */
+    private static final class ConnectFailure {
+        final long atNanos;
+        final RedisException exception;
+
+        ConnectFailure(long atNanos, RedisException exception) {
+            this.atNanos = atNanos;
+            this.exception = exception;
         }
     }
 

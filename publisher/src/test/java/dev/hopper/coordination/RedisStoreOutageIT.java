@@ -14,6 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,6 +40,24 @@ class RedisStoreOutageIT {
                         .hasMessageContaining("127.0.0.1:" + uri.getPort()).hasMessageContaining("***");
                 assertThat(chainText(thrown)).as(name).doesNotContain("s3cret-pass");
             });
+        }
+    }
+
+    @Test
+    void concurrentCallsToAnUnreachableStoreAllThrowStoreUnavailable() throws Exception {
+        URI uri = URI.create("redis://127.0.0.1:" + ThrowawayRedis.freePort());
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try (RedisCoordinationStore store = new RedisCoordinationStore(config(uri, "unreachable:"))) {
+            List<Future<Throwable>> calls = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                String owner = "o" + i;
+                calls.add(pool.submit(() -> catchThrowable(() -> store.checkAndLock("k", null, owner, LEASE, false))));
+            }
+            for (Future<Throwable> call : calls) {
+                assertThat(call.get(BOUND.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(StoreUnavailableException.class);
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 
