@@ -37,8 +37,19 @@ import org.slf4j.LoggerFactory;
  * {@link #release} are compare-on-owner scripts too: they act only when the lock's value is still
  * {@code "<token>:<owner>"} of the caller, so a worker can never extend or free a lock it lost. Scripts are
  * resources of this package, called with EVALSHA; on NOSCRIPT (a restarted or flushed server) the call is
- * repeated once with EVAL, which also puts the script back in the server's cache. Keys: see {@code RedisKeys}
- * ({@code <ns>rev:}, {@code <ns>lock:}, {@code <ns>token:}, {@code <ns>done:}).
+ * repeated once with EVAL, which also puts the script back in the server's cache.
+ *
+ * <h2>Keys</h2>
+ * With the namespace {@code ns} of {@link RedisStoreConfig#namespace()} ({@code hopper:} by default):
+ * <ul>
+ *   <li>{@code <ns>rev:<key>}: the key's revision (integer, no expiry; missing means 0)</li>
+ *   <li>{@code <ns>lock:<key>}: {@code "<fencingToken>:<owner>"} while the lock is held; expires with the lease</li>
+ *   <li>{@code <ns>token:<key>}: the last fencing token issued for the key; expires after a week without locking
+ *       (see below why losing it is harmless)</li>
+ *   <li>{@code <ns>done:<messageId>}: the owner that completed the message; expires after the done-marker TTL</li>
+ * </ul>
+ * The three keys of one entity are used together in one script, so the store needs a standalone Redis (or the
+ * primary behind Sentinel), not Redis Cluster.
  *
  * <h2>Leases</h2>
  * A lease is a PX expiry on the lock key, so it is measured by the Redis server's clock: a step of that clock
