@@ -83,6 +83,11 @@ public final class RedisCoordinationStore implements CoordinationStore {
     /** Token keys outlive any lease by far; they expire only to bound memory for keys no longer used. */
     static final Duration TOKEN_KEY_TTL = Duration.ofDays(7);
 
+    private static final LuaScript CHECK_AND_LOCK = LuaScript.load("check_and_lock.lua");
+    private static final LuaScript COMPLETE_AND_RELEASE = LuaScript.load("complete_and_release.lua");
+    private static final LuaScript RELEASE = LuaScript.load("release.lua");
+    private static final LuaScript RENEW = LuaScript.load("renew.lua");
+
     private static final long ACQUIRED = 1;
     private static final long BUSY = 2;
     private static final long SUPERSEDED = 3;
@@ -91,10 +96,6 @@ public final class RedisCoordinationStore implements CoordinationStore {
     private final RedisKeys keys;
     private final ClientResources resources;
     private final RedisClient client;
-    private final LuaScript checkAndLockScript = LuaScript.load("check_and_lock.lua");
-    private final LuaScript completeScript = LuaScript.load("complete_and_release.lua");
-    private final LuaScript releaseScript = LuaScript.load("release.lua");
-    private final LuaScript renewScript = LuaScript.load("renew.lua");
     private final Object connectLock = new Object();
     private volatile @Nullable StatefulRedisConnection<String, String> connection;
     private volatile boolean closed;
@@ -143,7 +144,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
         requireNonNull(key, "key");
         requireNonNull(owner, "owner");
         String leaseMs = millis(lease, "lease");
-        List<Object> reply = call("checkAndLock", c -> script(c, checkAndLockScript, ScriptOutputType.MULTI,
+        List<Object> reply = call("checkAndLock", c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI,
                 new String[] {keys.revision(key), keys.lock(key), keys.token(key)},
                 messageRevision == null ? "" : Long.toString(messageRevision), owner, leaseMs,
                 lockIfSuperseded ? "1" : "0", Long.toString(TOKEN_KEY_TTL.toMillis())));
@@ -170,7 +171,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
         requireNonNull(key, "key");
         requireNonNull(owner, "owner");
         String leaseMs = millis(lease, "lease");
-        Long renewed = call("renew", c -> script(c, renewScript, ScriptOutputType.INTEGER,
+        Long renewed = call("renew", c -> script(c, RENEW, ScriptOutputType.INTEGER,
                 new String[] {keys.lock(key)}, lockValue(fencingToken, owner), leaseMs));
         return renewed == 1L;
     }
@@ -184,7 +185,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
             call("complete", c -> c.set(keys.done(messageId), owner, SetArgs.Builder.px(Long.parseLong(ttlMs))));
             return;
         }
-        Long released = call("complete", c -> script(c, completeScript, ScriptOutputType.INTEGER,
+        Long released = call("complete", c -> script(c, COMPLETE_AND_RELEASE, ScriptOutputType.INTEGER,
                 new String[] {keys.lock(key), keys.done(messageId)}, lockValue(fencingToken, owner), ttlMs, owner));
         if (released == 0L) {
             log.debug("completed without holding the lock key={} id={} token={}", key, messageId, fencingToken);
@@ -195,7 +196,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     public void release(String key, String owner, long fencingToken) {
         requireNonNull(key, "key");
         requireNonNull(owner, "owner");
-        call("release", c -> script(c, releaseScript, ScriptOutputType.INTEGER, new String[] {keys.lock(key)},
+        call("release", c -> script(c, RELEASE, ScriptOutputType.INTEGER, new String[] {keys.lock(key)},
                 lockValue(fencingToken, owner)));
     }
 

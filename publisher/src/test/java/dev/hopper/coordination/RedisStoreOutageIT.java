@@ -112,6 +112,8 @@ class RedisStoreOutageIT {
             flushScripts(redis.uri());
 
             assertScriptsWork(store);
+            assertThat(scriptsCached(redis.uri())).as("EVAL put every script back under the SHA-1 EVALSHA uses")
+                    .containsExactly(true, true, true, true);
         }
     }
 
@@ -218,6 +220,17 @@ class RedisStoreOutageIT {
         RedisClient client = RedisClient.create(RedisURI.create(uri));
         try (StatefulRedisConnection<String, String> c = client.connect()) {
             assertThat(c.sync().scriptFlush()).isEqualTo("OK");
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    private static List<Boolean> scriptsCached(URI uri) {
+        RedisClient client = RedisClient.create(RedisURI.create(uri));
+        try (StatefulRedisConnection<String, String> c = client.connect()) {
+            return c.sync().scriptExists(LuaScript.load("check_and_lock.lua").sha1(),
+                    LuaScript.load("complete_and_release.lua").sha1(), LuaScript.load("release.lua").sha1(),
+                    LuaScript.load("renew.lua").sha1());
         } finally {
             client.shutdown();
         }
