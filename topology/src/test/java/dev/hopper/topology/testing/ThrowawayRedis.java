@@ -1,4 +1,4 @@
-package dev.hopper.coordination;
+package dev.hopper.topology.testing;
 
 import static org.awaitility.Awaitility.await;
 
@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * never stopped or restarted, so outages and restarts are staged here. {@link #kill()} is SIGKILL, which loses all
  * data, as a crash of a Redis without persistence does.
  */
-final class ThrowawayRedis implements AutoCloseable {
+public final class ThrowawayRedis implements AutoCloseable {
     private final int port;
     private final List<String> extraArgs;
     private Process process;
@@ -33,14 +33,14 @@ final class ThrowawayRedis implements AutoCloseable {
     }
 
     /** Starts one; {@code extraArgs} are more {@code --option value} pairs, e.g. {@code --requirepass}. */
-    static ThrowawayRedis start(String... extraArgs) {
+    public static ThrowawayRedis start(String... extraArgs) {
         ThrowawayRedis redis = new ThrowawayRedis(freePort(), List.of(extraArgs));
         redis.startProcess();
         return redis;
     }
 
     /** A port nothing listens on (for as long as nobody else takes it). */
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         } catch (IOException e) {
@@ -48,16 +48,16 @@ final class ThrowawayRedis implements AutoCloseable {
         }
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    URI uri() {
+    public URI uri() {
         return URI.create("redis://127.0.0.1:" + port);
     }
 
     /** SIGKILL; returns when the process is gone. */
-    void kill() {
+    public void kill() {
         process.destroyForcibly();
         try {
             if (!process.waitFor(10, TimeUnit.SECONDS)) {
@@ -70,17 +70,17 @@ final class ThrowawayRedis implements AutoCloseable {
     }
 
     /** Starts a new, empty server on the same port. */
-    void restart() {
+    public void restart() {
         startProcess();
     }
 
     /** SIGSTOP: the server keeps its connections open and answers nothing, like a frozen host. */
-    void freeze() {
+    public void freeze() {
         signal("-STOP");
     }
 
     /** SIGCONT after {@link #freeze()}. */
-    void thaw() {
+    public void thaw() {
         signal("-CONT");
     }
 
