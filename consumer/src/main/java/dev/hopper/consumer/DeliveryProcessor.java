@@ -249,6 +249,15 @@ final class DeliveryProcessor {
             settled(env.type(), Outcome.SUCCESS, took, lag, env.attempt() + 1);
             return;
         }
+        if (host.closing() && stop == HandlerRun.Stop.NONE && failure instanceof InterruptedException) {
+            // The worker interrupted this run itself (shutdown past the drain): not the task's failure.
+            if (key != null) {
+                release(key, owner, token.getAsLong());
+            }
+            settlement.nackRequeue();
+            settled(env.type(), Outcome.RETURNED, took, lag, env.attempt());
+            return;
+        }
         boolean revisionMoved = false;
         if (key != null) {
             revisionMoved = revisionMoved(key, revisionAtLock.getAsLong());

@@ -17,6 +17,7 @@ import dev.hopper.topology.SupersededPolicy;
 import dev.hopper.topology.testing.TestBroker;
 import dev.hopper.topology.testing.TestQueues;
 import dev.hopper.topology.testing.TestRedis;
+import dev.hopper.topology.testing.ThrowawayRedis;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -267,7 +268,7 @@ class LockAndRevisionIT {
         QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("outage")).build());
         HopperConfig config = HopperConfig.of(List.of(spec));
         Map<String, Integer> attempts = new ConcurrentHashMap<>();
-        try (ThrowawayRedis redis = new ThrowawayRedis();
+        try (ThrowawayRedis redis = ThrowawayRedis.start();
                 RedisCoordinationStore store = new RedisCoordinationStore(RedisStoreConfig.builder(redis.uri())
                         .namespace("outage:").operationTimeout(Duration.ofMillis(300)).build());
                 TestTasks tasks = new TestTasks(broker, "outage-it-publisher");
@@ -288,7 +289,7 @@ class LockAndRevisionIT {
                     .until(() -> attempts.size() == 1 && tasks.depth(spec.deadQueue()) == 0);
             await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.name()) == 5);
 
-            redis.start();
+            redis.restart();
             await().atMost(Duration.ofSeconds(30)).until(() -> attempts.keySet().containsAll(ids));
             Map<String, Integer> expected = new HashMap<>();
             ids.forEach(id -> expected.put(id, 0));

@@ -101,13 +101,8 @@ final class BrokerFixture {
      * {@code client_properties} ({@code connection_name}).
      */
     static @Nullable String connectionPid(TestBroker broker, String connectionName) {
-        String out = broker.rabbitmqctl("list_connections", "--no-table-headers", "pid", "client_properties");
-        for (String line : out.split("\n")) {
-            if (line.contains("\"" + connectionName + "\"")) {
-                return line.split("\t")[0].trim();
-            }
-        }
-        return null;
+        List<String> pids = broker.connectionPids(connectionName, false);
+        return pids.isEmpty() ? null : pids.get(0);
     }
 
     /** The pid of the connection called {@code connectionName}, failing the test when there is none. */

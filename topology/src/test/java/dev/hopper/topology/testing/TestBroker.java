@@ -112,6 +112,40 @@ public final class TestBroker {
     }
 
     /**
+     * Broker-side pids of the open connections whose client-given name ({@code connection_name} in the client
+     * properties) is {@code connectionName}, or starts with it when {@code prefix} is true. On RabbitMQ 3.10
+     * {@code list_connections name} shows socket addresses, not this name.
+     */
+    public List<String> connectionPids(String connectionName, boolean prefix) {
+        String out = rabbitmqctl("list_connections", "--no-table-headers", "pid", "client_properties");
+        String needle = "{\"connection_name\",\"" + connectionName + (prefix ? "" : "\"}");
+        List<String> pids = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            if (line.contains(needle)) {
+                pids.add(line.split("\t")[0].trim());
+            }
+        }
+        return pids;
+    }
+
+    /**
+     * Closes, from the broker's side, every connection whose client-given name starts with {@code namePrefix};
+     * fails the test when there is none, so a test can never pass by closing nothing.
+     *
+     * @return how many were closed
+     */
+    public int closeConnections(String namePrefix) {
+        List<String> pids = connectionPids(namePrefix, true);
+        if (pids.isEmpty()) {
+            throw new AssertionError("no open connection named " + namePrefix + "* to close");
+        }
+        for (String pid : pids) {
+            rabbitmqctl("close_connection", pid, "hopper test: forced close");
+        }
+        return pids.size();
+    }
+
+    /**
      * Runs {@code rabbitmqctl} with these arguments against the test broker (inside the container when one was
      * started) and returns its output; fails the test when the command fails.
      */
