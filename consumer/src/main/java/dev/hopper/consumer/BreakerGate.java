@@ -74,7 +74,7 @@ final class BreakerGate {
         if (breaker.getState() == CircuitBreaker.State.OPEN || breaker.getState() == CircuitBreaker.State.FORCED_OPEN) {
             QueueControl c = control;
             if (c != null) {
-                c.pause("circuit breaker open");
+                c.pause(QueueControl.Hold.CIRCUIT_BREAKER, "circuit breaker open");
             }
         }
         return false;
@@ -107,7 +107,7 @@ final class BreakerGate {
                         queue, Math.round(m.getFailureRate()), m.getNumberOfFailedCalls(), m.getNumberOfBufferedCalls(),
                         dev.hopper.topology.DurationText.format(spec.waitInOpen()));
                 if (c != null) {
-                    c.pause("circuit breaker open");
+                    c.pause(QueueControl.Hold.CIRCUIT_BREAKER, "circuit breaker open");
                 }
             }
             case HALF_OPEN -> {
@@ -134,7 +134,7 @@ final class BreakerGate {
 
     private void resume(QueueControl c, String why) {
         try {
-            c.resume(why);
+            c.resume(QueueControl.Hold.CIRCUIT_BREAKER, why);
         } catch (RuntimeException ex) {
             // Same limit as a resume after a store outage: the queue stays paused until the worker restarts.
             log.warn("could not resume consuming queue={} after {}: {}", queue, why, ex.getMessage());

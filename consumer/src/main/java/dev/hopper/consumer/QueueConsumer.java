@@ -39,7 +39,7 @@ final class QueueConsumer implements QueueControl {
     private final WorkerListener listener;
     private @Nullable Channel channel;
     private @Nullable String consumerTag;
-    private boolean paused;
+    private final java.util.EnumSet<Hold> holds = java.util.EnumSet.noneOf(Hold.class);
     private boolean stopped;
     private int prefetch;
     private long resubscribeDelayMs = 200;
@@ -65,35 +65,38 @@ final class QueueConsumer implements QueueControl {
     }
 
     synchronized boolean isConsuming() {
-        return consumerTag != null && channel != null && channel.isOpen() && !paused && !stopped;
+        return consumerTag != null && channel != null && channel.isOpen() && holds.isEmpty() && !stopped;
     }
 
+    /** True while any hold (breaker, store outage, manual pause) stops consumption. */
     synchronized boolean isPaused() {
-        return paused;
+        return !holds.isEmpty();
     }
 
-    /** Stops new deliveries (basic.cancel); deliveries in hand finish normally. */
     @Override
-    public synchronized void pause(String why) {
-        if (paused || stopped) {
-            return;
+    public synchronized void pause(Hold hold, String why) {
+        if (stopped || !holds.add(hold) || holds.size() > 1) {
+            return; // already held for this reason, or already paused for another
         }
-        paused = true;
         cancelConsumer();
         log.warn("consuming paused queue={} reason={}", spec.name(), why);
         notifyListener(true, why);
     }
 
-    /** Subscribes again after {@link #pause}. */
     @Override
-    public synchronized void resume(String why) {
-        if (!paused || stopped) {
-            return;
+    public synchronized void resume(Hold hold, String why) {
+        if (stopped || !holds.remove(hold) || !holds.isEmpty()) {
+            return; // not held for this reason, or still held for another
         }
-        paused = false;
         log.info("consuming resumed queue={} reason={}", spec.name(), why);
-        subscribe();
         notifyListener(false, why);
+        try {
+            subscribe();
+        } catch (RuntimeException e) {
+            // E.g. the connection is recovering: keep trying rather than stay paused until a restart.
+            log.warn("subscribing again failed queue={}: {}", spec.name(), e.getMessage());
+            scheduleResubscribe();
+        }
     }
 
     /** Sets basic.qos for the subscription (circuit breaker trials); a live subscription is renewed to apply it. */
@@ -103,7 +106,7 @@ final class QueueConsumer implements QueueControl {
             return;
         }
         prefetch = n;
-        if (consumerTag != null && !paused && !stopped) {
+        if (consumerTag != null && holds.isEmpty() && !stopped) {
             // basic.qos applies to consumers started after it; unacked deliveries of the old one settle as usual.
             cancelConsumer();
             subscribe();
@@ -149,7 +152,7 @@ final class QueueConsumer implements QueueControl {
     }
 
     private void subscribe() {
-        if (stopped || paused) {
+        if (stopped || !holds.isEmpty()) {
             return;
         }
         Channel ch = channel;
@@ -204,7 +207,7 @@ final class QueueConsumer implements QueueControl {
 
     private void resubscribe() {
         synchronized (this) {
-            if (stopped || paused || consumerTag != null) {
+            if (stopped || !holds.isEmpty() || consumerTag != null) {
                 return;
             }
             try {

@@ -1,12 +1,27 @@
 package dev.hopper.consumer;
 
-/** What a circuit breaker needs from a queue's consumer: stop, start again, and change the prefetch. */
+/**
+ * What the components that stop a queue's consumption need from its consumer. Each {@link Hold} is independent:
+ * the queue consumes only while no hold is set, so the breaker closing cannot undo a pause for a store outage, nor
+ * the other way round.
+ */
 interface QueueControl {
-    /** Stops new deliveries (basic.cancel); deliveries in hand finish normally. Idempotent. */
-    void pause(String why);
 
-    /** Subscribes again after {@link #pause}. Idempotent. */
-    void resume(String why);
+    /** Why consumption of a queue is held. */
+    enum Hold {
+        /** {@link Worker#pause} by the application. */
+        MANUAL,
+        /** The queue's circuit breaker is open. */
+        CIRCUIT_BREAKER,
+        /** The coordination store does not answer. */
+        STORE_UNAVAILABLE
+    }
+
+    /** Sets {@code hold}; the first hold stops new deliveries (basic.cancel), in-hand ones finish. Idempotent. */
+    void pause(Hold hold, String why);
+
+    /** Clears {@code hold}; clearing the last one subscribes again. Idempotent. */
+    void resume(Hold hold, String why);
 
     /** Sets the prefetch (basic.qos) for the subscription, renewing a live subscription to apply it at once. */
     void changePrefetch(int prefetch, String why);

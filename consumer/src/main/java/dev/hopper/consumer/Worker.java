@@ -234,12 +234,12 @@ public final class Worker implements AutoCloseable {
 
     /** Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. */
     public synchronized void pause(String queue, String why) {
-        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.pause(why));
+        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.pause(QueueControl.Hold.MANUAL, why));
     }
 
     /** Consumes {@code queue} again after {@link #pause}. */
     public synchronized void resume(String queue, String why) {
-        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.resume(why));
+        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.resume(QueueControl.Hold.MANUAL, why));
     }
 
     private void onStoreUnavailable(StoreUnavailableException e) {
@@ -250,7 +250,7 @@ public final class Worker implements AutoCloseable {
             storeDown = true;
             storeProbeDelayMs = 250;
             log.warn("coordination store unavailable; pausing consumption until it answers: {}", e.getMessage());
-            consumers.forEach(c -> c.pause("coordination store unavailable"));
+            consumers.forEach(c -> c.pause(QueueControl.Hold.STORE_UNAVAILABLE, "coordination store unavailable"));
         }
         scheduleStoreProbe();
     }
@@ -285,7 +285,7 @@ public final class Worker implements AutoCloseable {
             }
             storeDown = false;
             log.info("coordination store answers again; resuming consumption");
-            consumers.forEach(c -> c.resume("coordination store available"));
+            consumers.forEach(c -> c.resume(QueueControl.Hold.STORE_UNAVAILABLE, "coordination store available"));
         }
     }
 

@@ -19,12 +19,14 @@ class BreakerGateTest {
         final List<String> calls = new CopyOnWriteArrayList<>();
 
         @Override
-        public void pause(String why) {
+        public void pause(Hold hold, String why) {
+            assertThat(hold).isEqualTo(Hold.CIRCUIT_BREAKER);
             calls.add("pause");
         }
 
         @Override
-        public void resume(String why) {
+        public void resume(Hold hold, String why) {
+            assertThat(hold).isEqualTo(Hold.CIRCUIT_BREAKER);
             calls.add("resume");
         }
 

@@ -299,4 +299,31 @@ class LockAndRevisionIT {
             assertThat(w.isConsuming(spec.name())).isTrue();
         }
     }
+
+    @Test
+    void aManualPauseOutlivesTheEndOfAStoreOutage(TestBroker broker, TestQueues queues) throws Exception {
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("holds")).build());
+        HopperConfig config = HopperConfig.of(List.of(spec));
+        Set<String> ran = ConcurrentHashMap.newKeySet();
+        try (ThrowawayRedis redis = ThrowawayRedis.start();
+                RedisCoordinationStore store = new RedisCoordinationStore(RedisStoreConfig.builder(redis.uri())
+                        .namespace("holds:").operationTimeout(Duration.ofMillis(300)).build());
+                TestTasks tasks = new TestTasks(broker, "holds-it-publisher");
+                Worker w = worker(broker, config, store).handler("job", Job.class, (job, ctx) -> ran.add(ctx.messageId()))
+                        .build()) {
+            tasks.declare(config);
+            w.start();
+            redis.kill();
+            String id = tasks.publish(spec.name(), "job", "{\"n\":1}", "K", null);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !w.isConsuming(spec.name()));
+            w.pause(spec.name(), "maintenance"); // an operator pause on top of the outage
+
+            redis.restart();
+            // The store answers again, but the operator's pause still holds the queue.
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+                    .until(() -> !w.isConsuming(spec.name()) && ran.isEmpty());
+            w.resume(spec.name(), "maintenance over");
+            await().atMost(Duration.ofSeconds(10)).until(() -> ran.contains(id));
+        }
+    }
 }
