@@ -51,21 +51,25 @@ import picocli.CommandLine.TypeConversionException;
  *
  * <p>Without {@code --redis} support in this command, task keys are neither locked nor revision-checked here.
  */
-@Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Run tasks from one or more queues with a command, a webhook, a built-in or your own handlers.",
-            "Declares the queues first. SIGTERM or Ctrl-C stops consuming, lets running tasks finish and exits 0.",
+            "Run tasks from one or more queues with a command, a webhook, a built-in or your own handlers. "
+                    + "Declares the queues first. SIGTERM or Ctrl-C stops consuming, lets running tasks finish "
+                    + "and exits 0.",
             "",
-            "--exec runs CMD with /bin/sh -c per task: the payload on stdin; HOPPER_MESSAGE_ID, HOPPER_TYPE,",
-            "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION, HOPPER_FENCING_TOKEN",
-            "in the environment. Exit 0 = done, 75 = retry later, other = permanent failure (dead letter);",
-            "the end of stderr becomes the error message.",
-            "--webhook POSTs the payload with X-Hopper-* headers; 2xx = done, anything else is retried.",
+            "--exec runs CMD with /bin/sh -c per task, the payload on stdin and HOPPER_MESSAGE_ID, HOPPER_TYPE, "
+                    + "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION and "
+                    + "HOPPER_FENCING_TOKEN in the environment. Exit 0 = done, 75 = retry later, anything else = "
+                    + "permanent failure (dead letter); the end of stderr becomes the error message.",
+            "",
+            "--webhook POSTs the payload with X-Hopper-* headers; 2xx = done, anything else is retried (queues "
+                    + "without a config retry for a day).",
             "",
             "Examples:",
-            "  hopper worker --queue thumbnails --exec './make-thumbnail.sh'",
-            "  hopper worker --queue hooks --webhook https://example.com/hooks --concurrency 8",
-            "  hopper worker --config hopper.yml --queue uploads --classpath app.jar --discover",
+            "  hopper worker --queue thumbs --exec './make-thumbnail.sh'",
+            "  hopper worker --queue hooks --webhook https://example.com/hook",
+            "  hopper --config hopper.yml worker --queue uploads \\",
+            "      --classpath app.jar --discover",
             ""})
 public final class WorkerCommand implements Callable<Integer> {
     private static final Duration STATUS_EVERY = Duration.ofSeconds(10);

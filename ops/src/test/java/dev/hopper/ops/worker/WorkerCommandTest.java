@@ -66,7 +66,7 @@ class WorkerCommandTest {
     void helpShowsAnExample() {
         Run r = run("worker", "--help");
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).contains("hopper worker --queue thumbnails --exec");
+        assertThat(r.out()).contains("hopper worker --queue thumbs --exec");
     }
 
     @Test
