@@ -17,7 +17,8 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "hopper", mixinStandardHelpOptions = true, version = "hopper 0.1.0",
         description = "A RabbitMQ task pipeline: workers, retries, dead letters and replay.",
-        subcommands = {TopologyCommand.class, dev.hopper.ops.worker.WorkerCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TopologyCommand.class, dev.hopper.ops.worker.WorkerCommand.class,
+                dev.hopper.ops.demo.DemoCommand.class, CommandLine.HelpCommand.class})
 public final class HopperCommand {
 
     @Option(names = "--uri", scope = ScopeType.INHERIT, paramLabel = "URI",
