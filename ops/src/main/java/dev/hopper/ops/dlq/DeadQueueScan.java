@@ -32,6 +32,9 @@ final class DeadQueueScan implements AutoCloseable {
     /** The largest prefetch AMQP allows: how many dead letters one scan can hold back at once. */
     static final int MAX_HELD = 65_535;
 
+    /** How long to wait for a previous reader of the queue to be gone, and for our own to be gone on close. */
+    static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(5);
+
     private static final Delivery END = new Delivery(null, null, null);
 
     /** What a visitor wants after seeing one dead letter. */
@@ -50,6 +53,7 @@ final class DeadQueueScan implements AutoCloseable {
      */
     record Summary(long depth, long scanned, boolean windowFull) {}
 
+    private final BrokerConnection connection;
     private final String deadQueue;
     private final Channel channel;
     private final long depth;
@@ -58,8 +62,11 @@ final class DeadQueueScan implements AutoCloseable {
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong acked = new AtomicLong();
     private volatile @Nullable String lostReason;
+    private boolean started;
 
-    private DeadQueueScan(String deadQueue, Channel channel, long depth, Duration idleTimeout) {
+    private DeadQueueScan(BrokerConnection connection, String deadQueue, Channel channel, long depth,
+            Duration idleTimeout) {
+        this.connection = connection;
         this.deadQueue = deadQueue;
         this.channel = channel;
         this.depth = depth;
@@ -77,17 +84,18 @@ final class DeadQueueScan implements AutoCloseable {
         try {
             AMQP.Queue.DeclareOk ok;
             try {
-                ok = ch.queueDeclarePassive(deadQueue);
+                ok = awaitNoConsumers(ch, deadQueue);
             } catch (IOException e) {
                 throw new HopperException("dead-letter queue '" + deadQueue + "' does not exist on "
                         + connection.redactedUri() + "; check --queue, or create it with 'hopper topology declare'");
             }
             if (ok.getConsumerCount() > 0) {
                 throw new HopperException("dead-letter queue '" + deadQueue + "' has " + ok.getConsumerCount()
-                        + " consumer(s): another hopper dlq command (or a stray consumer) is reading it, and two "
-                        + "readers would reorder it; wait for it to finish and run this again");
+                        + " consumer(s) after waiting " + SETTLE_TIMEOUT.toSeconds() + "s: another hopper dlq "
+                        + "command (or a stray consumer) is reading it, and two readers would reorder it; wait for it "
+                        + "to finish and run this again");
             }
-            DeadQueueScan scan = new DeadQueueScan(deadQueue, ch, ok.getMessageCount(), idleTimeout);
+            DeadQueueScan scan = new DeadQueueScan(connection, deadQueue, ch, ok.getMessageCount(), idleTimeout);
             if (scan.depth > 0) {
                 scan.start();
             }
@@ -101,7 +109,29 @@ final class DeadQueueScan implements AutoCloseable {
         }
     }
 
+    /**
+     * Passive-declares the queue until it has no consumers, for up to {@link #SETTLE_TIMEOUT}. A reader that just
+     * ended (this process's previous pass, or a killed one) is removed by the quorum queue asynchronously, in the
+     * same step that hands its messages back; starting before that step would see the queue out of order.
+     */
+    private static AMQP.Queue.DeclareOk awaitNoConsumers(Channel ch, String queue) throws IOException {
+        long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
+        while (true) {
+            AMQP.Queue.DeclareOk ok = ch.queueDeclarePassive(queue);
+            if (ok.getConsumerCount() == 0 || System.nanoTime() - deadline > 0) {
+                return ok;
+            }
+            try {
+                Thread.sleep(50); // polling the broker: it offers no notification for "consumer gone"
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return ok;
+            }
+        }
+    }
+
     private void start() throws IOException {
+        started = true;
         channel.basicQos(MAX_HELD);
         channel.addShutdownListener(cause -> {
             lostReason = describe(cause);
@@ -178,10 +208,27 @@ final class DeadQueueScan implements AutoCloseable {
         }
     }
 
-    /** Closes the channel: the broker puts every unacknowledged dead letter back, in its original order. */
+    /**
+     * Closes the channel: the broker puts every unacknowledged dead letter back, in its original order. Returns
+     * once the queue shows no consumer of ours any more (at most {@link #SETTLE_TIMEOUT}), so that when a command
+     * ends the queue is back in order and the next command cannot overtake the hand-back.
+     */
     @Override
     public void close() {
         closeQuietly(channel);
+        if (!started) {
+            return;
+        }
+        try {
+            Channel probe = connection.openChannel();
+            try {
+                awaitNoConsumers(probe, deadQueue);
+            } finally {
+                closeQuietly(probe);
+            }
+        } catch (IOException | RuntimeException e) {
+            // The connection is gone: the broker hands everything back on its own; nothing to wait for here.
+        }
     }
 
     private static void closeQuietly(Channel ch) {
