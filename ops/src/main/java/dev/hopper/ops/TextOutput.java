@@ -9,7 +9,6 @@ import java.util.Map;
 
 /** {@link Output} for people: aligned tables, indented records, plain sentences. */
 final class TextOutput implements Output {
-    private static final int MAX_CELL = 60;
     private final PrintWriter out;
 
     TextOutput(PrintWriter out) {
@@ -54,9 +53,9 @@ final class TextOutput implements Output {
         out.println(sb);
     }
 
+    /** Cells are never cut: an id or queue name must be copyable from the table. */
     private static String cell(Object value) {
-        String s = value == null ? "-" : text(value).replaceAll("\\s+", " ");
-        return s.length() > MAX_CELL ? s.substring(0, MAX_CELL - 1) + "…" : s;
+        return value == null ? "-" : text(value).replaceAll("\\s+", " ");
     }
 
     @Override
