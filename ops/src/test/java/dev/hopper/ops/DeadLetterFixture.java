@@ -100,6 +100,33 @@ final class DeadLetterFixture {
         return out;
     }
 
+    /**
+     * Takes every message out of {@code queue} with an auto-ack consumer (much faster than basic.get on a quorum
+     * queue) and returns their ids in queue order; waits until as many arrived as the queue held ready.
+     */
+    static List<String> consumeAllIds(Connection c, String queue) throws IOException, TimeoutException {
+        Channel ch = c.createChannel();
+        try {
+            long n = ch.queueDeclarePassive(queue).getMessageCount();
+            List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
+            if (n == 0) {
+                return ids;
+            }
+            ch.basicQos(2000);
+            String tag = ch.basicConsume(queue, true, (t, d) -> ids.add(d.getProperties().getMessageId()), t -> {});
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                    .pollInterval(java.time.Duration.ofMillis(50)).until(() -> ids.size() >= n);
+            ch.basicCancel(tag);
+            synchronized (ids) {
+                return new ArrayList<>(ids);
+            }
+        } finally {
+            if (ch.isOpen()) {
+                ch.close();
+            }
+        }
+    }
+
     static List<String> ids(List<GetResponse> messages) {
         return messages.stream().map(m -> m.getProps().getMessageId()).toList();
     }
