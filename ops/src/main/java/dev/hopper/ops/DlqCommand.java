@@ -149,10 +149,8 @@ final class DlqCommand {
             }
             Output out = root.output(spec);
             out.table(LIST_COLUMNS, rows);
-            if (!root.json) {
-                out.result(report.matched() + " of " + report.depth() + " dead letters in " + report.deadQueue()
-                        + " (filter: " + filter.describe() + ")", Map.of());
-            }
+            out.note(report.matched() + " of " + report.depth() + " dead letters in " + report.deadQueue()
+                    + " (filter: " + filter.describe() + ")");
             warn(spec, report);
             return ExitCodes.OK;
         }
@@ -485,10 +483,7 @@ final class DlqCommand {
             Output out = root.output(spec);
             out.table(List.of("group", "count", "reason", "error_class", "top_frame", "first_failed_at",
                     "last_failed_at"), rows);
-            if (!root.json) {
-                out.result(rows.size() + " group(s) of " + report.matched() + " dead letters in "
-                        + report.deadQueue(), Map.of());
-            }
+            out.note(rows.size() + " group(s) of " + report.matched() + " dead letters in " + report.deadQueue());
             warn(spec, report);
             return ExitCodes.OK;
         }

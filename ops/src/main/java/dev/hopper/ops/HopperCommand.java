@@ -25,7 +25,7 @@ import picocli.CommandLine.ScopeType;
         description = "A RabbitMQ task pipeline: workers, retries, dead letters and replay.",
         footerHeading = "%nExample:%n",
         footer = "  hopper --uri amqp://guest:guest@localhost:5672/ dlq list --queue uploads",
-        subcommands = {TopologyCommand.class, DlqCommand.class, StatsCommand.class,
+        subcommands = {TopologyCommand.class, PublishCommand.class, DlqCommand.class, StatsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class HopperCommand {
 

@@ -29,6 +29,16 @@ final class JsonLinesOutput implements Output {
     }
 
     @Override
+    public void details(List<String> columns, List<? extends Map<String, ?>> rows) {
+        table(columns, rows);
+    }
+
+    @Override
+    public void note(String text) {
+        // Data only: a sentence for people would break a consumer that parses every line.
+    }
+
+    @Override
     public void record(Map<String, ?> fields) {
         line(fields);
         out.flush();

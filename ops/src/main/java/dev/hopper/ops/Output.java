@@ -17,6 +17,15 @@ interface Output {
     /** One record in detail: indented {@code key: value} lines, or one JSON object. */
     void record(Map<String, ?> fields);
 
+    /**
+     * Rows that scripts want in full but people only need a glimpse of (e.g. one receipt per published task): all
+     * of them as JSON lines, or a table of the first few and how many more there are.
+     */
+    void details(List<String> columns, List<? extends Map<String, ?>> rows);
+
     /** The outcome of a command: the sentence {@code text}, or {@code fields} as one JSON object. */
     void result(String text, Map<String, ?> fields);
+
+    /** A sentence for people about what was shown (counts, the filter); JSON lines carry only data, so not there. */
+    void note(String text);
 }

@@ -9,6 +9,8 @@ import java.util.Map;
 
 /** {@link Output} for people: aligned tables, indented records, plain sentences. */
 final class TextOutput implements Output {
+    /** How many rows {@link #details} shows to a person. */
+    static final int DETAIL_ROWS = 10;
     private final PrintWriter out;
 
     TextOutput(PrintWriter out) {
@@ -91,7 +93,24 @@ final class TextOutput implements Output {
     }
 
     @Override
+    public void details(List<String> columns, List<? extends Map<String, ?>> rows) {
+        if (rows.size() <= DETAIL_ROWS) {
+            table(columns, rows);
+            return;
+        }
+        table(columns, rows.subList(0, DETAIL_ROWS));
+        out.println("… and " + (rows.size() - DETAIL_ROWS) + " more (--json prints them all)");
+        out.flush();
+    }
+
+    @Override
     public void result(String text, Map<String, ?> fields) {
+        out.println(text);
+        out.flush();
+    }
+
+    @Override
+    public void note(String text) {
         out.println(text);
         out.flush();
     }
