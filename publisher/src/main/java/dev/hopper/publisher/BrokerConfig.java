@@ -50,13 +50,16 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
         return Uris.redact(uri);
     }
 
-    /** The virtual host named by the URI's path ({@code /} when empty or {@code /}). */
+    /**
+     * The virtual host named by the URI's path, percent-decoded once ({@code /} when the path is empty or
+     * {@code /}; {@code /%2F} is also {@code /}, {@code /prod} is {@code prod}).
+     */
     public String virtualHost() {
-        String path = uri.getPath();
+        String path = uri.getRawPath();
         if (path == null || path.isEmpty() || path.equals("/")) {
             return "/";
         }
-        return path.substring(1);
+        return Uris.decode(path.substring(1));
     }
 
     @Override

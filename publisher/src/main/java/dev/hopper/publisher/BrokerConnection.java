@@ -10,8 +10,6 @@ import com.rabbitmq.client.Recoverable;
 import com.rabbitmq.client.RecoveryListener;
 import dev.hopper.topology.HopperException;
 import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
@@ -99,12 +97,12 @@ public final class BrokerConnection implements AutoCloseable {
         String userInfo = uri.getRawUserInfo();
         if (userInfo != null) {
             int colon = userInfo.indexOf(':');
-            f.setUsername(decode(colon < 0 ? userInfo : userInfo.substring(0, colon)));
+            f.setUsername(Uris.decode(colon < 0 ? userInfo : userInfo.substring(0, colon)));
             if (colon >= 0) {
-                f.setPassword(decode(userInfo.substring(colon + 1)));
+                f.setPassword(Uris.decode(userInfo.substring(colon + 1)));
             }
         }
-        f.setVirtualHost(decode(config.virtualHost()));
+        f.setVirtualHost(config.virtualHost()); // already decoded
         if (tls) {
             try {
                 // Verify the certificate chain with the JVM trust store and the host name: never trust-all.
@@ -121,10 +119,6 @@ public final class BrokerConnection implements AutoCloseable {
         f.setTopologyRecoveryEnabled(true);
         f.setNetworkRecoveryInterval(config.recoveryInterval().toMillis());
         return f;
-    }
-
-    private static String decode(String s) {
-        return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
     public BrokerConfig config() {
@@ -189,14 +183,16 @@ public final class BrokerConnection implements AutoCloseable {
         }
     }
 
-    /** Closes the connection (and every channel on it), waiting up to 5 seconds. */
+    /**
+     * Closes the connection (and every channel on it), waiting up to 5 seconds. Also stops automatic recovery when
+     * the connection is down at that moment (closing only an open connection would let recovery reconnect later).
+     */
     @Override
     public void close() {
         try {
-            if (connection.isOpen()) {
-                connection.close(5000);
-            }
+            connection.close(5000);
         } catch (IOException | RuntimeException e) {
+            // AlreadyClosedException when it was down or closed before: recovery is stopped all the same.
             log.debug("error closing connection uri={}: {}", redactedUri(), e.toString());
         }
     }

@@ -1,6 +1,7 @@
 package dev.hopper.publisher;
 
 import dev.hopper.topology.HopperException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A publish was not confirmed: the broker nacked it, returned it as unroutable, the window stayed full, the
@@ -35,15 +36,28 @@ public class PublishException extends HopperException {
     }
 
     private final Reason reason;
+    private final boolean mayHaveArrived;
 
     public PublishException(Reason reason, String message) {
         super(message);
         this.reason = reason;
+        this.mayHaveArrived = reason.mayHaveArrived;
     }
 
     public PublishException(Reason reason, String message, Throwable cause) {
         super(message, cause);
         this.reason = reason;
+        this.mayHaveArrived = reason.mayHaveArrived;
+    }
+
+    /**
+     * For a failure whose uncertainty differs from its reason's usual one, e.g. {@code CLOSED} for a message that
+     * was already sent when the publisher closed before its confirm arrived.
+     */
+    public PublishException(Reason reason, boolean mayHaveArrived, String message, @Nullable Throwable cause) {
+        super(message, cause);
+        this.reason = reason;
+        this.mayHaveArrived = mayHaveArrived;
     }
 
     public Reason reason() {
@@ -52,6 +66,6 @@ public class PublishException extends HopperException {
 
     /** True when the broker may have stored the message although it was not confirmed. */
     public boolean mayHaveArrived() {
-        return reason.mayHaveArrived;
+        return mayHaveArrived;
     }
 }

@@ -6,6 +6,11 @@ import java.net.URI;
 final class Uris {
     private Uris() {}
 
+    /** Percent-decodes one URI component; a literal {@code +} stays a plus (URIs are not form data). */
+    static String decode(String component) {
+        return java.net.URLDecoder.decode(component.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /** {@code amqp://user:secret@host/} becomes {@code amqp://user:***@host/}; URIs without a password pass. */
     static String redact(URI uri) {
         String userInfo = uri.getRawUserInfo();

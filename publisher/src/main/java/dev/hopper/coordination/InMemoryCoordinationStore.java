@@ -1,0 +1,196 @@
+package dev.hopper.coordination;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A {@link CoordinationStore} in this process's memory: the default when no Redis is configured, and the store
+ * of unit tests. It coordinates the threads of one process only; several worker processes need
+ * {@link RedisCoordinationStore}.
+ *
+ * <p>Thread-safe and non-blocking beyond short per-key critical sections; it never throws
+ * {@link StoreUnavailableException}. Lease deadlines and done-marker expiry are measured on the injected monotonic
+ * clock ({@code nanoTime}), so wall-clock jumps neither extend nor cut a lease, and tests advance time without
+ * sleeping.
+ *
+ * <p>Fencing tokens come from one counter for the whole store, {@code max(last + 1, wall-clock microseconds)}:
+ * strictly increasing for every key within the process, and, because they are seeded from the wall clock, above
+ * the tokens of an earlier run of the process (as long as the wall clock did not go back across the restart), so
+ * a downstream system that remembers the highest token it saw keeps refusing a stale holder after a restart.
+ *
+ * <p>Revisions live as long as the store; unlocked keys with revision 0 hold no memory, and expired done-markers
+ * are swept as new ones are written.
+ */
+public final class InMemoryCoordinationStore implements CoordinationStore {
+    /** Sweep expired done-markers every this many completions, so memory stays bounded by the marker TTL. */
+    private static final int SWEEP_EVERY = 1024;
+
+    private final Clock wallClock;
+    private final LongSupplier nanoTime;
+    private final ConcurrentHashMap<String, KeyState> keys = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> doneDeadlines = new ConcurrentHashMap<>();
+    private final AtomicLong lastToken = new AtomicLong();
+    private final AtomicLong completions = new AtomicLong();
+
+    /** A store on the system clocks. */
+    public InMemoryCoordinationStore() {
+        this(Clock.systemUTC(), System::nanoTime);
+    }
+
+    /**
+     * A store on the given clocks.
+     *
+     * @param wallClock seeds fencing tokens (microseconds since the epoch), nothing else
+     * @param nanoTime monotonic nanoseconds, as {@link System#nanoTime()}: lease deadlines and done-marker expiry
+     */
+    public InMemoryCoordinationStore(Clock wallClock, LongSupplier nanoTime) {
+        this.wallClock = requireNonNull(wallClock, "wallClock");
+        this.nanoTime = requireNonNull(nanoTime, "nanoTime");
+    }
+
+    @Override
+    public LockResult checkAndLock(String key, @Nullable Long messageRevision, String owner, Duration lease,
+            boolean lockIfSuperseded) {
+        requireNonNull(key, "key");
+        requireNonNull(owner, "owner");
+        long leaseNanos = positiveNanos(lease, "lease");
+        LockResult[] result = new LockResult[1];
+        keys.compute(key, (k, state) -> {
+            long now = nanoTime.getAsLong();
+            long revision = state == null ? 0 : state.revision;
+            if (messageRevision != null && !lockIfSuperseded && messageRevision < revision) {
+                result[0] = new LockResult.Superseded(revision);
+                return state;
+            }
+            if (state != null && state.isHeldAt(now)) {
+                result[0] = new LockResult.Busy(Duration.ofNanos(state.deadlineNanos - now));
+                return state;
+            }
+            long token = nextToken();
+            result[0] = new LockResult.Acquired(token, revision);
+            return new KeyState(revision, owner, token, now + leaseNanos);
+        });
+        return result[0];
+    }
+
+    @Override
+    public boolean renew(String key, String owner, long fencingToken, Duration lease) {
+        requireNonNull(key, "key");
+        requireNonNull(owner, "owner");
+        long leaseNanos = positiveNanos(lease, "lease");
+        boolean[] renewed = new boolean[1];
+        keys.computeIfPresent(key, (k, state) -> {
+            long now = nanoTime.getAsLong();
+            if (!state.isHeldAt(now) || !state.isHeldBy(owner, fencingToken)) {
+                return state;
+            }
+            renewed[0] = true;
+            return new KeyState(state.revision, owner, fencingToken, now + leaseNanos);
+        });
+        return renewed[0];
+    }
+
+    @Override
+    public void complete(@Nullable String key, String owner, long fencingToken, String messageId, Duration doneTtl) {
+        requireNonNull(owner, "owner");
+        requireNonNull(messageId, "messageId");
+        long ttlNanos = positiveNanos(doneTtl, "doneTtl");
+        // Marker first, then the lock: a thread that takes the freed lock and checks isCompleted must see the
+        // marker (what the Redis store's single script guarantees by atomicity).
+        doneDeadlines.put(messageId, nanoTime.getAsLong() + ttlNanos);
+        if (key != null) {
+            release(key, owner, fencingToken);
+        }
+        if (completions.incrementAndGet() % SWEEP_EVERY == 0) {
+            long now = nanoTime.getAsLong();
+            doneDeadlines.values().removeIf(deadline -> deadline - now <= 0);
+        }
+    }
+
+    @Override
+    public void release(String key, String owner, long fencingToken) {
+        requireNonNull(key, "key");
+        requireNonNull(owner, "owner");
+        keys.computeIfPresent(key, (k, state) -> {
+            if (!state.isHeldBy(owner, fencingToken)) {
+                return state;
+            }
+            return state.revision == 0 ? null : KeyState.unlocked(state.revision);
+        });
+    }
+
+    @Override
+    public boolean isCompleted(String messageId) {
+        requireNonNull(messageId, "messageId");
+        Long deadline = doneDeadlines.get(messageId);
+        return deadline != null && deadline - nanoTime.getAsLong() > 0;
+    }
+
+    @Override
+    public long currentRevision(String key) {
+        requireNonNull(key, "key");
+        KeyState state = keys.get(key);
+        return state == null ? 0 : state.revision;
+    }
+
+    @Override
+    public long bumpRevision(String key) {
+        requireNonNull(key, "key");
+        KeyState bumped = keys.compute(key, (k, state) -> state == null
+                ? KeyState.unlocked(1)
+                : new KeyState(state.revision + 1, state.owner, state.token, state.deadlineNanos));
+        return bumped.revision;
+    }
+
+    /** Nothing to release; the store keeps answering after close. */
+    @Override
+    public void close() {}
+
+    private long nextToken() {
+        Instant now = wallClock.instant();
+        long micros = Math.addExact(Math.multiplyExact(now.getEpochSecond(), 1_000_000L), now.getNano() / 1_000);
+        return lastToken.updateAndGet(last -> Math.max(last + 1, micros));
+    }
+
+    static long positiveNanos(Duration d, String name) {
+        requireNonNull(d, name);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive, was " + d);
+        }
+        return d.toNanos();
+    }
+
+    /** One key's revision and lock; immutable, replaced under the map's per-key lock. */
+    private static final class KeyState {
+        final long revision;
+        final @Nullable String owner;
+        final long token;
+        final long deadlineNanos;
+
+        KeyState(long revision, @Nullable String owner, long token, long deadlineNanos) {
+            this.revision = revision;
+            this.owner = owner;
+            this.token = token;
+            this.deadlineNanos = deadlineNanos;
+        }
+
+        static KeyState unlocked(long revision) {
+            return new KeyState(revision, null, 0, 0);
+        }
+
+        boolean isHeldAt(long nowNanos) {
+            return owner != null && deadlineNanos - nowNanos > 0;
+        }
+
+        boolean isHeldBy(String candidate, long candidateToken) {
+            return candidate.equals(owner) && token == candidateToken;
+        }
+    }
+}

@@ -1,0 +1,354 @@
+package dev.hopper.coordination;
+
+import static java.util.Objects.requireNonNull;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandInterruptedException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link CoordinationStore} in Redis (standalone server, 5 or later), shared by worker processes on any number
+ * of hosts. Thread-safe: all threads share one Lettuce connection, which pipelines their commands.
+ *
+ * <h2>Atomicity</h2>
+ * {@link #checkAndLock} is one Lua script (one round trip): it reads the revision, answers superseded, busy (with
+ * the holder's remaining lease, from PTTL) or takes the lock with a PX lease and a new fencing token.
+ * {@link #complete} is another: compare-on-owner release plus the done-marker with its PX TTL. {@link #renew} and
+ * {@link #release} are compare-on-owner scripts too: they act only when the lock's value is still
+ * {@code "<token>:<owner>"} of the caller, so a worker can never extend or free a lock it lost. Scripts are
+ * resources of this package, called with EVALSHA; on NOSCRIPT (a restarted or flushed server) the call is
+ * repeated once with EVAL, which also puts the script back in the server's cache.
+ *
+ * <h2>Keys</h2>
+ * With the namespace {@code ns} of {@link RedisStoreConfig#namespace()} ({@code hopper:} by default):
+ * <ul>
+ *   <li>{@code <ns>rev:<key>}: the key's revision (integer, no expiry; missing means 0)</li>
+ *   <li>{@code <ns>lock:<key>}: {@code "<fencingToken>:<owner>"} while the lock is held; expires with the lease</li>
+ *   <li>{@code <ns>token:<key>}: the last fencing token issued for the key; expires after a week without locking
+ *       (see below why losing it is harmless)</li>
+ *   <li>{@code <ns>done:<messageId>}: the owner that completed the message; expires after the done-marker TTL</li>
+ * </ul>
+ * The three keys of one entity are used together in one script, so the store needs a standalone Redis (or the
+ * primary behind Sentinel), not Redis Cluster.
+ *
+ * <h2>Leases</h2>
+ * A lease is a PX expiry on the lock key, so it is measured by the Redis server's clock: a step of that clock
+ * shortens or stretches running leases. The fencing token is what protects downstream writes in that case.
+ *
+ * <h2>Fencing tokens never go back</h2>
+ * The script issues {@code max(last token + 1, server TIME in microseconds)} and keeps the last one in the token
+ * key. While that key exists, tokens grow by the counter alone, whatever the clock does. When Redis loses it (a
+ * restart without persistence, a restore of an older snapshot, a failover to a replica that lagged, or the
+ * token key's own week-long TTL), the next token is the current time in microseconds, which is above every
+ * token issued before: each of those was the time of its issue (plus at most one per acquisition issued within
+ * the same microsecond). This only assumes the server's wall clock does not go back across the loss. Detecting
+ * restarts through Redis's {@code run_id} was rejected: it says that a restart happened, but the emptied Redis
+ * holds nothing to restart the counter above the old tokens (only time can give that floor), it costs an extra
+ * INFO round trip or a cached value that every worker process checks on its own, and it says nothing when a token
+ * key merely expired.
+ *
+ * <h2>Failures</h2>
+ * Lettuce is configured to reject commands while disconnected (its default queues and replays them later, when
+ * the lock they asked for means nothing any more), never to resend a command that was in flight when the
+ * connection dropped, to reconnect by itself (every 50 ms, backing off to every 2 s), and to time out every
+ * command after {@link RedisStoreConfig#operationTimeout()}. Every method therefore either answers or throws
+ * {@link StoreUnavailableException} within about the operation timeout (a call made while no connection was
+ * ever established may also wait up to twice the connect timeout). No Lettuce
+ * exception escapes. The store connects lazily: it can be built while Redis is down and answers once Redis is
+ * up. Unavailability is logged once per change of state, not per call; the password is never logged.
+ */
+public final class RedisCoordinationStore implements CoordinationStore {
+    private static final Logger log = LoggerFactory.getLogger(RedisCoordinationStore.class);
+
+    /** Token keys outlive any lease by far; they expire only to bound memory for keys no longer used. */
+    static final Duration TOKEN_KEY_TTL = Duration.ofDays(7);
+
+    private static final LuaScript CHECK_AND_LOCK = LuaScript.load("check_and_lock.lua");
+    private static final LuaScript COMPLETE_AND_RELEASE = LuaScript.load("complete_and_release.lua");
+    private static final LuaScript RELEASE = LuaScript.load("release.lua");
+    private static final LuaScript RENEW = LuaScript.load("renew.lua");
+
+    private static final long ACQUIRED = 1;
+    private static final long BUSY = 2;
+    private static final long SUPERSEDED = 3;
+
+    private final RedisStoreConfig config;
+    private final RedisKeys keys;
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final Object connectLock = new Object();
+    private volatile @Nullable StatefulRedisConnection<String, String> connection;
+    private volatile boolean closed;
+    private @Nullable ConnectFailure lastConnectFailure;
+    /** Last known state, only to log its changes. */
+    private final AtomicBoolean available = new AtomicBoolean(true);
+
+    /** A store for {@code config}; does not connect yet (the first call does). */
+    public RedisCoordinationStore(RedisStoreConfig config) {
+        this.config = requireNonNull(config, "config");
+        this.keys = new RedisKeys(config.namespace());
+        this.resources = DefaultClientResources.builder()
+                .ioThreadPoolSize(2)
+                .computationThreadPoolSize(2)
+                // Lettuce's default backs off to 30 s between reconnects: a worker would stay paused that long
+                // after Redis came back.
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(2), 2,
+                        TimeUnit.MILLISECONDS))
+                .build();
+        RedisURI uri = RedisURI.create(config.uri());
+        uri.setTimeout(config.operationTimeout());
+        this.client = RedisClient.create(resources, uri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                // Commands in flight when the connection dropped are not sent again after the reconnect: their
+                // caller gets StoreUnavailableException (at the latest at its timeout), and a replayed lock or
+                // bump would act for no one.
+                .replayFilter(command -> true)
+                .timeoutOptions(TimeoutOptions.enabled(config.operationTimeout()))
+                .socketOptions(SocketOptions.builder()
+                        .connectTimeout(config.connectTimeout())
+                        .keepAlive(true)
+                        .build())
+                .build());
+    }
+
+    /** The settings this store was built with. */
+    public RedisStoreConfig config() {
+        return config;
+    }
+
+    @Override
+    public LockResult checkAndLock(String key, @Nullable Long messageRevision, String owner, Duration lease,
+            boolean lockIfSuperseded) {
+        requireNonNull(key, "key");
+        requireNonNull(owner, "owner");
+        String leaseMs = millis(lease, "lease");
+        List<Object> reply = call("checkAndLock", c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI,
+                new String[] {keys.revision(key), keys.lock(key), keys.token(key)},
+                messageRevision == null ? "" : Long.toString(messageRevision), owner, leaseMs,
+                lockIfSuperseded ? "1" : "0", Long.toString(TOKEN_KEY_TTL.toMillis())));
+        long status = (Long) reply.get(0);
+        if (status == ACQUIRED) {
+            return new LockResult.Acquired((Long) reply.get(1), (Long) reply.get(2));
+        }
+        if (status == BUSY) {
+            long remainingMs = (Long) reply.get(1);
+            if (remainingMs < 0) {
+                log.warn("lock without expiry key={} lockKey={}: it was not written by Hopper and blocks the key until"
+                        + " deleted", key, keys.lock(key));
+            }
+            return new LockResult.Busy(Duration.ofMillis(Math.max(0, remainingMs)));
+        }
+        if (status == SUPERSEDED) {
+            return new LockResult.Superseded((Long) reply.get(1));
+        }
+        throw new IllegalStateException("check_and_lock.lua answered an unknown status " + status);
+    }
+
+    @Override
+    public boolean renew(String key, String owner, long fencingToken, Duration lease) {
+        requireNonNull(key, "key");
+        requireNonNull(owner, "owner");
+        String leaseMs = millis(lease, "lease");
+        Long renewed = call("renew", c -> script(c, RENEW, ScriptOutputType.INTEGER,
+                new String[] {keys.lock(key)}, lockValue(fencingToken, owner), leaseMs));
+        return renewed == 1L;
+    }
+
+    @Override
+    public void complete(@Nullable String key, String owner, long fencingToken, String messageId, Duration doneTtl) {
+        requireNonNull(owner, "owner");
+        requireNonNull(messageId, "messageId");
+        String ttlMs = millis(doneTtl, "doneTtl");
+        if (key == null) {
+            call("complete", c -> c.set(keys.done(messageId), owner, SetArgs.Builder.px(Long.parseLong(ttlMs))));
+            return;
+        }
+        Long released = call("complete", c -> script(c, COMPLETE_AND_RELEASE, ScriptOutputType.INTEGER,
+                new String[] {keys.lock(key), keys.done(messageId)}, lockValue(fencingToken, owner), ttlMs, owner));
+        if (released == 0L) {
+            log.debug("completed without holding the lock key={} id={} token={}", key, messageId, fencingToken);
+        }
+    }
+
+    @Override
+    public void release(String key, String owner, long fencingToken) {
+        requireNonNull(key, "key");
+        requireNonNull(owner, "owner");
+        call("release", c -> script(c, RELEASE, ScriptOutputType.INTEGER, new String[] {keys.lock(key)},
+                lockValue(fencingToken, owner)));
+    }
+
+    @Override
+    public boolean isCompleted(String messageId) {
+        requireNonNull(messageId, "messageId");
+        Long exists = call("isCompleted", c -> c.exists(keys.done(messageId)));
+        return exists > 0;
+    }
+
+    @Override
+    public long currentRevision(String key) {
+        requireNonNull(key, "key");
+        String value = call("currentRevision", c -> c.get(keys.revision(key)));
+        return value == null ? 0 : Long.parseLong(value);
+    }
+
+    @Override
+    public long bumpRevision(String key) {
+        requireNonNull(key, "key");
+        return call("bumpRevision", c -> c.incr(keys.revision(key)));
+    }
+
+    /** Closes the connection and the client's threads; calls made afterwards throw IllegalStateException. */
+    @Override
+    public void close() {
+        synchronized (connectLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            StatefulRedisConnection<String, String> c = connection;
+            connection = null;
+            try {
+                if (c != null) {
+                    c.close();
+                }
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            } finally {
+                resources.shutdown(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3_000);
+            }
+        }
+        log.info("coordination store closed uri={} namespace={}", config.redactedUri(), config.namespace());
+    }
+
+    @Override
+    public String toString() {
+        return "RedisCoordinationStore[" + config.redactedUri() + ", namespace=" + config.namespace() + "]";
+    }
+
+    private <T> T call(String operation, Function<RedisCommands<String, String>, T> command) {
+        try {
+            T result = command.apply(connection().sync());
+            if (!available.get() && available.compareAndSet(false, true)) {
+                log.info("coordination store answers again uri={}", config.redactedUri());
+            }
+            return result;
+        } catch (RedisCommandInterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable(operation, e);
+        } catch (RedisException e) {
+            throw unavailable(operation, e);
+        }
+    }
+
+    /** EVALSHA, and EVAL once when the server does not know the script (restarted, or SCRIPT FLUSH). */
+    private static <T> T script(RedisCommands<String, String> c, LuaScript script, ScriptOutputType type,
+            String[] scriptKeys, String... args) {
+        try {
+            return c.evalsha(script.sha1(), type, scriptKeys, args);
+        } catch (RedisNoScriptException e) {
+            log.debug("script not cached on the server, sending it script={}", script.name());
+            return c.eval(script.source(), type, scriptKeys, args);
+        }
+    }
+
+    private StatefulRedisConnection<String, String> connection() {
+        StatefulRedisConnection<String, String> c = connection;
+        if (c != null) {
+            return c;
+        }
+        long waitingSince = System.nanoTime();
+        synchronized (connectLock) {
+            if (closed) {
+                throw new IllegalStateException("this RedisCoordinationStore is closed");
+            }
+            if (connection == null) {
+                // Threads that queued behind a failed attempt share its failure instead of each waiting out a
+                // connect timeout of their own: one call waits at most two connect timeouts.
+                ConnectFailure failure = lastConnectFailure;
+                if (failure != null && failure.atNanos - waitingSince > 0) {
+                    throw failure.exception;
+                }
+                try {
+                    // Once connected, Lettuce reconnects by itself; only the first connection is made here.
+                    connection = client.connect();
+                } catch (RedisException e) {
+                    lastConnectFailure = new ConnectFailure(System.nanoTime(), e);
+                    throw e;
+                }
+                log.info("coordination store connected uri={} namespace={}", config.redactedUri(),
+                        config.namespace());
+            }
+            return connection;
+        }
+    }
+
+    /** The last failed first connection, guarded by {@code connectLock}. */
+    private static final class ConnectFailure {
+        final long atNanos;
+        final RedisException exception;
+
+        ConnectFailure(long atNanos, RedisException exception) {
+            this.atNanos = atNanos;
+            this.exception = exception;
+        }
+    }
+
+    private StoreUnavailableException unavailable(String operation, RedisException e) {
+        String reason = describe(e);
+        if (available.compareAndSet(true, false)) {
+            log.warn("coordination store unavailable uri={} operation={} error={}", config.redactedUri(), operation,
+                    reason);
+        }
+        return new StoreUnavailableException("Redis coordination store at " + config.redactedUri()
+                + " did not answer " + operation + " (" + reason + "); keyed tasks wait until it answers: check that"
+                + " Redis is running and reachable, or raise the coordination timeout", e);
+    }
+
+    /** The exception's message, plus its root cause's (e.g. WRONGPASS behind "Unable to connect"). */
+    private static String describe(Throwable e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root != e && root.getMessage() != null && !message.contains(root.getMessage())) {
+            message = message + ": " + root.getMessage();
+        }
+        return message;
+    }
+
+    private static String lockValue(long fencingToken, String owner) {
+        return fencingToken + ":" + owner;
+    }
+
+    /** Whole milliseconds for PX, at least 1 (Redis refuses 0). */
+    private static String millis(Duration d, String name) {
+        requireNonNull(d, name);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive, was " + d);
+        }
+        return Long.toString(Math.max(1, d.toMillis()));
+    }
+}

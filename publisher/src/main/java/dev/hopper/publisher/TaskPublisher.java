@@ -1,0 +1,315 @@
+package dev.hopper.publisher;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hopper.coordination.RevisionStore;
+import dev.hopper.topology.EnvelopeCodec;
+import dev.hopper.topology.HopperException;
+import dev.hopper.topology.QueueNames;
+import dev.hopper.topology.TaskEnvelope;
+import dev.hopper.topology.TaskJson;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Publishes tasks so that a "yes" means the broker has them on disk. Every task goes to the
+ * {@code hopper.tasks} exchange with its queue as routing key, persistent ({@code delivery_mode=2}),
+ * {@code mandatory}, with the properties and {@code x-hopper-*} headers of design.md, and counts as published only
+ * when the broker confirms it.
+ *
+ * <p><b>Outcomes.</b> A publish succeeds with a {@link PublishReceipt} on the broker's confirm. It fails with
+ * {@link PublishException} when the broker nacks it ({@code NACKED}), no queue matches ({@code UNROUTABLE}: the
+ * queue does not exist; a publish is never silently dropped), no confirm arrives within the confirm timeout
+ * ({@code TIMEOUT}), the window of unconfirmed messages stays full or the broker blocks publishing (memory or
+ * disk alarm) for longer than the window wait ({@code WINDOW_FULL}, {@code BLOCKED}), or the publisher is closed
+ * ({@code CLOSED}). Back-pressure: at most {@code windowSize} messages are unconfirmed at once; a publish beyond
+ * that waits (up to the window wait) instead of piling messages up in memory.
+ *
+ * <p><b>Connection loss.</b> When the connection (or the channel) drops, every unconfirmed publish fails with
+ * {@code CONNECTION_LOST} and {@link PublishException#mayHaveArrived()} {@code true}: the broker may or may not
+ * have stored it. The publisher does <em>not</em> republish anything by itself; retrying is the caller's choice
+ * and gives at-least-once delivery: a retried task may then reach the queue twice, with the same message id
+ * (republish the same {@link Task} so the id stays the same). While the connection recovers (automatically, every {@link BrokerConfig#recoveryInterval()}), publishes
+ * fail at once with {@code CONNECTION_LOST}; once it is back, publishing resumes on a fresh channel.
+ *
+ * <p><b>Revisions.</b> A task with a key and no explicit revision is stamped with the key's current revision from
+ * the {@link RevisionStore}, if one is configured; without a store such a task carries no revision header. A task
+ * with an explicit revision keeps it.
+ *
+ * <p><b>Threading.</b> Thread-safe: any number of threads may publish through one instance. Publishing is
+ * serialized on one confirm channel (which sustains the broker's throughput for one connection); confirms are
+ * handled on the connection's thread and futures completed on a dedicated thread: keep stages chained on them
+ * short and never block in them on another publish of this publisher.
+ */
+public final class TaskPublisher implements AutoCloseable {
+    private final BrokerConnection connection;
+    private final boolean ownsConnection;
+    private final ConfirmedChannel channel;
+    private final Clock clock;
+    private final @Nullable RevisionStore revisions;
+    private final ObjectMapper mapper;
+    private final Duration publishTimeout;
+
+    private TaskPublisher(Builder b, BrokerConnection connection, boolean ownsConnection) {
+        this.connection = connection;
+        this.ownsConnection = ownsConnection;
+        this.clock = b.clock;
+        this.revisions = b.revisions;
+        this.mapper = b.mapper == null ? TaskJson.newMapper() : b.mapper;
+        this.publishTimeout = b.publishTimeout;
+        this.channel = new ConfirmedChannel(connection, b.windowSize, b.windowWait, b.confirmTimeout);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A task builder that serializes payloads with this publisher's object mapper. */
+    public Task.Builder newTask() {
+        return Task.builder(mapper);
+    }
+
+    /**
+     * Publishes one task. Returns once the message is handed to the broker (waiting only while the window is full
+     * or the broker blocks publishing); the future completes on the broker's confirm.
+     *
+     * @return a receipt on confirm; fails with {@link PublishException}, or with the revision store's exception
+     *     when the task needs a revision and the store cannot answer (then nothing was sent)
+     */
+    public CompletableFuture<PublishReceipt> publishAsync(Task task) {
+        requireNonNull(task, "task");
+        Task stamped;
+        try {
+            stamped = stamp(task);
+        } catch (HopperException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        TaskEnvelope envelope = TaskEnvelope.fresh(stamped.messageId(), stamped.type(), stamped.key(),
+                stamped.revision(), clock.instant(), stamped.body());
+        return channel.publish(QueueNames.TASKS_EXCHANGE, stamped.queue(), EnvelopeCodec.properties(envelope),
+                        stamped.body())
+                .thenApply(v -> new PublishReceipt(stamped.messageId(), stamped.queue(), stamped.revision(),
+                        clock.instant()));
+    }
+
+    /** {@link #publish(Task, Duration)} with the default publish timeout. */
+    public PublishReceipt publish(Task task) {
+        return publish(task, publishTimeout);
+    }
+
+    /**
+     * Publishes one task and waits for the broker's confirm.
+     *
+     * @throws PublishException when it is not confirmed; {@code TIMEOUT} (may have arrived) when no outcome within
+     *     {@code timeout}
+     */
+    public PublishReceipt publish(Task task, Duration timeout) {
+        requireNonNull(timeout, "timeout");
+        return await(publishAsync(task), task, System.nanoTime() + timeout.toNanos(), timeout);
+    }
+
+    /** {@link #publishAll(List, Duration)} with the default publish timeout. */
+    public List<PublishReceipt> publishAll(List<Task> tasks) {
+        return publishAll(tasks, publishTimeout);
+    }
+
+    /**
+     * Publishes every task, then waits for all confirms: much faster than one {@link #publish} after another.
+     * {@code timeout} bounds the wait for the confirms after the last task was handed to the broker.
+     *
+     * @return one receipt per task, in the order given
+     * @throws BatchPublishException when any task was not confirmed; its {@link BatchPublishException#result()}
+     *     lists the confirmed tasks and the failed ones with their index and error
+     */
+    public List<PublishReceipt> publishAll(List<Task> tasks, Duration timeout) {
+        requireNonNull(timeout, "timeout");
+        List<Task> batch = List.copyOf(tasks);
+        List<CompletableFuture<PublishReceipt>> futures = new ArrayList<>(batch.size());
+        for (Task t : batch) {
+            futures.add(publishAsync(t));
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<PublishReceipt> receipts = new ArrayList<>(batch.size());
+        List<BatchResult.Failure> failures = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            try {
+                receipts.add(await(futures.get(i), batch.get(i), deadline, timeout));
+            } catch (PublishException e) {
+                failures.add(new BatchResult.Failure(i, batch.get(i), e));
+            } catch (HopperException e) {
+                failures.add(new BatchResult.Failure(i, batch.get(i), new PublishException(
+                        PublishException.Reason.CLOSED, false, "not published: " + e.getMessage(), e)));
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw new BatchPublishException(new BatchResult(receipts, failures));
+        }
+        return receipts;
+    }
+
+    /** Unconfirmed messages right now. */
+    public int inFlight() {
+        return channel.inFlight();
+    }
+
+    /** Free places in the window of unconfirmed messages (for tests: no permit leaked or doubled). */
+    int windowRoom() {
+        return channel.windowRoom();
+    }
+
+    /**
+     * Waits briefly for outstanding confirms, fails what is left with {@code CLOSED}, closes the channel and, when
+     * this publisher opened the connection from a {@link BrokerConfig}, the connection. Idempotent.
+     */
+    @Override
+    public void close() {
+        channel.close();
+        if (ownsConnection) {
+            connection.close();
+        }
+    }
+
+    private Task stamp(Task task) {
+        RevisionStore store = revisions;
+        String key = task.key();
+        if (key == null || task.revision() != null || store == null) {
+            return task;
+        }
+        return task.withRevision(store.currentRevision(key));
+    }
+
+    private static PublishReceipt await(CompletableFuture<PublishReceipt> f, Task task, long deadlineNanos,
+            Duration timeout) {
+        try {
+            return f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new PublishException(PublishException.Reason.TIMEOUT, "no confirm for task " + task.messageId()
+                    + " to queue '" + task.queue() + "' within " + timeout.toMillis() + "ms; it may or may not "
+                    + "have arrived", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PublishException(PublishException.Reason.CLOSED, true, "interrupted while waiting for the "
+                    + "confirm of task " + task.messageId() + "; it may or may not have arrived", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof HopperException h) {
+                throw h;
+            }
+            throw new PublishException(PublishException.Reason.CONNECTION_LOST, true, "publishing task "
+                    + task.messageId() + " failed: " + cause, cause == null ? e : cause);
+        }
+    }
+
+    /** Builds a {@link TaskPublisher}. Not thread-safe. */
+    public static final class Builder {
+        private @Nullable BrokerConnection connection;
+        private @Nullable BrokerConfig brokerConfig;
+        private Clock clock = Clock.systemUTC();
+        private @Nullable RevisionStore revisions;
+        private @Nullable ObjectMapper mapper;
+        private int windowSize = 1000;
+        private Duration windowWait = Duration.ofSeconds(30);
+        private Duration confirmTimeout = Duration.ofSeconds(30);
+        private Duration publishTimeout = Duration.ofSeconds(30);
+
+        private Builder() {}
+
+        /** Publish over this connection; the caller keeps owning it (closing the publisher does not close it). */
+        public Builder connection(BrokerConnection connection) {
+            this.connection = requireNonNull(connection, "connection");
+            return this;
+        }
+
+        /** Open a connection from this config at {@link #build()}; the publisher owns and closes it. */
+        public Builder brokerConfig(BrokerConfig config) {
+            this.brokerConfig = requireNonNull(config, "config");
+            return this;
+        }
+
+        /** Wall clock for {@code x-hopper-published-at}, the timestamp property and receipts. Default: UTC. */
+        public Builder clock(Clock clock) {
+            this.clock = requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Where keyed tasks without an explicit revision get their revision. Default: none (no stamping). */
+        public Builder revisionStore(@Nullable RevisionStore store) {
+            this.revisions = store;
+            return this;
+        }
+
+        /** The mapper {@link #newTask()} serializes payloads with. Default: {@link TaskJson#newMapper()}. */
+        public Builder objectMapper(ObjectMapper mapper) {
+            this.mapper = requireNonNull(mapper, "mapper");
+            return this;
+        }
+
+        /** Most unconfirmed messages in flight at once. Default 1000. */
+        public Builder windowSize(int n) {
+            this.windowSize = n;
+            return this;
+        }
+
+        /**
+         * How long a publish waits for room in the window or for the broker to unblock before it fails with
+         * {@code WINDOW_FULL} or {@code BLOCKED}. Default 30s; zero rejects at once instead of waiting.
+         */
+        public Builder windowWait(Duration d) {
+            this.windowWait = requireNonNull(d, "windowWait");
+            return this;
+        }
+
+        /** How long a message may stay unconfirmed before its future fails with TIMEOUT. Default 30s. */
+        public Builder confirmTimeout(Duration d) {
+            this.confirmTimeout = requireNonNull(d, "confirmTimeout");
+            return this;
+        }
+
+        /** How long {@link #publish(Task)} and {@link #publishAll(List)} wait for confirms. Default 30s. */
+        public Builder publishTimeout(Duration d) {
+            this.publishTimeout = requireNonNull(d, "publishTimeout");
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException for a bad setting or when neither or both of a connection and a broker
+         *     config are given
+         * @throws BrokerUnavailableException when the publisher should open its own connection and cannot
+         */
+        public TaskPublisher build() {
+            if ((connection == null) == (brokerConfig == null)) {
+                throw new IllegalArgumentException("give exactly one of connection(...) or brokerConfig(...)");
+            }
+            if (windowSize < 1) {
+                throw new IllegalArgumentException("windowSize must be >= 1, was " + windowSize);
+            }
+            if (windowWait.isNegative()) {
+                throw new IllegalArgumentException("windowWait must be >= 0, was " + windowWait);
+            }
+            for (Duration d : List.of(confirmTimeout, publishTimeout)) {
+                if (d.isNegative() || d.isZero()) {
+                    throw new IllegalArgumentException("confirmTimeout and publishTimeout must be positive, was " + d);
+                }
+            }
+            BrokerConnection c = connection;
+            if (c != null) {
+                return new TaskPublisher(this, c, false);
+            }
+            BrokerConnection owned = BrokerConnection.open(requireNonNull(brokerConfig));
+            try {
+                return new TaskPublisher(this, owned, true);
+            } catch (RuntimeException e) {
+                owned.close();
+                throw e;
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+package dev.hopper.coordination;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link CoordinationStore} promises. A subclass says how to get a fresh, empty store
+ * ({@link #newStore()}: each test gets its own, closed after it) and how to let time pass on the store's lease clock
+ * ({@link #elapse(Duration)}); every test here then runs against that implementation.
+ */
+abstract class CoordinationStoreContract {
+    /** Long enough never to expire during a test. */
+    static final Duration LONG = Duration.ofSeconds(30);
+    /** Short enough to let expire on purpose (Redis keys expire by the server's real clock). */
+    static final Duration SHORT = Duration.ofMillis(400);
+
+    static final String KEY = "repo:42/commit:abc";
+
+    CoordinationStore store;
+
+    /** A store that shares no keys with any other test's store. */
+    abstract CoordinationStore newStore();
+
+    /** Lets at least {@code d} pass on the clock the store measures leases and marker TTLs with. */
+    abstract void elapse(Duration d);
+
+    @BeforeEach
+    void openStore() {
+        store = newStore();
+    }
+
+    @AfterEach
+    void closeStore() {
+        store.close();
+    }
+
+    // ---- acquiring ----
+
+    @Test
+    void freeKeyIsAcquiredWithAPositiveToken() {
+        LockResult result = store.checkAndLock(KEY, null, "a", LONG, false);
+
+        assertThat(result).isInstanceOf(LockResult.Acquired.class);
+        LockResult.Acquired acquired = (LockResult.Acquired) result;
+        assertThat(acquired.fencingToken()).isPositive();
+        assertThat(acquired.currentRevision()).isZero();
+    }
+
+    @Test
+    void heldKeyIsBusyForAnotherOwnerWithTheRemainingLease() {
+        acquire(KEY, "a", LONG);
+
+        LockResult first = store.checkAndLock(KEY, null, "b", LONG, false);
+        assertThat(first).isInstanceOf(LockResult.Busy.class);
+        assertThat(((LockResult.Busy) first).remainingLease()).isPositive().isLessThanOrEqualTo(LONG);
+
+        elapse(Duration.ofMillis(300));
+        LockResult later = store.checkAndLock(KEY, null, "b", LONG, false);
+        assertThat(((LockResult.Busy) later).remainingLease()).isPositive()
+                .isLessThanOrEqualTo(LONG.minusMillis(300));
+    }
+
+    @Test
+    void lockIsNotReentrantForTheSameOwner() {
+        acquire(KEY, "a", LONG);
+
+        assertThat(store.checkAndLock(KEY, null, "a", LONG, false)).isInstanceOf(LockResult.Busy.class);
+    }
+
+    @Test
+    void keysAreLockedIndependently() {
+        acquire(KEY, "a", LONG);
+
+        assertThat(store.checkAndLock("other-key", null, "b", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void expiredLeaseIsTakenOverWithAGreaterToken() {
+        long first = acquire(KEY, "a", SHORT);
+
+        elapse(SHORT);
+        LockResult result = store.checkAndLock(KEY, null, "b", LONG, false);
+
+        assertThat(result).isInstanceOf(LockResult.Acquired.class);
+        assertThat(((LockResult.Acquired) result).fencingToken()).isGreaterThan(first);
+    }
+
+    @Test
+    void tokensGrowStrictlyAcrossAcquisitionsAndExpiries() {
+        List<Long> tokens = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            String owner = "owner-" + i;
+            long token = acquire(KEY, owner, LONG);
+            tokens.add(token);
+            if (i % 2 == 0) {
+                store.release(KEY, owner, token);
+            } else {
+                store.complete(KEY, owner, token, "m-" + i, LONG);
+            }
+        }
+        tokens.add(acquire(KEY, "short", SHORT));
+        elapse(SHORT);
+        tokens.add(acquire(KEY, "after-expiry", LONG));
+
+        assertThat(tokens).isSorted().doesNotHaveDuplicates();
+    }
+
+    @Test
+    void nonPositiveLeaseIsRefused() {
+        assertThatThrownBy(() -> store.checkAndLock(KEY, null, "a", Duration.ZERO, false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease");
+    }
+
+    // ---- release and renew are compare-on-owner ----
+
+    @Test
+    void releaseByAnotherOwnerOrWithAStaleTokenDoesNothing() {
+        long token = acquire(KEY, "a", LONG);
+
+        store.release(KEY, "b", token);
+        store.release(KEY, "a", token - 1);
+        assertThat(store.checkAndLock(KEY, null, "c", LONG, false)).isInstanceOf(LockResult.Busy.class);
+
+        store.release(KEY, "a", token);
+        assertThat(store.checkAndLock(KEY, null, "c", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void renewByAnotherOwnerOrWithAStaleTokenFails() {
+        long token = acquire(KEY, "a", LONG);
+
+        assertThat(store.renew(KEY, "b", token, LONG)).isFalse();
+        assertThat(store.renew(KEY, "a", token - 1, LONG)).isFalse();
+        assertThat(store.renew(KEY, "a", token, LONG)).isTrue();
+    }
+
+    @Test
+    void renewExtendsTheLeaseBeyondItsFirstDeadline() {
+        long token = acquire(KEY, "a", SHORT);
+
+        assertThat(store.renew(KEY, "a", token, LONG)).isTrue();
+        elapse(SHORT);
+
+        assertThat(store.checkAndLock(KEY, null, "b", LONG, false)).isInstanceOf(LockResult.Busy.class);
+    }
+
+    @Test
+    void expiredLeaseCannotBeRenewed() {
+        long token = acquire(KEY, "a", SHORT);
+
+        elapse(SHORT);
+
+        assertThat(store.renew(KEY, "a", token, LONG)).isFalse();
+        assertThat(store.checkAndLock(KEY, null, "b", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void formerHolderCanNeitherRenewNorReleaseNorCompleteAwayTheNewHoldersLock() {
+        long stale = acquire(KEY, "a", SHORT);
+        elapse(SHORT);
+        acquire(KEY, "b", LONG);
+
+        assertThat(store.renew(KEY, "a", stale, LONG)).isFalse();
+        store.release(KEY, "a", stale);
+        store.complete(KEY, "a", stale, "m-1", LONG);
+
+        assertThat(store.checkAndLock(KEY, null, "c", LONG, false)).isInstanceOf(LockResult.Busy.class);
+        assertThat(store.isCompleted("m-1")).as("the handler did finish: its marker is written").isTrue();
+    }
+
+    // ---- revisions ----
+
+    @Test
+    void revisionsStartAtZeroAndBumpByOne() {
+        assertThat(store.currentRevision(KEY)).isZero();
+
+        assertThat(store.bumpRevision(KEY)).isEqualTo(1);
+        assertThat(store.bumpRevision(KEY)).isEqualTo(2);
+
+        assertThat(store.currentRevision(KEY)).isEqualTo(2);
+        assertThat(store.currentRevision("other-key")).isZero();
+    }
+
+    @Test
+    void olderMessageRevisionIsSupersededAndLeavesTheKeyUnlocked() {
+        store.bumpRevision(KEY);
+        store.bumpRevision(KEY);
+
+        assertThat(store.checkAndLock(KEY, 1L, "a", LONG, false)).isEqualTo(new LockResult.Superseded(2));
+        assertThat(store.checkAndLock(KEY, 2L, "b", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void supersededIsAnsweredEvenWhileTheKeyIsLocked() {
+        store.bumpRevision(KEY);
+        store.bumpRevision(KEY);
+        acquire(KEY, "a", LONG);
+
+        assertThat(store.checkAndLock(KEY, 1L, "b", LONG, false)).isEqualTo(new LockResult.Superseded(2));
+    }
+
+    @Test
+    void refreshLocksASupersededTaskAndReportsTheCurrentRevision() {
+        store.bumpRevision(KEY);
+        store.bumpRevision(KEY);
+
+        LockResult result = store.checkAndLock(KEY, 1L, "a", LONG, true);
+
+        assertThat(result).isInstanceOf(LockResult.Acquired.class);
+        assertThat(((LockResult.Acquired) result).currentRevision()).isEqualTo(2);
+        assertThat(store.checkAndLock(KEY, 2L, "b", LONG, true)).isInstanceOf(LockResult.Busy.class);
+    }
+
+    @Test
+    void currentOrNewerMessageRevisionIsNotSuperseded() {
+        store.bumpRevision(KEY);
+        store.bumpRevision(KEY);
+
+        LockResult current = store.checkAndLock(KEY, 2L, "a", LONG, false);
+        assertThat(current).isInstanceOf(LockResult.Acquired.class);
+        assertThat(((LockResult.Acquired) current).currentRevision()).isEqualTo(2);
+        store.release(KEY, "a", ((LockResult.Acquired) current).fencingToken());
+
+        assertThat(store.checkAndLock(KEY, 3L, "b", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void messageWithoutRevisionIsNeverSuperseded() {
+        store.bumpRevision(KEY);
+        store.bumpRevision(KEY);
+        store.bumpRevision(KEY);
+
+        LockResult result = store.checkAndLock(KEY, null, "a", LONG, false);
+
+        assertThat(result).isInstanceOf(LockResult.Acquired.class);
+        assertThat(((LockResult.Acquired) result).currentRevision()).isEqualTo(3);
+    }
+
+    @Test
+    void bumpWhileLockedKeepsTheLockAndIsSeenByTheNextTask() {
+        long token = acquire(KEY, "a", LONG);
+
+        assertThat(store.bumpRevision(KEY)).isEqualTo(1);
+
+        assertThat(store.checkAndLock(KEY, null, "b", LONG, false)).isInstanceOf(LockResult.Busy.class);
+        assertThat(store.renew(KEY, "a", token, LONG)).isTrue();
+        assertThat(store.checkAndLock(KEY, 0L, "b", LONG, false)).isEqualTo(new LockResult.Superseded(1));
+    }
+
+    // ---- done-markers ----
+
+    @Test
+    void completeMarksTheMessageDoneAndReleasesTheLock() {
+        long token = acquire(KEY, "a", LONG);
+        assertThat(store.isCompleted("m-1")).isFalse();
+
+        store.complete(KEY, "a", token, "m-1", LONG);
+
+        assertThat(store.isCompleted("m-1")).isTrue();
+        assertThat(store.isCompleted("m-2")).isFalse();
+        assertThat(store.checkAndLock(KEY, null, "b", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void completeWithoutKeyWritesOnlyTheMarker() {
+        long token = acquire(KEY, "a", LONG);
+
+        store.complete(null, "a", token, "m-1", LONG);
+
+        assertThat(store.isCompleted("m-1")).isTrue();
+        assertThat(store.checkAndLock(KEY, null, "b", LONG, false)).isInstanceOf(LockResult.Busy.class);
+    }
+
+    @Test
+    void doneMarkerExpiresAfterItsTtl() {
+        store.complete(null, "a", 0, "m-1", SHORT);
+        assertThat(store.isCompleted("m-1")).isTrue();
+
+        elapse(SHORT);
+
+        assertThat(store.isCompleted("m-1")).isFalse();
+    }
+
+    // ---- concurrency ----
+
+    /**
+     * Threads contend for one key. Each records "acquired" right after it got the lock and "released" right
+     * before it gives it back, in one shared synchronized list: if the store ever let two hold the lock at once,
+     * two "acquired" entries would follow each other. Tokens, in the order the lock was acquired, must grow.
+     */
+    @Test
+    void contendingThreadsHoldTheLockOneAtATimeWithGrowingTokens() throws Exception {
+        int threads = 8;
+        int perThread = 25;
+        List<long[]> events = Collections.synchronizedList(new ArrayList<>()); // {threadIndex, token, 1=acq|0=rel}
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        String owner = "worker-" + thread + "-run-" + i;
+                        LockResult result;
+                        while (!((result = store.checkAndLock(KEY, null, owner, LONG, false))
+                                instanceof LockResult.Acquired)) {
+                            LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(50_000, 500_000));
+                        }
+                        long token = ((LockResult.Acquired) result).fencingToken();
+                        events.add(new long[] {thread, token, 1});
+                        Thread.yield(); // give another thread the chance to break the lock, if it could
+                        events.add(new long[] {thread, token, 0});
+                        if (i % 2 == 0) {
+                            store.complete(KEY, owner, token, owner, LONG);
+                        } else {
+                            store.release(KEY, owner, token);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(events).hasSize(threads * perThread * 2);
+        long lastToken = Long.MIN_VALUE;
+        for (int i = 0; i < events.size(); i += 2) {
+            long[] acquired = events.get(i);
+            long[] released = events.get(i + 1);
+            assertThat(acquired[2]).as("event %d is an acquisition (else two held the lock)", i).isEqualTo(1);
+            assertThat(released[2]).as("event %d is a release", i + 1).isEqualTo(0);
+            assertThat(released[0]).as("the holder releases before anyone else acquires").isEqualTo(acquired[0]);
+            assertThat(released[1]).isEqualTo(acquired[1]);
+            assertThat(acquired[1]).as("tokens grow in acquisition order").isGreaterThan(lastToken);
+            lastToken = acquired[1];
+        }
+    }
+
+    long acquire(String key, String owner, Duration lease) {
+        LockResult result = store.checkAndLock(key, null, owner, lease, false);
+        assertThat(result).as("lock of %s for %s", key, owner).isInstanceOf(LockResult.Acquired.class);
+        return ((LockResult.Acquired) result).fencingToken();
+    }
+}

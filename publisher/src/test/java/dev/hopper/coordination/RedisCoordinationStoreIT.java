@@ -1,0 +1,96 @@
+package dev.hopper.coordination;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hopper.topology.testing.TestRedis;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract on {@link RedisCoordinationStore} against the shared Redis, in a namespace of its own per test; plus
+ * what only Redis has (the key layout, namespaces).
+ */
+class RedisCoordinationStoreIT extends CoordinationStoreContract {
+    private final RedisNamespace namespace = new RedisNamespace(TestRedis.get().uri(), "store");
+
+    @Override
+    CoordinationStore newStore() {
+        return storeIn(namespace.prefix());
+    }
+
+    /**
+     * Redis expires lease and marker keys by its own clock, so the test waits the time out for real: the expiry
+     * itself is what is under test, and Redis checks it on every access, so nothing is left to chance after it.
+     */
+    @Override
+    void elapse(Duration d) {
+        try {
+            Thread.sleep(d.toMillis() + 50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while letting a lease expire", e);
+        }
+    }
+
+    @AfterEach
+    void deleteKeys() {
+        namespace.close();
+    }
+
+    @Test
+    void keysAreNamespacedAndExpireAsDocumented() {
+        String ns = namespace.prefix();
+        long token = acquire(KEY, "worker-1", LONG);
+        store.bumpRevision(KEY);
+
+        assertThat(namespace.redis().get(ns + "lock:" + KEY)).isEqualTo(token + ":worker-1");
+        assertThat(namespace.redis().pttl(ns + "lock:" + KEY)).isPositive().isLessThanOrEqualTo(LONG.toMillis());
+        assertThat(namespace.redis().get(ns + "token:" + KEY)).isEqualTo(Long.toString(token));
+        assertThat(namespace.redis().pttl(ns + "token:" + KEY)).isPositive()
+                .isLessThanOrEqualTo(RedisCoordinationStore.TOKEN_KEY_TTL.toMillis());
+        assertThat(namespace.redis().get(ns + "rev:" + KEY)).isEqualTo("1");
+        assertThat(namespace.redis().pttl(ns + "rev:" + KEY)).as("revisions never expire").isEqualTo(-1);
+
+        store.complete(KEY, "worker-1", token, "message-1", Duration.ofMinutes(5));
+
+        assertThat(namespace.redis().exists(ns + "lock:" + KEY)).isZero();
+        assertThat(namespace.redis().get(ns + "done:message-1")).isEqualTo("worker-1");
+        assertThat(namespace.redis().pttl(ns + "done:message-1")).isPositive()
+                .isLessThanOrEqualTo(Duration.ofMinutes(5).toMillis());
+    }
+
+    @Test
+    void storesInDifferentNamespacesShareNothing() {
+        try (RedisNamespace otherNamespace = new RedisNamespace(TestRedis.get().uri(), "other");
+                CoordinationStore other = storeIn(otherNamespace.prefix())) {
+            acquire(KEY, "a", LONG);
+            store.bumpRevision(KEY);
+            store.complete(null, "a", 0, "message-1", LONG);
+
+            assertThat(other.checkAndLock(KEY, null, "b", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+            assertThat(other.currentRevision(KEY)).isZero();
+            assertThat(other.isCompleted("message-1")).isFalse();
+        }
+    }
+
+    @Test
+    void tokensAreSeededFromTheServerClock() {
+        long before = serverMicros();
+
+        long token = acquire(KEY, "a", LONG);
+
+        // "now" on the server in microseconds, not a counter starting at 1
+        assertThat(token).isBetween(before, serverMicros());
+    }
+
+    private long serverMicros() {
+        List<String> time = namespace.redis().time();
+        return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));
+    }
+
+    private static RedisCoordinationStore storeIn(String prefix) {
+        return new RedisCoordinationStore(RedisStoreConfig.builder(TestRedis.get().uri()).namespace(prefix).build());
+    }
+}
