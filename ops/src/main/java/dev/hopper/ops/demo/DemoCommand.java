@@ -2,6 +2,12 @@ package dev.hopper.ops.demo;
 
 import com.rabbitmq.client.Channel;
 import dev.hopper.consumer.Worker;
+import dev.hopper.ops.dlq.DeadLetter;
+import dev.hopper.ops.dlq.DeadLetterBrowser;
+import dev.hopper.ops.dlq.DeadLetterReplayer;
+import dev.hopper.ops.dlq.DlqFilter;
+import dev.hopper.ops.dlq.ReplayReport;
+import dev.hopper.ops.dlq.ReplayRequest;
 import dev.hopper.ops.worker.GlobalOptions;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
@@ -60,6 +66,8 @@ import picocli.CommandLine.Spec;
 public final class DemoCommand implements Callable<Integer> {
     private static final Duration FIRST_ROUND = Duration.ofSeconds(30);
     private static final Duration AFTER_REPLAY = Duration.ofSeconds(20);
+    /** How long a dead-queue pass waits for a delivery; the pass itself stops at the depth it started with. */
+    private static final Duration SCAN_IDLE = Duration.ofSeconds(5);
 
     @Spec
     @Nullable CommandSpec spec;
@@ -75,6 +83,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (!global.verbose()) {
             // The narration says what the worker's warnings would; they would only interleave with it on stderr.
             quiet("dev.hopper.consumer");
+            quiet("hopper.audit"); // the demo's own throw-away replay is not an operator's action to audit
         }
         String queue = "hopper-demo-" + Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36 * 36,
                 36L * 36 * 36 * 36 * 36 * 36), 36);
@@ -142,45 +151,36 @@ public final class DemoCommand implements Callable<Integer> {
             int firstRoundSucceeded = narrator.succeeded.get();
             int retries = narrator.retried.get();
 
-            Channel channel = connection.openChannel();
-            try {
-                DeadLetterReplay replay = new DeadLetterReplay(channel, publisher, Clock.systemUTC());
-                List<DeadLetterReplay.DeadLetter> dead = replay.takeAll(spec.deadQueue());
-                narrator.line("");
-                narrator.line(spec.deadQueue() + " holds " + dead.size() + " dead letter" + (dead.size() == 1 ? "" : "s")
-                        + ":");
-                for (DeadLetterReplay.DeadLetter d : dead) {
-                    narrator.line(String.format("  %-14s id %s  reason %-9s after %s attempt%s  error \"%s\"",
-                            d.type(), shortId(d.messageId()), d.header(Headers.DEAD_REASON), d.header(Headers.ATTEMPT),
-                            "1".equals(d.header(Headers.ATTEMPT)) ? "" : "s",
-                            Headers.truncate(d.header(Headers.ERROR_MESSAGE), 60)));
-                }
-                narrator.line("");
-                narrator.line("Fixing the handlers (the image has bytes now, the CRM is back) and replaying the dead "
-                        + "letters with a fresh attempt budget:");
-                shop.fix();
-                narrator.replaying();
-                List<String> replayed = new ArrayList<>();
-                for (DeadLetterReplay.DeadLetter d : dead) {
-                    narrator.line(String.format("  replaying %-14s id %s -> %s", d.type(), shortId(d.messageId()),
-                            queue));
-                    replay.replay(d, queue);
-                    replayed.add(d.messageId());
-                }
-                awaitOrFail(() -> narrator.succeeded.get() >= total, AFTER_REPLAY,
-                        "the replayed tasks did not complete within " + DurationText.format(AFTER_REPLAY), narrator);
-                narrator.line("");
-                narrator.line("Summary: published " + total + ", succeeded " + narrator.succeeded.get() + " ("
-                        + firstRoundSucceeded + " before the replay, " + (narrator.succeeded.get() - firstRoundSucceeded)
-                        + " after), retried " + retries + " times, dead-lettered " + dead.size() + ", replayed "
-                        + replayed.size() + ": all " + total + " tasks completed.");
-                narrator.line("");
-                return 0;
-            } finally {
-                if (channel.isOpen()) {
-                    channel.abort();
-                }
+            List<DeadLetter> dead = new ArrayList<>();
+            new DeadLetterBrowser(connection, Clock.systemUTC(), SCAN_IDLE).browse(queue, DlqFilter.ALL, dead::add);
+            narrator.line("");
+            narrator.line(spec.deadQueue() + " holds " + dead.size() + " dead letter" + (dead.size() == 1 ? "" : "s")
+                    + ":");
+            for (DeadLetter d : dead) {
+                narrator.line(String.format("  %-14s id %s  reason %-9s after %d attempt%s  error \"%s\"", d.type(),
+                        shortId(d.messageId()), d.reason(), d.attempt(), d.attempt() == 1 ? "" : "s",
+                        Headers.truncate(String.valueOf(d.errorMessage()), 60)));
             }
+            narrator.line("");
+            narrator.line("Fixing the handlers (the image has bytes now, the CRM is back) and replaying the dead "
+                    + "letters with a fresh attempt budget:");
+            shop.fix();
+            narrator.replaying();
+            ReplayReport replay = new DeadLetterReplayer(connection, connection, Clock.systemUTC(), SCAN_IDLE,
+                    replayedBy()).replay(ReplayRequest.builder(queue).resetAttempts(true).build(),
+                            DeadLetterReplayer.Progress.NONE);
+            if (!replay.ok()) {
+                throw new HopperException("demo failed: the replay did not finish: " + replay.firstFailure());
+            }
+            awaitOrFail(() -> narrator.succeeded.get() >= total, AFTER_REPLAY,
+                    "the replayed tasks did not complete within " + DurationText.format(AFTER_REPLAY), narrator);
+            narrator.line("");
+            narrator.line("Summary: published " + total + ", succeeded " + narrator.succeeded.get() + " ("
+                    + firstRoundSucceeded + " before the replay, " + (narrator.succeeded.get() - firstRoundSucceeded)
+                    + " after), retried " + retries + " times, dead-lettered " + dead.size() + ", replayed "
+                    + replay.replayed() + ": all " + total + " tasks completed.");
+            narrator.line("");
+            return 0;
         }
     }
 
@@ -228,6 +228,17 @@ public final class DemoCommand implements Callable<Integer> {
                         e.toString());
             }
         }
+    }
+
+    /** {@code user@host}, written to {@code x-hopper-replayed-by} as {@code hopper dlq replay} does. */
+    private static String replayedBy() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            host = "unknown-host";
+        }
+        return System.getProperty("user.name", "unknown") + "@" + host;
     }
 
     private static String shortId(String id) {

@@ -2,6 +2,10 @@ package dev.hopper.ops.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.hopper.consumer.TaskHandler;
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.InMemoryCoordinationStore;
+import dev.hopper.coordination.RedisCoordinationStore;
+import dev.hopper.coordination.RedisStoreConfig;
 import dev.hopper.consumer.Worker;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
@@ -49,7 +53,9 @@ import picocli.CommandLine.TypeConversionException;
  * since nothing was lost: unfinished deliveries are back in the queue. When stderr is a terminal a status line
  * with the settlement counts is printed every 10 seconds.
  *
- * <p>Without {@code --redis} support in this command, task keys are neither locked nor revision-checked here.
+ * <p>Keyed tasks are locked and revision-checked in the Redis of the global {@code --redis} (default
+ * {@code $REDIS_URI}), shared by every worker process; without one, in an in-memory store that only this process
+ * sees (locks then only keep this process's threads apart, and producers' revision bumps are not seen).
  */
 @Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
@@ -143,6 +149,13 @@ public final class WorkerCommand implements Callable<Integer> {
             resources.add(c);
         }
         String handlerText = registerHandlers(builder, config, loader, resources);
+        CoordinationStore store = global.redis() == null ? new InMemoryCoordinationStore()
+                : new RedisCoordinationStore(RedisStoreConfig.builder(global.redis())
+                        .coordination(config.coordination()).build());
+        String storeText = global.redis() == null ? "in-memory locks"
+                : "locks and revisions in " + RedisStoreConfig.builder(global.redis()).build().redactedUri();
+        builder.coordinationStore(store);
+        resources.add(store); // closed after the worker: the drain still completes and releases locks
         try (BrokerConnection c = BrokerConnection.open(BrokerConfig.builder(global.uri())
                 .connectionName("hopper-worker-declare").build())) {
             new Topology(config).declare(c.amqp());
@@ -168,8 +181,8 @@ public final class WorkerCommand implements Callable<Integer> {
             Runtime.getRuntime().halt(0);
         }, "hopper-worker-shutdown"));
         err.println("hopper worker: consuming " + String.join(", ", config.queues().keySet()) + " on "
-                + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText
-                + "; SIGTERM or Ctrl-C drains and stops");
+                + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
+                + storeText + "; SIGTERM or Ctrl-C drains and stops");
         err.flush();
         forever.await();
         return 0;

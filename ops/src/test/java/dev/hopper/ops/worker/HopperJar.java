@@ -66,11 +66,14 @@ public final class HopperJar {
 
     /** Publishes one task to {@code queue} with a broker confirm. */
     public static void publish(Connection c, String queue, String id, String type, String json) throws Exception {
+        publish(c, queue, TaskEnvelope.fresh(id, type, null, null, Instant.now(), json.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Publishes {@code task} to {@code queue} with a broker confirm. */
+    public static void publish(Connection c, String queue, TaskEnvelope task) throws Exception {
         try (Channel ch = c.createChannel()) {
             ch.confirmSelect();
-            byte[] body = json.getBytes(StandardCharsets.UTF_8);
-            ch.basicPublish(QueueNames.TASKS_EXCHANGE, queue, true,
-                    EnvelopeCodec.properties(TaskEnvelope.fresh(id, type, null, null, Instant.now(), body)), body);
+            ch.basicPublish(QueueNames.TASKS_EXCHANGE, queue, true, EnvelopeCodec.properties(task), task.body());
             ch.waitForConfirmsOrDie(10_000);
         }
     }

@@ -4,6 +4,7 @@ import static dev.hopper.ops.worker.HopperJar.depth;
 import static dev.hopper.ops.worker.HopperJar.lines;
 import static dev.hopper.ops.worker.HopperJar.publish;
 import static org.assertj.core.api.Assertions.assertThat;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.Channel;
@@ -16,6 +17,13 @@ import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.Topology;
 import dev.hopper.topology.testing.TestBroker;
 import dev.hopper.topology.testing.TestQueues;
+import dev.hopper.topology.testing.TestRedis;
+import dev.hopper.topology.TaskEnvelope;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.net.URI;
+import java.time.Instant;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -163,6 +171,37 @@ class WorkerCommandIT {
             }
         }
         assertThat(HopperJar.output(dir, "plugin.err")).contains("types sample.greet");
+        p.destroy();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+    }
+
+    @Test
+    void keyedTasksAreLockedInTheRedisOfTheGlobalRedisOption(TestQueues queues, TestBroker broker) throws Exception {
+        String q = queues.name("redis");
+        Path config = config(queues, broker, q, "");
+        Path sink = dir.resolve("keyed.txt");
+        String key = "runner-it:" + java.util.UUID.randomUUID();
+        String cmd = "echo \"$HOPPER_KEY $HOPPER_REVISION $HOPPER_FENCING_TOKEN\" >> '" + sink + "'";
+        URI redis = TestRedis.get().uri();
+        Process p = worker("redis", Map.of(), "--uri", broker.uri().toString(), "--redis", redis.toString(),
+                "--config", config.toString(), "worker", "--queue", q, "--exec", cmd);
+        try (Connection c = broker.connect("worker-it")) {
+            publish(c, q, TaskEnvelope.fresh("keyed-1", "keyed", key, 0L, Instant.now(), "{}".getBytes(UTF_8)));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !lines(sink).isEmpty());
+        }
+        String[] run = lines(sink).get(0).split(" ");
+        assertThat(run[0]).isEqualTo(key);
+        assertThat(run[1]).isEqualTo("0");
+        // The fencing token the command saw is the one the Redis store issued for the key.
+        RedisClient client = RedisClient.create(RedisURI.create(redis));
+        try (StatefulRedisConnection<String, String> rc = client.connect()) {
+            assertThat(rc.sync().get("hopper:token:" + key)).isEqualTo(run[2]);
+            rc.sync().del("hopper:token:" + key, "hopper:done:keyed-1");
+        } finally {
+            client.shutdown();
+        }
+        assertThat(HopperJar.output(dir, "redis.err")).contains("locks and revisions in redis://127.0.0.1");
         p.destroy();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isZero();

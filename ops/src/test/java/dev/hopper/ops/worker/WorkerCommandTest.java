@@ -126,10 +126,11 @@ class WorkerCommandTest {
     void theGlobalOptionsAreSeenFromTheSubcommand() {
         CommandLine cl = new CommandLine(new HopperCommand());
         CommandLine.ParseResult r = cl.parseArgs("--uri", "amqp://u:p@example.com:5673/", "worker", "--queue", "q",
-                "--builtin", "noop", "--config", "x.yml");
+                "--builtin", "noop", "--config", "x.yml", "--redis", "redis://127.0.0.1:6390");
         GlobalOptions g = GlobalOptions.of(r.subcommand().commandSpec());
         assertThat(g.uri()).isEqualTo(URI.create("amqp://u:p@example.com:5673/"));
         assertThat(g.config()).hasToString("x.yml");
+        assertThat(g.redis()).isEqualTo(URI.create("redis://127.0.0.1:6390"));
         assertThat(List.of(g.json(), g.verbose())).containsOnly(false);
     }
 
