@@ -50,8 +50,9 @@ import picocli.CommandLine.Spec;
  * {@code hopper demo}: on the broker of {@code --uri} (default {@code $RABBITMQ_URI}, else localhost), declares a
  * throw-away queue {@code hopper-demo-<random>} with 1s and 2s delay tiers, runs an in-process worker, publishes
  * six tasks that succeed, retry then succeed, fail for good and fail until the retries run out, narrates each run,
- * lists the dead letters with their reasons, "fixes" the handlers, replays the dead letters and ends with a
- * summary. Takes about five seconds; deletes its queues at the end unless {@code --keep}. Exit 0 when every task
+ * lists the dead letters with their reasons ({@link DeadLetterBrowser}), "fixes" the handlers, replays the dead
+ * letters with a fresh attempt budget ({@link DeadLetterReplayer}, as {@code hopper dlq replay --reset-attempts}
+ * does) and ends with a summary. Takes about five seconds; deletes its queues at the end unless {@code --keep}. Exit 0 when every task
  * completed, 1 (with one line saying why) otherwise, e.g. when no broker answers.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,

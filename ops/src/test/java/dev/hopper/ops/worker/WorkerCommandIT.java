@@ -10,6 +10,7 @@ import static org.awaitility.Awaitility.await;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
+import com.sun.net.httpserver.HttpServer;
 import dev.hopper.topology.HeaderValues;
 import dev.hopper.topology.Headers;
 import dev.hopper.topology.HopperConfig;
@@ -22,6 +23,7 @@ import dev.hopper.topology.TaskEnvelope;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Instant;
 import java.nio.file.Files;
@@ -174,6 +176,39 @@ class WorkerCommandIT {
         p.destroy();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isZero();
+    }
+
+    @Test
+    void webhookFailuresAreRetriedUntilTheEndpointAnswers2xx(TestQueues queues, TestBroker broker) throws Exception {
+        String q = queues.name("webhook");
+        Path config = config(queues, broker, q, "");
+        List<String> attempts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/hook", ex -> {
+            ex.getRequestBody().readAllBytes();
+            String attempt = ex.getRequestHeaders().getFirst("X-Hopper-Attempt");
+            attempts.add(ex.getRequestHeaders().getFirst("X-Hopper-Message-Id") + " " + attempt);
+            ex.sendResponseHeaders("0".equals(attempt) ? 503 : 200, -1);
+            ex.close();
+        });
+        server.start();
+        try {
+            Process p = worker("webhook", Map.of(), "--uri", broker.uri().toString(), "--config", config.toString(),
+                    "worker", "--queue", q, "--webhook", "http://127.0.0.1:" + server.getAddress().getPort() + "/hook");
+            try (Connection c = broker.connect("worker-it")) {
+                publish(c, q, "hook-1", "order.paid", "{\"order\":1}");
+                await().atMost(Duration.ofSeconds(30)).until(() -> attempts.size() >= 2);
+                await().atMost(Duration.ofSeconds(10)).until(() -> depth(c, q) == 0 && depth(c, q + ".retry.1s") == 0);
+                assertThat(attempts).containsExactly("hook-1 0", "hook-1 1");
+                assertThat(depth(c, q + ".dead")).isZero();
+            }
+            p.destroy();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isZero();
+            assertThat(HopperJar.output(dir, "webhook.err")).contains("stopped; completed=1 retried=1 dead=0");
+        } finally {
+            server.stop(0);
+        }
     }
 
     @Test
