@@ -91,7 +91,8 @@ public final class WorkerCommand implements Callable<Integer> {
     @Nullable Integer concurrency;
 
     @Option(names = "--prefetch", paramLabel = "N",
-            description = "Unacked deliveries per queue (default: the config's, raised to 2 x concurrency).")
+            description = "Unacked deliveries per queue (default: the config's; 2 x --concurrency when that "
+                    + "is higher).")
     @Nullable Integer prefetch;
 
     @Option(names = "--handler-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
@@ -144,7 +145,12 @@ public final class WorkerCommand implements Callable<Integer> {
                 .listener(status)
                 .drainTimeout(drainTimeout);
         List<AutoCloseable> resources = new ArrayList<>();
-        ClassLoader loader = HandlerLoader.withClasspath(classpath, WorkerCommand.class.getClassLoader());
+        ClassLoader loader;
+        try {
+            loader = HandlerLoader.withClasspath(classpath, WorkerCommand.class.getClassLoader());
+        } catch (dev.hopper.topology.HopperException e) {
+            throw new ParameterException(s.commandLine(), e.getMessage(), e);
+        }
         if (loader instanceof AutoCloseable c) {
             resources.add(c);
         }

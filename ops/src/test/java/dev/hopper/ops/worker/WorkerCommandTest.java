@@ -135,6 +135,17 @@ class WorkerCommandTest {
     }
 
     @Test
+    void classpathTakesSeveralEntriesAndMissingOnesAreUsageErrors() {
+        String sep = System.getProperty("path.separator");
+        WorkerCommand c = parse("worker", "--queue", "a", "--discover", "--classpath", "one.jar" + sep + "classes",
+                "--classpath", "two.jar");
+        assertThat(c.classpath).extracting(Object::toString).containsExactly("one.jar", "classes", "two.jar");
+        Run r = run("worker", "--queue", "a", "--discover", "--classpath", "no/such.jar");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--classpath entry no/such.jar does not exist");
+    }
+
+    @Test
     void statusLineCountsOutcomes() {
         StatusLine s = new StatusLine();
         s.onSettled(new dev.hopper.consumer.WorkerListener.Settled("q", "t", dev.hopper.consumer.Outcome.SUCCESS,
