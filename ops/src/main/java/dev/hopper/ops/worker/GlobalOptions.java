@@ -11,16 +11,17 @@ import picocli.CommandLine.Model.OptionSpec;
  * picocli's model of the root command, so subcommands need nothing from {@code HopperCommand} but its option
  * names.
  *
+ * @param redis the {@code --redis} URI (default {@code $REDIS_URI}), null for the in-memory store
  * @param config the {@code --config} file, null when none was given
  */
-public record GlobalOptions(URI uri, @Nullable Path config, boolean json, boolean verbose) {
+public record GlobalOptions(URI uri, @Nullable URI redis, @Nullable Path config, boolean json, boolean verbose) {
 
     /** The global options of the command line {@code spec} belongs to. */
     public static GlobalOptions of(CommandSpec spec) {
         CommandSpec root = spec.root();
         URI uri = value(root, "--uri", URI.class);
         return new GlobalOptions(uri == null ? dev.hopper.publisher.BrokerConfig.DEFAULT_URI : uri,
-                value(root, "--config", Path.class), Boolean.TRUE.equals(value(root, "--json", Boolean.class)),
+                value(root, "--redis", URI.class), value(root, "--config", Path.class), Boolean.TRUE.equals(value(root, "--json", Boolean.class)),
                 Boolean.TRUE.equals(value(root, "--verbose", Boolean.class)));
     }
 

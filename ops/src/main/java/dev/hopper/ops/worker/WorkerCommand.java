@@ -2,6 +2,10 @@ package dev.hopper.ops.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.hopper.consumer.TaskHandler;
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.InMemoryCoordinationStore;
+import dev.hopper.coordination.RedisCoordinationStore;
+import dev.hopper.coordination.RedisStoreConfig;
 import dev.hopper.consumer.Worker;
 import dev.hopper.ops.http.ProbeServer;
 import dev.hopper.publisher.BrokerConfig;
@@ -53,27 +57,30 @@ import picocli.CommandLine.TypeConversionException;
  * since nothing was lost: unfinished deliveries are back in the queue. When stderr is a terminal a status line
  * with the settlement counts is printed every 10 seconds.
  *
- * <p>Observability: {@code --metrics-port N} serves Prometheus {@code /metrics} and {@code /health} (see
- * {@link ProbeServer}) on {@code --metrics-bind} (127.0.0.1 unless told otherwise); the worker's meters are
- * {@link dev.hopper.consumer.WorkerMetrics}'.
- *
- * <p>Without {@code --redis} support in this command, task keys are neither locked nor revision-checked here.
+                + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
+                + storeText + (probe == null ? "" : "; metrics on http://" + probe.address().getHostString() + ":"
+                        + probe.address().getPort() + "/metrics and /health")
+                + "; SIGTERM or Ctrl-C drains and stops");
  */
-@Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Run tasks from one or more queues with a command, a webhook, a built-in or your own handlers.",
-            "Declares the queues first. SIGTERM or Ctrl-C stops consuming, lets running tasks finish and exits 0.",
+            "Run tasks from one or more queues with a command, a webhook, a built-in or your own handlers. "
+                    + "Declares the queues first. SIGTERM or Ctrl-C stops consuming, lets running tasks finish "
+                    + "and exits 0.",
             "",
-            "--exec runs CMD with /bin/sh -c per task: the payload on stdin; HOPPER_MESSAGE_ID, HOPPER_TYPE,",
-            "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION, HOPPER_FENCING_TOKEN",
-            "in the environment. Exit 0 = done, 75 = retry later, other = permanent failure (dead letter);",
-            "the end of stderr becomes the error message.",
-            "--webhook POSTs the payload with X-Hopper-* headers; 2xx = done, anything else is retried.",
+            "--exec runs CMD with /bin/sh -c per task, the payload on stdin and HOPPER_MESSAGE_ID, HOPPER_TYPE, "
+                    + "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION and "
+                    + "HOPPER_FENCING_TOKEN in the environment. Exit 0 = done, 75 = retry later, anything else = "
+                    + "permanent failure (dead letter); the end of stderr becomes the error message.",
+            "",
+            "--webhook POSTs the payload with X-Hopper-* headers; 2xx = done, anything else is retried (queues "
+                    + "without a config retry for a day).",
             "",
             "Examples:",
-            "  hopper worker --queue thumbnails --exec './make-thumbnail.sh'",
-            "  hopper worker --queue hooks --webhook https://example.com/hooks --concurrency 8",
-            "  hopper worker --config hopper.yml --queue uploads --classpath app.jar --discover",
+            "  hopper worker --queue thumbs --exec './make-thumbnail.sh'",
+            "  hopper worker --queue hooks --webhook https://example.com/hook",
+            "  hopper --config hopper.yml worker --queue uploads \\",
+            "      --classpath app.jar --discover",
             ""})
 public final class WorkerCommand implements Callable<Integer> {
     private static final Duration STATUS_EVERY = Duration.ofSeconds(10);
@@ -89,7 +96,8 @@ public final class WorkerCommand implements Callable<Integer> {
     @Nullable Integer concurrency;
 
     @Option(names = "--prefetch", paramLabel = "N",
-            description = "Unacked deliveries per queue (default: the config's, raised to 2 x concurrency).")
+            description = "Unacked deliveries per queue (default: the config's; 2 x --concurrency when that "
+                    + "is higher).")
     @Nullable Integer prefetch;
 
     @Option(names = "--handler-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
@@ -150,7 +158,12 @@ public final class WorkerCommand implements Callable<Integer> {
                 .listener(status)
                 .drainTimeout(drainTimeout);
         List<AutoCloseable> resources = new ArrayList<>();
-        ClassLoader loader = HandlerLoader.withClasspath(classpath, WorkerCommand.class.getClassLoader());
+        ClassLoader loader;
+        try {
+            loader = HandlerLoader.withClasspath(classpath, WorkerCommand.class.getClassLoader());
+        } catch (dev.hopper.topology.HopperException e) {
+            throw new ParameterException(s.commandLine(), e.getMessage(), e);
+        }
         if (loader instanceof AutoCloseable c) {
             resources.add(c);
         }
@@ -164,6 +177,13 @@ public final class WorkerCommand implements Callable<Integer> {
             metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             builder.meterRegistry(metrics);
         }
+        CoordinationStore store = global.redis() == null ? new InMemoryCoordinationStore()
+                : new RedisCoordinationStore(RedisStoreConfig.builder(global.redis())
+                        .coordination(config.coordination()).build());
+        String storeText = global.redis() == null ? "in-memory locks"
+                : "locks and revisions in " + RedisStoreConfig.builder(global.redis()).build().redactedUri();
+        builder.coordinationStore(store);
+        resources.add(store); // closed after the worker: the drain still completes and releases locks
         try (BrokerConnection c = BrokerConnection.open(BrokerConfig.builder(global.uri())
                 .connectionName("hopper-worker-declare").build())) {
             new Topology(config).declare(c.amqp());
@@ -200,8 +220,8 @@ public final class WorkerCommand implements Callable<Integer> {
             Runtime.getRuntime().halt(0);
         }, "hopper-worker-shutdown"));
         err.println("hopper worker: consuming " + String.join(", ", config.queues().keySet()) + " on "
-                + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText
-                + (probe == null ? "" : "; metrics on http://" + probe.address().getHostString() + ":"
+                + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
+                + storeText + (probe == null ? "" : "; metrics on http://" + probe.address().getHostString() + ":"
                         + probe.address().getPort() + "/metrics and /health")
                 + "; SIGTERM or Ctrl-C drains and stops");
         err.flush();

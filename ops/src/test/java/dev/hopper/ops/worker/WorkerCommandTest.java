@@ -66,7 +66,7 @@ class WorkerCommandTest {
     void helpShowsAnExample() {
         Run r = run("worker", "--help");
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).contains("hopper worker --queue thumbnails --exec");
+        assertThat(r.out()).contains("hopper worker --queue thumbs --exec");
     }
 
     @Test
@@ -126,11 +126,23 @@ class WorkerCommandTest {
     void theGlobalOptionsAreSeenFromTheSubcommand() {
         CommandLine cl = new CommandLine(new HopperCommand());
         CommandLine.ParseResult r = cl.parseArgs("--uri", "amqp://u:p@example.com:5673/", "worker", "--queue", "q",
-                "--builtin", "noop", "--config", "x.yml");
+                "--builtin", "noop", "--config", "x.yml", "--redis", "redis://127.0.0.1:6390");
         GlobalOptions g = GlobalOptions.of(r.subcommand().commandSpec());
         assertThat(g.uri()).isEqualTo(URI.create("amqp://u:p@example.com:5673/"));
         assertThat(g.config()).hasToString("x.yml");
+        assertThat(g.redis()).isEqualTo(URI.create("redis://127.0.0.1:6390"));
         assertThat(List.of(g.json(), g.verbose())).containsOnly(false);
+    }
+
+    @Test
+    void classpathTakesSeveralEntriesAndMissingOnesAreUsageErrors() {
+        String sep = System.getProperty("path.separator");
+        WorkerCommand c = parse("worker", "--queue", "a", "--discover", "--classpath", "one.jar" + sep + "classes",
+                "--classpath", "two.jar");
+        assertThat(c.classpath).extracting(Object::toString).containsExactly("one.jar", "classes", "two.jar");
+        Run r = run("worker", "--queue", "a", "--discover", "--classpath", "no/such.jar");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--classpath entry no/such.jar does not exist");
     }
 
     @Test
