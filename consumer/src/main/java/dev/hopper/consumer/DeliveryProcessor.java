@@ -66,12 +66,13 @@ final class DeliveryProcessor {
     private final String workerId;
     private final Host host;
     private final java.util.function.Consumer<String> afterComplete;
+    private final DeliveryGate gate;
 
     DeliveryProcessor(QueueSpec spec, Map<String, RegisteredHandler<?>> handlers,
             @Nullable RegisteredHandler<?> fallback, RetryRouter retries,
             DeadLetterPublisher deadLetters, CoordinationStore store, boolean markUnkeyedDone,
             CoordinationSpec coordination, Clock clock, ScheduledExecutorService timers, WorkerListener listener,
-            String workerId, Host host, java.util.function.Consumer<String> afterComplete) {
+            String workerId, Host host, java.util.function.Consumer<String> afterComplete, DeliveryGate gate) {
         this.spec = spec;
         this.handlers = Map.copyOf(handlers);
         this.fallback = fallback;
@@ -87,6 +88,7 @@ final class DeliveryProcessor {
         this.workerId = workerId;
         this.host = host;
         this.afterComplete = afterComplete;
+        this.gate = gate;
     }
 
     void process(Channel channel, Envelope delivery, AMQP.BasicProperties props, byte[] body) {
@@ -101,7 +103,16 @@ final class DeliveryProcessor {
                 settled(UNKNOWN_TYPE_TAG, Outcome.RETURNED, null, null, 0);
                 return;
             }
-            processOpen(settlement, delivery, props, body);
+            DeliveryGate.Pass pass = gate.admit();
+            if (pass == null) {
+                // Circuit breaker open: back unrun, no attempt counted, so waiting tasks keep their retries.
+                settlement.nackRequeue();
+                settled(UNKNOWN_TYPE_TAG, Outcome.RETURNED, null, null, 0);
+                return;
+            }
+            try (pass) {
+                processOpen(settlement, delivery, props, body, pass);
+            }
         } catch (RuntimeException | Error e) {
             // A bug in Hopper, not the task's fault: give the delivery back; the crash-loop guard bounds repeats.
             log.error("unexpected error processing delivery queue={} id={}", queue, idForLog, e);
@@ -114,7 +125,8 @@ final class DeliveryProcessor {
         }
     }
 
-    private void processOpen(Settlement settlement, Envelope delivery, AMQP.BasicProperties props, byte[] body) {
+    private void processOpen(Settlement settlement, Envelope delivery, AMQP.BasicProperties props, byte[] body,
+            DeliveryGate.Pass pass) {
         // 1. Decode.
         EnvelopeCodec.Decoded decoded = codec.decode(props, body);
         if (decoded instanceof EnvelopeCodec.Malformed m) {
@@ -159,6 +171,11 @@ final class DeliveryProcessor {
             }
         } catch (StoreUnavailableException e) {
             handBackForStore(settlement, env, e);
+            return;
+        }
+        if (!pass.awaitStart()) { // rate limit; false only when interrupted by shutdown
+            settlement.nackRequeue();
+            settled(env.type(), Outcome.RETURNED, null, null, env.attempt());
             return;
         }
         // 3. Lock and revision.
@@ -222,12 +239,23 @@ final class DeliveryProcessor {
         } else if (stop == HandlerRun.Stop.LEASE_LOST && failure == null) {
             failure = new dev.hopper.topology.HopperException("the key's lock was lost while the handler ran");
         }
+        pass.handlerFinished(took, failure, stop == HandlerRun.Stop.LEASE_LOST
+                || (failure != null && DeliveryDecider.isPermanent(failure, spec.retryFor(env.type()))));
         // 5. Outcome.
         if (failure == null && stop == HandlerRun.Stop.NONE) {
             complete(key, owner, token, env);
             afterComplete.accept(env.messageId());
             settlement.ack();
             settled(env.type(), Outcome.SUCCESS, took, lag, env.attempt() + 1);
+            return;
+        }
+        if (host.closing() && stop == HandlerRun.Stop.NONE && failure instanceof InterruptedException) {
+            // The worker interrupted this run itself (shutdown past the drain): not the task's failure.
+            if (key != null) {
+                release(key, owner, token.getAsLong());
+            }
+            settlement.nackRequeue();
+            settled(env.type(), Outcome.RETURNED, took, lag, env.attempt());
             return;
         }
         boolean revisionMoved = false;
@@ -269,7 +297,7 @@ final class DeliveryProcessor {
             }
         } else if (d instanceof Decision.DeadLetter dl) {
             int attempts = retryOutcome == Outcome.LOCK_BUSY ? env.attempt() : env.attempt() + 1;
-            deadLetter(s, props, body, dl, attempts, env.type(), env.messageId(), env.type());
+            deadLetter(s, props, body, dl, attempts, env.type(), env.messageId(), env.type(), took, lag);
         } else if (d instanceof Decision.RequeueNow rn) {
             if (confirmThenAck(s, retries.requeueNow(spec.name(), props, body, rn.reason(), firstAttemptAt),
                     env.messageId(), "requeue")) {
@@ -285,12 +313,19 @@ final class DeliveryProcessor {
 
     private void deadLetter(Settlement s, AMQP.@Nullable BasicProperties props, byte[] body, Decision.DeadLetter d,
             @Nullable Integer attempts, String typeTag, @Nullable String messageId, @Nullable String type) {
+        deadLetter(s, props, body, d, attempts, typeTag, messageId, type, null, null);
+    }
+
+    /** With the handler's run time and lag when it ran (for the duration and lag metrics). */
+    private void deadLetter(Settlement s, AMQP.@Nullable BasicProperties props, byte[] body, Decision.DeadLetter d,
+            @Nullable Integer attempts, String typeTag, @Nullable String messageId, @Nullable String type,
+            @Nullable Duration took, @Nullable Duration lag) {
         if (confirmThenAck(s, deadLetters.deadLetter(spec.name(), props, body == null ? new byte[0] : body, d,
                 attempts), String.valueOf(messageId), "dead-letter")) {
             log.warn("task dead-lettered queue={} id={} type={} reason={} error={}", spec.name(), messageId,
                     type == null ? "" : Headers.truncate(type, 100), d.reason().wireValue(),
                     d.errorMessage() == null ? "" : Headers.truncate(d.errorMessage(), 300));
-            settled(typeTag, Outcome.DEAD, null, null, attempts == null ? 0 : attempts);
+            settled(typeTag, Outcome.DEAD, took, lag, attempts == null ? 0 : attempts);
         }
     }
 

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * subscribes again, retrying with a growing pause. Connection failures are left to automatic recovery, which
  * recovers the channel and the consumer. State changes are synchronized on this object.
  */
-final class QueueConsumer {
+final class QueueConsumer implements QueueControl {
     private static final Logger log = LoggerFactory.getLogger(QueueConsumer.class);
 
     private final BrokerConnection connection;
@@ -39,8 +39,9 @@ final class QueueConsumer {
     private final WorkerListener listener;
     private @Nullable Channel channel;
     private @Nullable String consumerTag;
-    private boolean paused;
+    private final java.util.EnumSet<Hold> holds = java.util.EnumSet.noneOf(Hold.class);
     private boolean stopped;
+    private int prefetch;
     private long resubscribeDelayMs = 200;
 
     QueueConsumer(BrokerConnection connection, QueueSpec spec, DeliveryProcessor processor, ExecutorService handlers,
@@ -51,6 +52,7 @@ final class QueueConsumer {
         this.handlers = handlers;
         this.timers = timers;
         this.listener = listener;
+        this.prefetch = spec.prefetch();
     }
 
     String queue() {
@@ -63,33 +65,52 @@ final class QueueConsumer {
     }
 
     synchronized boolean isConsuming() {
-        return consumerTag != null && channel != null && channel.isOpen() && !paused && !stopped;
+        return consumerTag != null && channel != null && channel.isOpen() && holds.isEmpty() && !stopped;
     }
 
+    /** True while any hold (breaker, store outage, manual pause) stops consumption. */
     synchronized boolean isPaused() {
-        return paused;
+        return !holds.isEmpty();
     }
 
-    /** Stops new deliveries (basic.cancel); deliveries in hand finish normally. */
-    synchronized void pause(String why) {
-        if (paused || stopped) {
-            return;
+    @Override
+    public synchronized void pause(Hold hold, String why) {
+        if (stopped || !holds.add(hold) || holds.size() > 1) {
+            return; // already held for this reason, or already paused for another
         }
-        paused = true;
         cancelConsumer();
         log.warn("consuming paused queue={} reason={}", spec.name(), why);
         notifyListener(true, why);
     }
 
-    /** Subscribes again after {@link #pause}. */
-    synchronized void resume(String why) {
-        if (!paused || stopped) {
+    @Override
+    public synchronized void resume(Hold hold, String why) {
+        if (stopped || !holds.remove(hold) || !holds.isEmpty()) {
+            return; // not held for this reason, or still held for another
+        }
+        log.info("consuming resumed queue={} reason={}", spec.name(), why);
+        notifyListener(false, why);
+        try {
+            subscribe();
+        } catch (RuntimeException e) {
+            // E.g. the connection is recovering: keep trying rather than stay paused until a restart.
+            log.warn("subscribing again failed queue={}: {}", spec.name(), e.getMessage());
+            scheduleResubscribe();
+        }
+    }
+
+    /** Sets basic.qos for the subscription (circuit breaker trials); a live subscription is renewed to apply it. */
+    @Override
+    public synchronized void changePrefetch(int n, String why) {
+        if (n == prefetch) {
             return;
         }
-        paused = false;
-        log.info("consuming resumed queue={} reason={}", spec.name(), why);
-        subscribe();
-        notifyListener(false, why);
+        prefetch = n;
+        if (consumerTag != null && holds.isEmpty() && !stopped) {
+            // basic.qos applies to consumers started after it; unacked deliveries of the old one settle as usual.
+            cancelConsumer();
+            subscribe();
+        }
     }
 
     /** Stops consuming for good (shutdown): basic.cancel; the channel stays open so in-flight work can settle. */
@@ -131,7 +152,7 @@ final class QueueConsumer {
     }
 
     private void subscribe() {
-        if (stopped || paused) {
+        if (stopped || !holds.isEmpty()) {
             return;
         }
         Channel ch = channel;
@@ -142,10 +163,10 @@ final class QueueConsumer {
             ch.addShutdownListener(cause -> onChannelShutdown(owned, cause));
         }
         try {
-            ch.basicQos(spec.prefetch());
+            ch.basicQos(prefetch);
             consumerTag = ch.basicConsume(spec.name(), false, new Deliveries(ch));
             resubscribeDelayMs = 200;
-            log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), spec.prefetch(),
+            log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), prefetch,
                     spec.concurrency());
         } catch (IOException | AlreadyClosedException e) {
             throw new dev.hopper.topology.HopperException("cannot consume from queue '" + spec.name() + "' on "
@@ -186,7 +207,7 @@ final class QueueConsumer {
 
     private void resubscribe() {
         synchronized (this) {
-            if (stopped || paused || consumerTag != null) {
+            if (stopped || !holds.isEmpty() || consumerTag != null) {
                 return;
             }
             try {

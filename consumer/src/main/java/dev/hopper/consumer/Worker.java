@@ -13,6 +13,7 @@ import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.TaskJson;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
@@ -80,6 +81,8 @@ public final class Worker implements AutoCloseable {
     private final Duration drainTimeout;
     private final int publishWindow;
     private final java.util.function.Consumer<String> afterCompleteHook;
+    private final @Nullable MeterRegistry meterRegistry;
+    private @Nullable QueueDepthPoller depthPoller;
 
     private final List<QueueConsumer> consumers = new ArrayList<>();
     private final List<ExecutorService> pools = new ArrayList<>();
@@ -115,6 +118,7 @@ public final class Worker implements AutoCloseable {
         this.drainTimeout = b.drainTimeout;
         this.publishWindow = b.publishWindow;
         this.afterCompleteHook = b.afterCompleteHook;
+        this.meterRegistry = b.meterRegistry;
     }
 
     public static Builder builder() {
@@ -157,20 +161,34 @@ public final class Worker implements AutoCloseable {
                 return closing;
             }
         };
-        for (String name : queueNames) {
-            QueueSpec spec = config.requireQueue(name);
+        List<QueueSpec> specs = queueNames.stream().map(config::requireQueue).toList();
+        WorkerMetrics metrics = meterRegistry == null ? null
+                : new WorkerMetrics(specs, handlers.keySet(), this::inFlight);
+        WorkerListener events = metrics == null ? listener : new ListenerFanOut(List.of(listener, metrics));
+        if (metrics != null) {
+            metrics.bindTo(meterRegistry);
+        }
+        for (QueueSpec spec : specs) {
+            String name = spec.name();
             ThreadPoolExecutor pool = new ThreadPoolExecutor(spec.concurrency(), spec.concurrency(), 0,
                     TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemonThreads("hopper-" + name));
             pools.add(pool);
             ExecutorService counted = new CountingExecutor(pool, inFlight);
+            DeliveryGate gate = DeliveryGate.forQueue(spec, events);
             DeliveryProcessor processor = new DeliveryProcessor(spec, handlers, fallback, retries, dead, store,
-                    markUnkeyedDone, config.coordination(), clock, timers, listener, workerId, host, afterCompleteHook);
+                    markUnkeyedDone, config.coordination(), clock, timers, events, workerId, host, afterCompleteHook,
+                    gate);
             QueueConsumer c = new QueueConsumer(requireNonNull(consumeConnection), spec, processor, counted, timers,
-                    listener);
+                    events);
+            gate.bind(c);
             consumers.add(c);
         }
         for (QueueConsumer c : consumers) {
             c.start();
+        }
+        if (metrics != null) {
+            depthPoller = new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics);
+            depthPoller.start(timers, QueueDepthPoller.DEFAULT_INTERVAL);
         }
         log.info("worker started id={} queues={} uri={}", workerId, queueNames,
                 requireNonNull(consumeConnection).redactedUri());
@@ -198,6 +216,16 @@ public final class Worker implements AutoCloseable {
         return c != null && c.isOpen() && p != null && p.isOpen();
     }
 
+    /**
+     * True while the broker connections are open and every queue is consuming or deliberately paused (circuit
+     * breaker open, coordination store down): what a health probe reports. False before start, after close, and
+     * while a connection is down or recovering.
+     */
+    public synchronized boolean isHealthy() {
+        return started && !closing && isConnected()
+                && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused());
+    }
+
     /** Test seam (package-private): the consuming channel of {@code queue}. */
     synchronized com.rabbitmq.client.@Nullable Channel consumerChannelForTests(String queue) {
         return consumers.stream().filter(c -> c.queue().equals(queue)).findFirst()
@@ -206,12 +234,12 @@ public final class Worker implements AutoCloseable {
 
     /** Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. */
     public synchronized void pause(String queue, String why) {
-        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.pause(why));
+        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.pause(QueueControl.Hold.MANUAL, why));
     }
 
     /** Consumes {@code queue} again after {@link #pause}. */
     public synchronized void resume(String queue, String why) {
-        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.resume(why));
+        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.resume(QueueControl.Hold.MANUAL, why));
     }
 
     private void onStoreUnavailable(StoreUnavailableException e) {
@@ -222,7 +250,7 @@ public final class Worker implements AutoCloseable {
             storeDown = true;
             storeProbeDelayMs = 250;
             log.warn("coordination store unavailable; pausing consumption until it answers: {}", e.getMessage());
-            consumers.forEach(c -> c.pause("coordination store unavailable"));
+            consumers.forEach(c -> c.pause(QueueControl.Hold.STORE_UNAVAILABLE, "coordination store unavailable"));
         }
         scheduleStoreProbe();
     }
@@ -257,7 +285,7 @@ public final class Worker implements AutoCloseable {
             }
             storeDown = false;
             log.info("coordination store answers again; resuming consumption");
-            consumers.forEach(c -> c.resume("coordination store available"));
+            consumers.forEach(c -> c.resume(QueueControl.Hold.STORE_UNAVAILABLE, "coordination store available"));
         }
     }
 
@@ -290,6 +318,9 @@ public final class Worker implements AutoCloseable {
             }
         }
         cs.forEach(QueueConsumer::closeChannel);
+        if (depthPoller != null) {
+            depthPoller.close();
+        }
         if (copies != null) {
             copies.close(Duration.ofSeconds(5));
         }
@@ -395,6 +426,7 @@ public final class Worker implements AutoCloseable {
         private int publishWindow = 1000;
         private ObjectMapper mapper = TaskJson.newMapper();
         private java.util.function.Consumer<String> afterCompleteHook = id -> { };
+        private @Nullable MeterRegistry meterRegistry;
 
         private Builder() {}
 
@@ -520,6 +552,15 @@ public final class Worker implements AutoCloseable {
                 throw new IllegalArgumentException("publishWindow must be >= 1");
             }
             this.publishWindow = n;
+            return this;
+        }
+
+        /**
+         * Records {@link WorkerMetrics}' meters in {@code registry} (any Micrometer registry: Prometheus, simple,
+         * composite...). Without one the worker records no metrics.
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meterRegistry = requireNonNull(registry, "registry");
             return this;
         }
 

@@ -25,4 +25,7 @@ public interface WorkerListener {
 
     /** The worker stopped or resumed consuming a queue ({@code paused} true when stopped), and why. */
     default void onConsumingChanged(String queue, boolean paused, String why) {}
+
+    /** A queue's circuit breaker changed state (only queues with a {@code breaker:} in hopper.yml have one). */
+    default void onBreakerStateChanged(String queue, BreakerState state) {}
 }

@@ -17,6 +17,7 @@ import dev.hopper.topology.SupersededPolicy;
 import dev.hopper.topology.testing.TestBroker;
 import dev.hopper.topology.testing.TestQueues;
 import dev.hopper.topology.testing.TestRedis;
+import dev.hopper.topology.testing.ThrowawayRedis;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -267,7 +268,7 @@ class LockAndRevisionIT {
         QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("outage")).build());
         HopperConfig config = HopperConfig.of(List.of(spec));
         Map<String, Integer> attempts = new ConcurrentHashMap<>();
-        try (ThrowawayRedis redis = new ThrowawayRedis();
+        try (ThrowawayRedis redis = ThrowawayRedis.start();
                 RedisCoordinationStore store = new RedisCoordinationStore(RedisStoreConfig.builder(redis.uri())
                         .namespace("outage:").operationTimeout(Duration.ofMillis(300)).build());
                 TestTasks tasks = new TestTasks(broker, "outage-it-publisher");
@@ -288,7 +289,7 @@ class LockAndRevisionIT {
                     .until(() -> attempts.size() == 1 && tasks.depth(spec.deadQueue()) == 0);
             await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.name()) == 5);
 
-            redis.start();
+            redis.restart();
             await().atMost(Duration.ofSeconds(30)).until(() -> attempts.keySet().containsAll(ids));
             Map<String, Integer> expected = new HashMap<>();
             ids.forEach(id -> expected.put(id, 0));
@@ -296,6 +297,33 @@ class LockAndRevisionIT {
             assertThat(attempts).isEqualTo(expected);
             assertThat(tasks.depth(spec.deadQueue())).isZero();
             assertThat(w.isConsuming(spec.name())).isTrue();
+        }
+    }
+
+    @Test
+    void aManualPauseOutlivesTheEndOfAStoreOutage(TestBroker broker, TestQueues queues) throws Exception {
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("holds")).build());
+        HopperConfig config = HopperConfig.of(List.of(spec));
+        Set<String> ran = ConcurrentHashMap.newKeySet();
+        try (ThrowawayRedis redis = ThrowawayRedis.start();
+                RedisCoordinationStore store = new RedisCoordinationStore(RedisStoreConfig.builder(redis.uri())
+                        .namespace("holds:").operationTimeout(Duration.ofMillis(300)).build());
+                TestTasks tasks = new TestTasks(broker, "holds-it-publisher");
+                Worker w = worker(broker, config, store).handler("job", Job.class, (job, ctx) -> ran.add(ctx.messageId()))
+                        .build()) {
+            tasks.declare(config);
+            w.start();
+            redis.kill();
+            String id = tasks.publish(spec.name(), "job", "{\"n\":1}", "K", null);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !w.isConsuming(spec.name()));
+            w.pause(spec.name(), "maintenance"); // an operator pause on top of the outage
+
+            redis.restart();
+            // The store answers again, but the operator's pause still holds the queue.
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+                    .until(() -> !w.isConsuming(spec.name()) && ran.isEmpty());
+            w.resume(spec.name(), "maintenance over");
+            await().atMost(Duration.ofSeconds(10)).until(() -> ran.contains(id));
         }
     }
 }

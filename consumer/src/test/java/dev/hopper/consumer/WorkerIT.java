@@ -265,6 +265,32 @@ class WorkerIT {
     }
 
     @Test
+    void handlerInterruptedByShutdownGoesBackWithoutCountingAnAttempt(TestBroker broker, TestQueues queues)
+            throws Exception {
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("interrupted")).concurrency(1).prefetch(1).build());
+        HopperConfig config = HopperConfig.of(List.of(spec));
+        Set<String> started = ConcurrentHashMap.newKeySet();
+        try (TestTasks tasks = new TestTasks(broker, "interrupted-it-publisher")) {
+            tasks.declare(config);
+            String id = tasks.publish(spec.name(), "slow", "{\"n\":1}");
+            Worker w = worker(broker, config).drainTimeout(Duration.ofMillis(300)).handler("slow", Job.class,
+                    (job, ctx) -> {
+                        started.add(ctx.messageId());
+                        Thread.sleep(30_000); // interruptible: shutdown past the drain interrupts it
+                    }).build();
+            w.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> started.contains(id));
+            w.close();
+            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.name()) == 1);
+            GetResponse back = tasks.drain(spec.name()).get(0);
+            assertThat(back.getProps().getMessageId()).isEqualTo(id);
+            assertThat(HeaderValues.count(back.getProps().getHeaders(), Headers.ATTEMPT)).contains(0);
+            assertThat(tasks.depth(spec.retryQueue(spec.tiers().get(0)))).isZero();
+            assertThat(tasks.depth(spec.deadQueue())).isZero();
+        }
+    }
+
+    @Test
     void workerSubscribesAgainAfterTheBrokerCancelsItsConsumer(TestBroker broker, TestQueues queues) throws Exception {
         QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("cancel")).build());
         HopperConfig config = HopperConfig.of(List.of(spec));

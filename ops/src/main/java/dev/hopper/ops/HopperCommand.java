@@ -2,32 +2,48 @@ package dev.hopper.ops;
 
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.topology.HopperConfig;
+import dev.hopper.topology.QueueSpec;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The {@code hopper} command: global options shared by every subcommand, exit codes 0 (ok), 1 (failure) and
- * 2 (usage). Tests call {@link #execute(PrintWriter, PrintWriter, String...)}; {@link #main} only adds
- * {@code System.exit}.
+ * The {@code hopper} command: global options shared by every subcommand and exit codes 0 (ok), 1 (failure) and
+ * 2 (usage: unknown flag, missing or malformed value). Every error is one line on stderr starting with
+ * {@code hopper:}; {@code -v} adds the stack trace. Tests call {@link #execute(PrintWriter, PrintWriter, String...)};
+ * {@link #main} only adds {@code System.exit}. Not thread-safe: one instance per invocation.
  */
 @Command(name = "hopper", mixinStandardHelpOptions = true, version = "hopper 0.1.0",
         description = "A RabbitMQ task pipeline: workers, retries, dead letters and replay.",
-        subcommands = {TopologyCommand.class, dev.hopper.ops.bench.BenchCommand.class, CommandLine.HelpCommand.class})
+        footerHeading = "%nExample:%n",
+        footer = "  hopper --uri amqp://guest:guest@localhost:5672/ dlq list --queue uploads",
+        subcommands = {TopologyCommand.class, PublishCommand.class, DlqCommand.class, StatsCommand.class,
+                dev.hopper.ops.worker.WorkerCommand.class, dev.hopper.ops.demo.DemoCommand.class,
+                dev.hopper.ops.bench.BenchCommand.class, CommandLine.HelpCommand.class})
 public final class HopperCommand {
 
     @Option(names = "--uri", scope = ScopeType.INHERIT, paramLabel = "URI",
+            converter = Converters.BrokerUriConverter.class,
             defaultValue = "${env:RABBITMQ_URI:-amqp://guest:guest@localhost:5672/}",
             description = "RabbitMQ URI (default: $RABBITMQ_URI, else amqp://guest:***@localhost:5672/).")
     URI uri = BrokerConfig.DEFAULT_URI;
 
+    @Option(names = "--redis", scope = ScopeType.INHERIT, paramLabel = "URI",
+            converter = Converters.RedisUriConverter.class, defaultValue = "${env:REDIS_URI}",
+            description = "Redis URI for revisions and locks (default: $REDIS_URI, else in-memory).")
+    @Nullable URI redis;
+
     @Option(names = "--config", scope = ScopeType.INHERIT, paramLabel = "FILE",
             description = "hopper.yml with queues, tiers and retry policies.")
-    Path config;
+    @Nullable Path config;
 
     @Option(names = "--json", scope = ScopeType.INHERIT, description = "Print JSON lines instead of text.")
     boolean json;
@@ -39,39 +55,69 @@ public final class HopperCommand {
         System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 
-    /** Runs the command with these streams and returns the exit code. */
+    /** Runs the command with these streams and returns the exit code (0 ok, 1 failure, 2 usage). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         HopperCommand root = new HopperCommand();
         CommandLine cl = new CommandLine(root);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            commandLine.getErr().println("hopper: " + ex.getMessage());
+            commandLine.getErr().println("hopper: " + oneLine(ex));
             if (root.verbose) {
                 ex.printStackTrace(commandLine.getErr());
             }
             commandLine.getErr().flush();
-            return 1;
+            return ExitCodes.FAILURE;
         });
-        cl.setParameterExceptionHandler((ex, args1) -> {
+        cl.setParameterExceptionHandler((ex, ignored) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println("hopper: " + ex.getMessage());
-            c.getErr().println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for usage.");
+            c.getErr().println("hopper: " + oneLine(ex) + " (see '" + c.getCommandSpec().qualifiedName()
+                    + " --help')");
+            if (root.verbose) {
+                ex.printStackTrace(c.getErr());
+            }
             c.getErr().flush();
-            return 2;
+            return ExitCodes.USAGE;
         });
         return cl.execute(args);
     }
 
-    /** The configuration from {@code --config}, or one with just {@code queue} and defaults. */
-    HopperConfig loadConfig() {
-        if (config == null) {
-            throw new dev.hopper.topology.ConfigException("", "no --config given; pass --config hopper.yml");
+    /** The exception's message on one line (the class name when it has none), passwords in URIs masked. */
+    static String oneLine(Throwable ex) {
+        String m = ex.getMessage();
+        if (m == null || m.isBlank()) {
+            m = ex.getClass().getSimpleName();
         }
-        return HopperConfig.load(config);
+        return Converters.maskPassword(m.replaceAll("\\s*\\R\\s*", " ").trim());
+    }
+
+    /**
+     * The configuration to work on: {@code --config} (narrowed to {@code queue} when given), or, without a file,
+     * one queue with default settings.
+     *
+     * @throws ParameterException (exit 2) when neither a config file nor a queue is given
+     */
+    HopperConfig configFor(CommandSpec spec, @Nullable String queue) {
+        if (config == null) {
+            if (queue == null) {
+                throw new ParameterException(spec.commandLine(), "pass --config hopper.yml or --queue QUEUE");
+            }
+            return HopperConfig.of(List.of(QueueSpec.builder(queue).build()));
+        }
+        HopperConfig loaded = HopperConfig.load(config);
+        if (queue == null) {
+            return loaded;
+        }
+        return HopperConfig.of(List.of(loaded.requireQueue(queue)));
     }
 
     BrokerConfig brokerConfig(String connectionName) {
         return BrokerConfig.builder(uri).connectionName(connectionName).build();
+    }
+
+    /** Text or JSON lines on the command's standard output, as {@code --json} says. */
+    Output output(CommandSpec spec) {
+        PrintWriter out = spec.commandLine().getOut();
+        return json ? new JsonLinesOutput(out) : new TextOutput(out);
     }
 }

@@ -4,70 +4,98 @@ import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.DeclareReport;
 import dev.hopper.topology.Topology;
 import dev.hopper.topology.VerificationReport;
-import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code hopper topology declare|verify}. */
-@Command(name = "topology", description = "Declare or verify the exchanges and queues of hopper.yml.",
+@Command(mixinStandardHelpOptions = true, name = "topology", description = "Declare or verify the exchanges and queues of hopper.yml.",
+        footerHeading = "%nExample:%n", footer = "  hopper topology verify --config hopper.yml",
         subcommands = {TopologyCommand.Declare.class, TopologyCommand.Verify.class})
 final class TopologyCommand {
     @ParentCommand
     HopperCommand root;
 
-    @Command(name = "declare", description = "Create missing exchanges and queues; report (never delete) ones that "
-            + "differ.%nExample: hopper topology declare --config hopper.yml")
+    @Command(mixinStandardHelpOptions = true, name = "declare", description = "Create missing exchanges and queues; report (never delete or change) "
+            + "ones that differ. Without --config, --queue declares one queue with default tiers.",
+            footerHeading = "%nExample:%n", footer = "  hopper topology declare --config hopper.yml")
     static final class Declare implements Callable<Integer> {
         @ParentCommand
         TopologyCommand parent;
         @Spec
         CommandSpec spec;
+        @Option(names = "--queue", paramLabel = "QUEUE", converter = Converters.WorkQueueConverter.class,
+                description = "Only this queue (with defaults when there is no --config).")
+        @Nullable String queue;
 
         @Override
         public Integer call() {
             HopperCommand root = parent.root;
-            Topology topology = new Topology(root.loadConfig());
-            PrintWriter out = spec.commandLine().getOut();
+            Topology topology = new Topology(root.configFor(spec, queue));
             try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-topology"))) {
                 DeclareReport r = topology.declare(c.amqp());
-                for (String o : r.created()) {
-                    out.println(root.json ? "{\"object\":\"" + o.replace("'", "") + "\",\"action\":\"created\"}"
-                            : "created  " + o);
-                }
-                for (String o : r.existing()) {
-                    out.println(root.json ? "{\"object\":\"" + o.replace("'", "") + "\",\"action\":\"exists\"}"
-                            : "exists   " + o);
-                }
-                out.flush();
+                List<Map<String, ?>> rows = new ArrayList<>();
+                r.created().forEach(o -> rows.add(row(o, "created")));
+                r.existing().forEach(o -> rows.add(row(o, "exists")));
+                Output out = root.output(spec);
+                out.table(List.of("object", "action"), rows);
+                out.result(r.created().size() + " created, " + r.existing().size() + " already there",
+                        Map.of("created", r.created().size(), "existing", r.existing().size()));
             }
-            return 0;
+            return ExitCodes.OK;
+        }
+
+        private static Map<String, ?> row(String object, String action) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("object", object);
+            m.put("action", action);
+            return m;
         }
     }
 
-    @Command(name = "verify", description = "Check the broker against hopper.yml without changing anything; exit 1 "
-            + "on any difference.%nExample: hopper topology verify --config hopper.yml")
+    @Command(mixinStandardHelpOptions = true, name = "verify", description = "Check the broker against hopper.yml without changing anything; exit 1 "
+            + "and print each difference when there is one.",
+            footerHeading = "%nExample:%n", footer = "  hopper topology verify --config hopper.yml")
     static final class Verify implements Callable<Integer> {
         @ParentCommand
         TopologyCommand parent;
         @Spec
         CommandSpec spec;
+        @Option(names = "--queue", paramLabel = "QUEUE", converter = Converters.WorkQueueConverter.class,
+                description = "Only this queue (with defaults when there is no --config).")
+        @Nullable String queue;
 
         @Override
         public Integer call() {
             HopperCommand root = parent.root;
-            Topology topology = new Topology(root.loadConfig());
-            PrintWriter out = spec.commandLine().getOut();
+            Topology topology = new Topology(root.configFor(spec, queue));
             try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-topology"))) {
                 VerificationReport r = topology.verify(c.amqp());
+                Output out = root.output(spec);
                 for (VerificationReport.Problem p : r.problems()) {
-                    out.println(p.describe());
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("object", p.object());
+                    m.put("argument", p.argument());
+                    m.put("expected", p.expected());
+                    m.put("actual", p.actual());
+                    m.put("problem", p.describe());
+                    out.result(p.describe(), m);
                 }
-                out.println(r.ok() ? "ok: " + r.checked() + " objects match" : r.problems().size() + " difference(s)");
-                out.flush();
-                return r.ok() ? 0 : 1;
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("ok", r.ok());
+                summary.put("checked", r.checked());
+                summary.put("differences", r.problems().size());
+                out.result(r.ok() ? "ok: " + r.checked() + " objects match"
+                        : r.problems().size() + " difference(s) in " + r.checked() + " objects", summary);
+                return r.ok() ? ExitCodes.OK : ExitCodes.FAILURE;
             }
         }
     }

@@ -7,9 +7,12 @@ import org.jspecify.annotations.Nullable;
  * Locks, revisions and done-markers (design.md, "Coordination store"). Implementations are thread-safe.
  *
  * <p>Every method may throw {@link StoreUnavailableException} when the store does not answer within its
- * timeout; none blocks longer than that. Lock operations are compare-on-owner: a caller can never release or
- * renew a lock it does not hold. Lease deadlines are measured on a monotonic clock (in-memory) or by the store's
- * own key expiry (Redis).
+ * timeout; none blocks longer than that. Such a call may still have taken effect (a command that timed out can
+ * run once the store wakes up): a lock taken that way belongs to no running task and expires with its lease, so
+ * the key can answer {@link LockResult.Busy} for up to one lease after an outage.
+ *
+ * <p>Lock operations are compare-on-owner: a caller can never release or renew a lock it does not hold. Lease
+ * deadlines are measured on a monotonic clock (in-memory) or by the store's own key expiry (Redis).
  *
  * <p>The lock is not reentrant: {@code checkAndLock} on a key whose lease is live answers {@link LockResult.Busy}
  * even to the same owner. Use an owner unique to one run of one task (e.g. worker id plus delivery tag), so two

@@ -37,8 +37,19 @@ import org.slf4j.LoggerFactory;
  * {@link #release} are compare-on-owner scripts too: they act only when the lock's value is still
  * {@code "<token>:<owner>"} of the caller, so a worker can never extend or free a lock it lost. Scripts are
  * resources of this package, called with EVALSHA; on NOSCRIPT (a restarted or flushed server) the call is
- * repeated once with EVAL, which also puts the script back in the server's cache. Keys: see {@code RedisKeys}
- * ({@code <ns>rev:}, {@code <ns>lock:}, {@code <ns>token:}, {@code <ns>done:}).
+ * repeated once with EVAL, which also puts the script back in the server's cache.
+ *
+ * <h2>Keys</h2>
+ * With the namespace {@code ns} of {@link RedisStoreConfig#namespace()} ({@code hopper:} by default):
+ * <ul>
+ *   <li>{@code <ns>rev:<key>}: the key's revision (integer, no expiry; missing means 0)</li>
+ *   <li>{@code <ns>lock:<key>}: {@code "<fencingToken>:<owner>"} while the lock is held; expires with the lease</li>
+ *   <li>{@code <ns>token:<key>}: the last fencing token issued for the key; expires after a week without locking
+ *       (see below why losing it is harmless)</li>
+ *   <li>{@code <ns>done:<messageId>}: the owner that completed the message; expires after the done-marker TTL</li>
+ * </ul>
+ * The three keys of one entity are used together in one script, so the store needs a standalone Redis (or the
+ * primary behind Sentinel), not Redis Cluster.
  *
  * <h2>Leases</h2>
  * A lease is a PX expiry on the lock key, so it is measured by the Redis server's clock: a step of that clock
@@ -62,7 +73,7 @@ import org.slf4j.LoggerFactory;
  * connection dropped, to reconnect by itself (every 50 ms, backing off to every 2 s), and to time out every
  * command after {@link RedisStoreConfig#operationTimeout()}. Every method therefore either answers or throws
  * {@link StoreUnavailableException} within about the operation timeout (a call made while no connection was
- * ever established also waits up to the connect timeout). No Lettuce
+ * ever established may also wait up to twice the connect timeout). No Lettuce
  * exception escapes. The store connects lazily: it can be built while Redis is down and answers once Redis is
  * up. Unavailability is logged once per change of state, not per call; the password is never logged.
  */
@@ -72,6 +83,11 @@ public final class RedisCoordinationStore implements CoordinationStore {
     /** Token keys outlive any lease by far; they expire only to bound memory for keys no longer used. */
     static final Duration TOKEN_KEY_TTL = Duration.ofDays(7);
 
+    private static final LuaScript CHECK_AND_LOCK = LuaScript.load("check_and_lock.lua");
+    private static final LuaScript COMPLETE_AND_RELEASE = LuaScript.load("complete_and_release.lua");
+    private static final LuaScript RELEASE = LuaScript.load("release.lua");
+    private static final LuaScript RENEW = LuaScript.load("renew.lua");
+
     private static final long ACQUIRED = 1;
     private static final long BUSY = 2;
     private static final long SUPERSEDED = 3;
@@ -80,13 +96,10 @@ public final class RedisCoordinationStore implements CoordinationStore {
     private final RedisKeys keys;
     private final ClientResources resources;
     private final RedisClient client;
-    private final LuaScript checkAndLockScript = LuaScript.load("check_and_lock.lua");
-    private final LuaScript completeScript = LuaScript.load("complete_and_release.lua");
-    private final LuaScript releaseScript = LuaScript.load("release.lua");
-    private final LuaScript renewScript = LuaScript.load("renew.lua");
     private final Object connectLock = new Object();
     private volatile @Nullable StatefulRedisConnection<String, String> connection;
     private volatile boolean closed;
+    private @Nullable ConnectFailure lastConnectFailure;
     /** Last known state, only to log its changes. */
     private final AtomicBoolean available = new AtomicBoolean(true);
 
@@ -109,7 +122,8 @@ public final class RedisCoordinationStore implements CoordinationStore {
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 // Commands in flight when the connection dropped are not sent again after the reconnect: their
-                // caller already got StoreUnavailableException, and a replayed lock or bump would act for no one.
+                // caller gets StoreUnavailableException (at the latest at its timeout), and a replayed lock or
+                // bump would act for no one.
                 .replayFilter(command -> true)
                 .timeoutOptions(TimeoutOptions.enabled(config.operationTimeout()))
                 .socketOptions(SocketOptions.builder()
@@ -130,7 +144,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
         requireNonNull(key, "key");
         requireNonNull(owner, "owner");
         String leaseMs = millis(lease, "lease");
-        List<Object> reply = call("checkAndLock", c -> script(c, checkAndLockScript, ScriptOutputType.MULTI,
+        List<Object> reply = call("checkAndLock", c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI,
                 new String[] {keys.revision(key), keys.lock(key), keys.token(key)},
                 messageRevision == null ? "" : Long.toString(messageRevision), owner, leaseMs,
                 lockIfSuperseded ? "1" : "0", Long.toString(TOKEN_KEY_TTL.toMillis())));
@@ -157,7 +171,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
         requireNonNull(key, "key");
         requireNonNull(owner, "owner");
         String leaseMs = millis(lease, "lease");
-        Long renewed = call("renew", c -> script(c, renewScript, ScriptOutputType.INTEGER,
+        Long renewed = call("renew", c -> script(c, RENEW, ScriptOutputType.INTEGER,
                 new String[] {keys.lock(key)}, lockValue(fencingToken, owner), leaseMs));
         return renewed == 1L;
     }
@@ -171,7 +185,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
             call("complete", c -> c.set(keys.done(messageId), owner, SetArgs.Builder.px(Long.parseLong(ttlMs))));
             return;
         }
-        Long released = call("complete", c -> script(c, completeScript, ScriptOutputType.INTEGER,
+        Long released = call("complete", c -> script(c, COMPLETE_AND_RELEASE, ScriptOutputType.INTEGER,
                 new String[] {keys.lock(key), keys.done(messageId)}, lockValue(fencingToken, owner), ttlMs, owner));
         if (released == 0L) {
             log.debug("completed without holding the lock key={} id={} token={}", key, messageId, fencingToken);
@@ -182,7 +196,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     public void release(String key, String owner, long fencingToken) {
         requireNonNull(key, "key");
         requireNonNull(owner, "owner");
-        call("release", c -> script(c, releaseScript, ScriptOutputType.INTEGER, new String[] {keys.lock(key)},
+        call("release", c -> script(c, RELEASE, ScriptOutputType.INTEGER, new String[] {keys.lock(key)},
                 lockValue(fencingToken, owner)));
     }
 
@@ -264,13 +278,25 @@ public final class RedisCoordinationStore implements CoordinationStore {
         if (c != null) {
             return c;
         }
+        long waitingSince = System.nanoTime();
         synchronized (connectLock) {
             if (closed) {
                 throw new IllegalStateException("this RedisCoordinationStore is closed");
             }
             if (connection == null) {
-                // Once connected, Lettuce reconnects by itself; only the first connection is made here.
-                connection = client.connect();
+                // Threads that queued behind a failed attempt share its failure instead of each waiting out a
+                // connect timeout of their own: one call waits at most two connect timeouts.
+                ConnectFailure failure = lastConnectFailure;
+                if (failure != null && failure.atNanos - waitingSince > 0) {
+                    throw failure.exception;
+                }
+                try {
+                    // Once connected, Lettuce reconnects by itself; only the first connection is made here.
+                    connection = client.connect();
+                } catch (RedisException e) {
+                    lastConnectFailure = new ConnectFailure(System.nanoTime(), e);
+                    throw e;
+                }
                 log.info("coordination store connected uri={} namespace={}", config.redactedUri(),
                         config.namespace());
             }
@@ -278,8 +304,19 @@ public final class RedisCoordinationStore implements CoordinationStore {
         }
     }
 
+    /** The last failed first connection, guarded by {@code connectLock}. */
+    private static final class ConnectFailure {
+        final long atNanos;
+        final RedisException exception;
+
+        ConnectFailure(long atNanos, RedisException exception) {
+            this.atNanos = atNanos;
+            this.exception = exception;
+        }
+    }
+
     private StoreUnavailableException unavailable(String operation, RedisException e) {
-        String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        String reason = describe(e);
         if (available.compareAndSet(true, false)) {
             log.warn("coordination store unavailable uri={} operation={} error={}", config.redactedUri(), operation,
                     reason);
@@ -287,6 +324,19 @@ public final class RedisCoordinationStore implements CoordinationStore {
         return new StoreUnavailableException("Redis coordination store at " + config.redactedUri()
                 + " did not answer " + operation + " (" + reason + "); keyed tasks wait until it answers: check that"
                 + " Redis is running and reachable, or raise the coordination timeout", e);
+    }
+
+    /** The exception's message, plus its root cause's (e.g. WRONGPASS behind "Unable to connect"). */
+    private static String describe(Throwable e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root != e && root.getMessage() != null && !message.contains(root.getMessage())) {
+            message = message + ": " + root.getMessage();
+        }
+        return message;
     }
 
     private static String lockValue(long fencingToken, String owner) {

@@ -62,6 +62,7 @@ public final class ConfirmedChannel implements AutoCloseable {
 
     private final BrokerConnection connection;
     private final Semaphore window;
+    private final int maxInFlight;
     private final Duration windowWait;
     private final Duration confirmTimeout;
     private final Object publishLock = new Object();
@@ -212,6 +213,7 @@ public final class ConfirmedChannel implements AutoCloseable {
             throw new IllegalArgumentException("maxInFlight must be >= 1, was " + maxInFlight);
         }
         this.window = new Semaphore(maxInFlight);
+        this.maxInFlight = maxInFlight;
         this.windowWait = requireNonNull(windowWait, "windowWait");
         this.confirmTimeout = requireNonNull(confirmTimeout, "confirmTimeout");
         if (windowWait.isNegative() || confirmTimeout.isNegative() || confirmTimeout.isZero()) {
@@ -428,14 +430,13 @@ public final class ConfirmedChannel implements AutoCloseable {
             }
             closed = true;
         }
-        long deadline = System.nanoTime() + drain.toNanos();
-        while (inFlight() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(10); // waiting for the broker's confirms, which arrive on another thread
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
+        // Closed: no publish takes a permit any more, so all permits free means every message is settled.
+        try {
+            if (window.tryAcquire(maxInFlight, drain.toNanos(), TimeUnit.NANOSECONDS)) {
+                window.release(maxInFlight);
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         PublishException e = new PublishException(PublishException.Reason.CLOSED, true, "publisher closed before "
                 + "the broker confirmed; the message may or may not have arrived", null);

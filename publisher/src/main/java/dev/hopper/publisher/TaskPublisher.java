@@ -56,6 +56,7 @@ public final class TaskPublisher implements AutoCloseable {
     private final @Nullable RevisionStore revisions;
     private final ObjectMapper mapper;
     private final Duration publishTimeout;
+    private final @Nullable PublisherMetrics metrics;
 
     private TaskPublisher(Builder b, BrokerConnection connection, boolean ownsConnection) {
         this.connection = connection;
@@ -65,6 +66,12 @@ public final class TaskPublisher implements AutoCloseable {
         this.mapper = b.mapper == null ? TaskJson.newMapper() : b.mapper;
         this.publishTimeout = b.publishTimeout;
         this.channel = new ConfirmedChannel(connection, b.windowSize, b.windowWait, b.confirmTimeout);
+        if (b.meterRegistry != null) {
+            this.metrics = new PublisherMetrics();
+            metrics.bindTo(b.meterRegistry);
+        } else {
+            this.metrics = null;
+        }
     }
 
     public static Builder builder() {
@@ -85,6 +92,22 @@ public final class TaskPublisher implements AutoCloseable {
      */
     public CompletableFuture<PublishReceipt> publishAsync(Task task) {
         requireNonNull(task, "task");
+        CompletableFuture<PublishReceipt> f = publishUncounted(task);
+        PublisherMetrics m = metrics;
+        if (m == null) {
+            return f;
+        }
+        // The returned future completes after the count, so a caller that saw the outcome also sees it counted.
+        return f.whenComplete((r, e) -> {
+            try {
+                m.record(task.queue(), task.type(), e);
+            } catch (RuntimeException ignored) {
+                // Metrics are best effort: a failing meter never fails the publish.
+            }
+        });
+    }
+
+    private CompletableFuture<PublishReceipt> publishUncounted(Task task) {
         Task stamped;
         try {
             stamped = stamp(task);
@@ -218,8 +241,15 @@ public final class TaskPublisher implements AutoCloseable {
         private Duration windowWait = Duration.ofSeconds(30);
         private Duration confirmTimeout = Duration.ofSeconds(30);
         private Duration publishTimeout = Duration.ofSeconds(30);
+        private io.micrometer.core.instrument.@Nullable MeterRegistry meterRegistry;
 
         private Builder() {}
+
+        /** Counts every publish by outcome in {@code registry} ({@link PublisherMetrics}). Default: no metrics. */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.meterRegistry = requireNonNull(registry, "registry");
+            return this;
+        }
 
         /** Publish over this connection; the caller keeps owning it (closing the publisher does not close it). */
         public Builder connection(BrokerConnection connection) {

@@ -22,12 +22,14 @@ import org.jspecify.annotations.Nullable;
 final class ConfigReader {
     private static final Set<String> ROOT_KEYS = Set.of("defaults", "coordination", "queues");
     private static final Set<String> QUEUE_KEYS = Set.of("tiers", "retry", "types", "delivery-limit", "poison-after",
-            "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock");
+            "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock", "breaker", "rate-limit");
     private static final Set<String> DEFAULT_KEYS = Set.of("tiers", "retry", "delivery-limit", "poison-after",
-            "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock");
+            "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock", "breaker", "rate-limit");
     private static final Set<String> RETRY_KEYS =
             Set.of("delays", "schedule", "backoff", "max-attempts", "max-age", "retry-on", "permanent-on");
     private static final Set<String> LOCK_KEYS = Set.of("lease", "max-waits", "superseded");
+    private static final Set<String> BREAKER_KEYS =
+            Set.of("failure-rate", "minimum-calls", "window", "wait", "half-open-calls");
     private static final Set<String> COORDINATION_KEYS = Set.of("namespace", "done-marker-ttl", "timeout");
 
     HopperConfig read(String yaml) {
@@ -142,6 +144,12 @@ final class ConfigReader {
         if (merged.has("lock")) {
             b.lock(lock(merged.get("lock"), at.apply("lock")));
         }
+        if (merged.has("breaker")) {
+            b.breaker(breaker(merged.get("breaker"), at.apply("breaker")));
+        }
+        if (merged.has("rate-limit")) {
+            b.rateLimit(positiveInt(merged.get("rate-limit"), at.apply("rate-limit")));
+        }
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -242,6 +250,38 @@ final class ConfigReader {
         }
         try {
             return new LockSpec(lease, waits, superseded);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(path, e.getMessage());
+        }
+    }
+
+    /**
+     * {@code breaker: {}} or {@code true} enables a breaker with the defaults, each setting overrides one of them;
+     * {@code false} or null means none (e.g. one queue opting out of a breaker under {@code defaults}).
+     */
+    private @Nullable BreakerSpec breaker(JsonNode node, String path) {
+        if (node.isNull() || (node.isBoolean() && !node.booleanValue())) {
+            return null;
+        }
+        if (node.isBoolean()) {
+            return BreakerSpec.DEFAULT;
+        }
+        if (!node.isObject()) {
+            throw new ConfigException(path, "expected a map of settings, or true / false");
+        }
+        checkKeys(node, path, BREAKER_KEYS);
+        BreakerSpec d = BreakerSpec.DEFAULT;
+        int rate = node.has("failure-rate") ? positiveInt(node.get("failure-rate"), path + ".failure-rate")
+                : d.failureRatePercent();
+        int minimum = node.has("minimum-calls") ? positiveInt(node.get("minimum-calls"), path + ".minimum-calls")
+                : d.minimumCalls();
+        int window = node.has("window") ? positiveInt(node.get("window"), path + ".window")
+                : Math.max(d.window(), minimum);
+        Duration wait = node.has("wait") ? duration(node.get("wait"), path + ".wait") : d.waitInOpen();
+        int halfOpen = node.has("half-open-calls") ? positiveInt(node.get("half-open-calls"), path + ".half-open-calls")
+                : d.halfOpenCalls();
+        try {
+            return new BreakerSpec(rate, minimum, window, wait, halfOpen);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path, e.getMessage());
         }

@@ -29,6 +29,10 @@ import java.util.Optional;
  *   handler-timeout: 5m
  *   max-body-bytes: 1048576
  *   lock: {lease: 30s, max-waits: 100, superseded: skip}
+ *   # optional, off unless present ({} or true = these defaults; false = none): pause consuming while
+ *   # handlers keep failing
+ *   breaker: {failure-rate: 50, minimum-calls: 20, window: 50, wait: 30s, half-open-calls: 5}
+ *   rate-limit: 20           # optional: most handler starts per second per worker; no limit unless set
  * coordination: {namespace: "hopper:", done-marker-ttl: 1d, timeout: 2s}
  * queues:
  *   uploads: {}

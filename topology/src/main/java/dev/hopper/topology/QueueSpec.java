@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything Hopper needs to know about one work queue: its delay tiers, retry policy (with per-type
@@ -19,6 +20,8 @@ import java.util.TreeSet;
  *     times is dead-lettered as {@code poison}; always below {@code deliveryLimit} so Hopper acts first, with its
  *     headers
  * @param maxBodyBytes bodies larger than this are dead-lettered as {@code malformed} without being parsed
+ * @param breaker the queue's circuit breaker over handler failures; null when the queue has none
+ * @param rateLimit most handler starts per second on this queue, per worker; 0 for no limit
  */
 public record QueueSpec(
         String name,
@@ -31,7 +34,9 @@ public record QueueSpec(
         int prefetch,
         Duration handlerTimeout,
         int maxBodyBytes,
-        LockSpec lock) {
+        LockSpec lock,
+        @Nullable BreakerSpec breaker,
+        int rateLimit) {
 
     /** The broker's default consumer_timeout; a handler must finish (or be timed out) well before it. */
     public static final Duration BROKER_CONSUMER_TIMEOUT = Duration.ofMinutes(30);
@@ -71,6 +76,9 @@ public record QueueSpec(
         if (maxBodyBytes < 1) {
             throw new IllegalArgumentException("max-body-bytes must be >= 1, was " + maxBodyBytes);
         }
+        if (rateLimit < 0) {
+            throw new IllegalArgumentException("rate-limit must be >= 1 (or absent for no limit), was " + rateLimit);
+        }
     }
 
     /** The retry policy for a task type: its override, or the queue's policy. */
@@ -103,6 +111,8 @@ public record QueueSpec(
         b.handlerTimeout = handlerTimeout;
         b.maxBodyBytes = maxBodyBytes;
         b.lock = lock;
+        b.breaker = breaker;
+        b.rateLimit = rateLimit;
         return b;
     }
 
@@ -119,6 +129,8 @@ public record QueueSpec(
         private Duration handlerTimeout = Duration.ofMinutes(5);
         private int maxBodyBytes = 1024 * 1024;
         private LockSpec lock = LockSpec.DEFAULT;
+        private @Nullable BreakerSpec breaker;
+        private int rateLimit;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -174,6 +186,18 @@ public record QueueSpec(
             return this;
         }
 
+        /** A circuit breaker over this queue's handler failures; null (the default) for none. */
+        public Builder breaker(@Nullable BreakerSpec breaker) {
+            this.breaker = breaker;
+            return this;
+        }
+
+        /** Most handler starts per second, per worker; 0 (the default) for no limit. */
+        public Builder rateLimit(int perSecond) {
+            this.rateLimit = perSecond;
+            return this;
+        }
+
         public QueueSpec build() {
             List<DelayTier> effective = tiers;
             if (effective.isEmpty()) {
@@ -182,7 +206,7 @@ public record QueueSpec(
                 effective = List.copyOf(implied);
             }
             return new QueueSpec(name, effective, retry, typeRetry, deliveryLimit, poisonAfter, concurrency,
-                    prefetch, handlerTimeout, maxBodyBytes, lock);
+                    prefetch, handlerTimeout, maxBodyBytes, lock, breaker, rateLimit);
         }
     }
 }

@@ -129,7 +129,7 @@ public final class Topology {
             throw new TopologyMismatchException(problems);
         }
         if (!created.isEmpty()) {
-            log.info("topology declared created={} existing={}", created.size(), existing.size());
+            log.debug("topology declared created={} existing={}", created.size(), existing.size());
         }
         return new DeclareReport(created, existing);
     }

@@ -78,6 +78,15 @@ class HopperConfigTest {
         "queues: {uploads: {retry: {delays: [5s], schedule: [{until: 1h, every: 5m}]}}}|queues.uploads.retry: a retry policy needs exactly one of delays, schedule or backoff",
         "queues: {uploads: {retry: {schedule: [{until: 1h}]}}}|queues.uploads.retry.schedule[0]: a schedule step needs both 'until' and 'every'",
         "queues: {uploads: {tiers: []}}|queues.uploads.tiers: at least one tier is required",
+        "queues: {uploads: {breaker: {failure_rate: 50}}}|queues.uploads.breaker.failure_rate: unknown setting; expected one of [failure-rate, half-open-calls, minimum-calls, wait, window]",
+        "queues: {uploads: {breaker: {failure-rate: 150}}}|queues.uploads.breaker: breaker failure-rate must be a percentage between 1 and 100, was 150",
+        "queues: {uploads: {breaker: {minimum-calls: 10, window: 5}}}|queues.uploads.breaker: breaker window (5) must be >= minimum-calls (10) or the failure rate is never evaluated",
+        "queues: {uploads: {breaker: {wait: 30}}}|queues.uploads.breaker.wait: 30 has no unit; write it like 30s, 5m, 1h",
+        "queues: {uploads: {breaker: {half-open-calls: 0}}}|queues.uploads.breaker.half-open-calls: must be >= 1, was 0",
+        "queues: {uploads: {breaker: 3}}|queues.uploads.breaker: expected a map of settings, or true / false",
+        "{defaults: {breaker: {window: lots}}, queues: [uploads]}|defaults.breaker.window: \"lots\" is not a whole number",
+        "queues: {uploads: {rate-limit: 0}}|queues.uploads.rate-limit: must be >= 1, was 0",
+        "queues: {uploads: {rate-limit: 2.5}}|queues.uploads.rate-limit: \"2.5\" is not a whole number",
         "queues: {uploads.dead: {}}|queues.uploads.dead: 'uploads.dead' looks like a retry or dead queue; name the work queue itself",
         "queues: []|queues: at least one queue is required",
         "queue: [uploads]|queue: unknown setting; expected one of [coordination, defaults, queues]",
@@ -113,6 +122,33 @@ class HopperConfigTest {
         assertThat(p.scheduledDelay(Duration.ofMinutes(30))).contains(Duration.ofMinutes(5));
         assertThat(p.scheduledDelay(Duration.ofMinutes(61))).contains(Duration.ofHours(1));
         assertThat(p.scheduledDelay(Duration.ofHours(24).plusMinutes(1))).isEmpty();
+    }
+
+    @Test
+    void breakerAndRateLimitAreOffUnlessConfigured() {
+        HopperConfig c = HopperConfig.parse("""
+                defaults:
+                  breaker: {}
+                queues:
+                  plain: {breaker: false}
+                  switched: {breaker: true}
+                  tuned:
+                    breaker: {failure-rate: 25, minimum-calls: 4, window: 8, wait: 2s, half-open-calls: 2}
+                    rate-limit: 20
+                  defaulted: {}
+                """);
+        assertThat(c.requireQueue("defaulted").breaker()).isEqualTo(BreakerSpec.DEFAULT);
+        assertThat(c.requireQueue("switched").breaker()).isEqualTo(BreakerSpec.DEFAULT);
+        assertThat(c.requireQueue("plain").breaker()).isNull();
+        assertThat(c.requireQueue("defaulted").rateLimit()).isZero();
+        assertThat(c.requireQueue("tuned").breaker())
+                .isEqualTo(new BreakerSpec(25, 4, 8, Duration.ofSeconds(2), 2));
+        assertThat(c.requireQueue("tuned").rateLimit()).isEqualTo(20);
+        assertThat(c.requireQueue("tuned").toBuilder().build()).isEqualTo(c.requireQueue("tuned"));
+        assertThat(HopperConfig.parse("queues: [q]").requireQueue("q").breaker()).isNull();
+        // A minimum above the default window widens the window rather than failing.
+        assertThat(HopperConfig.parse("queues: {q: {breaker: {minimum-calls: 80}}}").requireQueue("q").breaker()
+                .window()).isEqualTo(80);
     }
 
     @Test

@@ -1,6 +1,6 @@
 package dev.hopper.ops.bench;
 
-import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.ops.worker.GlobalOptions;
 import dev.hopper.topology.DurationText;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -77,7 +77,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--store", paramLabel = "none|memory|redis", defaultValue = "none",
             converter = StoreConverter.class,
             description = "Coordination store: none (unkeyed tasks, default), memory (one process) or redis "
-                    + "(the global --redis, else $REDIS_URI, else redis://127.0.0.1:6379).")
+                    + "(the global --redis, default $REDIS_URI, else redis://127.0.0.1:6379).")
     BenchSettings.Store store = BenchSettings.Store.NONE;
 
     @Option(names = "--handler", paramLabel = "noop|sleep", defaultValue = "noop", converter = HandlerConverter.class,
@@ -102,7 +102,7 @@ public final class BenchCommand implements Callable<Integer> {
         BenchSettings settings = settings();
         BenchReport report = new Benchmark(settings).run();
         PrintWriter out = spec.commandLine().getOut();
-        ReportWriter.forJson(rootFlag("--json")).write(report, out);
+        ReportWriter.forJson(GlobalOptions.of(spec).json()).write(report, out);
         if (!report.clean()) {
             spec.commandLine().getErr().println("hopper: the benchmark was not clean: " + report.published()
                     + " published, " + report.completed() + " completed, " + report.publishFailures()
@@ -120,7 +120,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         try {
             BenchSettings.Builder b = BenchSettings.builder()
-                    .brokerUri(rootUri("--uri", BrokerConfig.DEFAULT_URI))
+                    .brokerUri(GlobalOptions.of(spec).uri())
                     .redisUri(redisUri())
                     .publishers(publishers).rate(rate).concurrency(concurrency).prefetch(prefetch).workers(workers)
                     .payloadBytes(payloadBytes).keyed(keyed).keys(keys).store(store).handler(handler)
@@ -137,30 +137,14 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** The global {@code --redis} when the root command has one, else {@code $REDIS_URI}, else the local default. */
+    /**
+     * The global {@code --redis} (read through picocli's model of the root command, like {@link GlobalOptions}),
+     * else the local default; the option itself defaults to {@code $REDIS_URI}.
+     */
     private URI redisUri() {
-        URI fromRoot = rootUri("--redis", null);
-        if (fromRoot != null) {
-            return fromRoot;
-        }
-        String env = System.getenv("REDIS_URI");
-        return env == null || env.isBlank() ? BenchSettings.DEFAULT_REDIS_URI : URI.create(env.trim());
-    }
-
-    // Global options are read through picocli's model of the root command, so this package needs nothing from
-    // HopperCommand but the option names.
-    private @Nullable URI rootUri(String name, @Nullable URI fallback) {
-        OptionSpec o = spec.root().findOption(name);
+        OptionSpec o = spec.root().findOption("--redis");
         Object v = o == null ? null : o.getValue();
-        if (v instanceof URI u) {
-            return u;
-        }
-        return v instanceof String s && !s.isBlank() ? URI.create(s.trim()) : fallback;
-    }
-
-    private boolean rootFlag(String name) {
-        OptionSpec o = spec.root().findOption(name);
-        return o != null && Boolean.TRUE.equals(o.getValue());
+        return v instanceof URI u ? u : BenchSettings.DEFAULT_REDIS_URI;
     }
 
     /** {@code none|memory|redis}. */

@@ -96,6 +96,14 @@ class BenchCommandTest {
     }
 
     @Test
+    void redisComesFromTheGlobalOption() {
+        BenchSettings s = parse("--redis", "redis://cache:6390/2", "bench", "--keyed", "--store", "redis");
+
+        assertThat(s.redisUri()).isEqualTo(URI.create("redis://cache:6390/2"));
+        assertThat(s.describe()).containsEntry("redis", "redis://cache:6390/2");
+    }
+
+    @Test
     void durationReplacesTheTaskCount() {
         BenchSettings s = parse("bench", "--duration", "5m");
 

@@ -1,0 +1,178 @@
+package dev.hopper.consumer;
+
+import dev.hopper.topology.QueueSpec;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.IntSupplier;
+
+/**
+ * A worker's Micrometer meters (design.md, "Resilience and observability"). Pass any {@link MeterRegistry} to
+ * {@link Worker.Builder#meterRegistry}; the worker creates, binds and feeds this binder. Names are dot-separated
+ * (Prometheus shows {@code hopper.tasks.processed} as {@code hopper_tasks_processed_total}, timers in seconds):
+ *
+ * <ul>
+ *   <li>{@value #PROCESSED} counter (queue, type, outcome): one per settled delivery, outcome =
+ *       {@link Outcome#tagValue()} (success, retried, dead, superseded, lock_busy, duplicate, returned). Pre-created
+ *       at zero for every queue, registered type (and {@code unknown}) and outcome, so rates start at zero.
+ *   <li>{@value #DURATION} timer (queue, type, outcome): handler run time, only for deliveries whose handler ran;
+ *       percentile histogram up to the queue's handler timeout.
+ *   <li>{@value #LAG} timer (queue, type): original publish to handler start (includes retry delays);
+ *       histogram up to 2 days.
+ *   <li>{@value #ATTEMPTS} distribution summary (queue, type, outcome = success | dead): runs a task took.
+ *   <li>{@value #QUEUE_DEPTH} gauge (queue, kind = work | retry | dead; retry sums the delay tiers): messages
+ *       ready, refreshed every few seconds by passive declares, NaN until first read.
+ *   <li>{@value #INFLIGHT} gauge: deliveries handed to handler threads and not yet settled.
+ *   <li>{@value #CIRCUIT_STATE} gauge (queue), queues with a breaker only: {@link BreakerState#gaugeValue()}, 0
+ *       closed, 1 open, 2 half-open.
+ * </ul>
+ *
+ * <p>Tags are bounded: {@code type} is a registered task type or {@code unknown}; ids, keys and messages are never
+ * tags. Register one worker per registry (or give each registry its own common tags): gauges with the same name
+ * and tags keep the first worker's value. Thread-safe.
+ */
+public final class WorkerMetrics implements MeterBinder, WorkerListener {
+    public static final String PROCESSED = "hopper.tasks.processed";
+    public static final String DURATION = "hopper.tasks.duration";
+    public static final String LAG = "hopper.tasks.lag";
+    public static final String ATTEMPTS = "hopper.tasks.attempts";
+    public static final String QUEUE_DEPTH = "hopper.queue.depth";
+    public static final String INFLIGHT = "hopper.worker.inflight";
+    public static final String CIRCUIT_STATE = "hopper.circuit.state";
+
+    public static final String TAG_QUEUE = "queue";
+    public static final String TAG_TYPE = "type";
+    public static final String TAG_OUTCOME = "outcome";
+    public static final String TAG_KIND = "kind";
+    public static final String KIND_WORK = "work";
+    public static final String KIND_RETRY = "retry";
+    public static final String KIND_DEAD = "dead";
+    /** The {@code type} tag of tasks whose type has no handler of its own. */
+    public static final String UNKNOWN_TYPE = "unknown";
+
+    private static final List<String> KINDS = List.of(KIND_WORK, KIND_RETRY, KIND_DEAD);
+    static final Duration MAX_LAG = Duration.ofDays(2);
+    private static final double[] ATTEMPT_BUCKETS = {1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100};
+
+    private final Map<String, QueueSpec> queues;
+    private final Set<String> types;
+    private final IntSupplier inFlight;
+    private final List<MeterRegistry> registries = new CopyOnWriteArrayList<>();
+    private final Map<String, DepthCell> depths = new ConcurrentHashMap<>(); // by queue + "/" + kind
+    private final Map<String, BreakerState> circuits = new ConcurrentHashMap<>();
+
+    /**
+     * @param queues the worker's queues (names, delay tiers, handler timeouts, breakers)
+     * @param types the registered task types (the bounded set of {@code type} tag values, with {@code unknown})
+     * @param inFlight the worker's count of unsettled deliveries
+     */
+    WorkerMetrics(Collection<QueueSpec> queues, Collection<String> types, IntSupplier inFlight) {
+        Map<String, QueueSpec> m = new LinkedHashMap<>();
+        queues.forEach(q -> m.put(q.name(), q));
+        this.queues = Map.copyOf(m);
+        TreeSet<String> t = new TreeSet<>(types);
+        t.add(UNKNOWN_TYPE);
+        this.types = Set.copyOf(t);
+        this.inFlight = inFlight;
+        for (QueueSpec q : queues) {
+            for (String kind : KINDS) {
+                depths.put(q.name() + "/" + kind, new DepthCell());
+            }
+            if (q.breaker() != null) {
+                circuits.put(q.name(), BreakerState.CLOSED);
+            }
+        }
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        for (QueueSpec q : queues.values()) {
+            for (String type : types) {
+                for (Outcome o : Outcome.values()) {
+                    processed(registry, q.name(), type, o);
+                }
+            }
+            for (String kind : KINDS) {
+                String queue = q.name();
+                Gauge.builder(QUEUE_DEPTH, depths.get(queue + "/" + kind), c -> c.value)
+                        .description("Messages ready in the queue's work, retry (all tiers) or dead queue")
+                        .tags(TAG_QUEUE, queue, TAG_KIND, kind).strongReference(true).register(registry);
+            }
+            if (q.breaker() != null) {
+                String queue = q.name();
+                Gauge.builder(CIRCUIT_STATE, circuits, c -> c.getOrDefault(queue, BreakerState.CLOSED).gaugeValue())
+                        .description("Circuit breaker state: 0 closed, 1 open, 2 half-open")
+                        .tags(TAG_QUEUE, queue).strongReference(true).register(registry);
+            }
+        }
+        Gauge.builder(INFLIGHT, inFlight, s -> s.getAsInt())
+                .description("Deliveries handed to handler threads and not yet settled")
+                .strongReference(true).register(registry);
+        registries.add(registry);
+    }
+
+    @Override
+    public void onSettled(Settled e) {
+        String type = types.contains(e.type()) ? e.type() : UNKNOWN_TYPE;
+        String outcome = e.outcome().tagValue();
+        for (MeterRegistry r : registries) {
+            processed(r, e.queue(), type, e.outcome()).increment();
+            if (e.handlerDuration() != null) {
+                QueueSpec q = queues.get(e.queue());
+                Timer.builder(DURATION).description("Handler run time")
+                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type, TAG_OUTCOME, outcome)
+                        .publishPercentileHistogram()
+                        .maximumExpectedValue(q == null ? Duration.ofMinutes(30) : q.handlerTimeout())
+                        .register(r).record(e.handlerDuration());
+            }
+            if (e.lag() != null) {
+                Timer.builder(LAG).description("Original publish to handler start, retry delays included")
+                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type)
+                        .publishPercentileHistogram().maximumExpectedValue(MAX_LAG)
+                        .register(r).record(e.lag().isNegative() ? Duration.ZERO : e.lag());
+            }
+            if (e.outcome() == Outcome.SUCCESS || e.outcome() == Outcome.DEAD) {
+                DistributionSummary.builder(ATTEMPTS).description("Runs a task took until it succeeded or died")
+                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type, TAG_OUTCOME, outcome)
+                        .serviceLevelObjectives(ATTEMPT_BUCKETS)
+                        .register(r).record(e.attempts());
+            }
+        }
+    }
+
+    @Override
+    public void onBreakerStateChanged(String queue, BreakerState state) {
+        circuits.put(queue, state);
+    }
+
+    /** Sets a depth gauge's value (NaN when it cannot be read). */
+    void queueDepth(String queue, String kind, double messages) {
+        DepthCell c = depths.get(queue + "/" + kind);
+        if (c != null) {
+            c.value = messages;
+        }
+    }
+
+    private static Counter processed(MeterRegistry r, String queue, String type, Outcome o) {
+        return Counter.builder(PROCESSED).description("Deliveries settled, by outcome")
+                .tags(Tags.of(TAG_QUEUE, queue, TAG_TYPE, type, TAG_OUTCOME, o.tagValue())).register(r);
+    }
+
+    /** The latest depth read by the poller thread, read by whichever thread scrapes. */
+    private static final class DepthCell {
+        volatile double value = Double.NaN;
+    }
+}

@@ -1,0 +1,148 @@
+package dev.hopper.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hopper.topology.BreakerSpec;
+import dev.hopper.topology.QueueSpec;
+import io.micrometer.core.instrument.MockClock;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
+import io.micrometer.core.instrument.simple.SimpleConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class WorkerMetricsTest {
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry(SimpleConfig.DEFAULT, new MockClock());
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final QueueSpec uploads = QueueSpec.builder("uploads").handlerTimeout(Duration.ofSeconds(20))
+            .breaker(BreakerSpec.DEFAULT).build();
+    private final QueueSpec mail = QueueSpec.builder("mail").build();
+    private final WorkerMetrics metrics = new WorkerMetrics(List.of(uploads, mail), List.of("resize", "send"),
+            inFlight::get);
+
+    private static WorkerListener.Settled ran(String queue, String type, Outcome o, int attempts) {
+        return new WorkerListener.Settled(queue, type, o, Duration.ofMillis(100), Duration.ofSeconds(2), attempts);
+    }
+
+    private static WorkerListener.Settled unrun(String queue, String type, Outcome o, int attempts) {
+        return new WorkerListener.Settled(queue, type, o, null, null, attempts);
+    }
+
+    private double processed(String queue, String type, String outcome) {
+        return registry.get(WorkerMetrics.PROCESSED).tags("queue", queue, "type", type, "outcome", outcome).counter()
+                .count();
+    }
+
+    @Test
+    void countsEverySettlementByQueueTypeAndOutcome() {
+        metrics.bindTo(registry);
+        List.of(ran("uploads", "resize", Outcome.SUCCESS, 1), ran("uploads", "resize", Outcome.SUCCESS, 3),
+                ran("uploads", "resize", Outcome.RETRIED, 1), ran("uploads", "resize", Outcome.RETRIED, 2),
+                ran("uploads", "resize", Outcome.DEAD, 4), unrun("uploads", "unknown", Outcome.DEAD, 0),
+                unrun("uploads", "resize", Outcome.SUPERSEDED, 0), unrun("uploads", "resize", Outcome.LOCK_BUSY, 0),
+                unrun("uploads", "resize", Outcome.DUPLICATE, 1), unrun("uploads", "unknown", Outcome.RETURNED, 0),
+                ran("mail", "send", Outcome.SUCCESS, 1),
+                // A type the worker does not know is never a tag value of its own.
+                unrun("mail", "some-unbounded-type-123", Outcome.DEAD, 0))
+                .forEach(metrics::onSettled);
+
+        assertThat(processed("uploads", "resize", "success")).isEqualTo(2);
+        assertThat(processed("uploads", "resize", "retried")).isEqualTo(2);
+        assertThat(processed("uploads", "resize", "dead")).isEqualTo(1);
+        assertThat(processed("uploads", "unknown", "dead")).isEqualTo(1);
+        assertThat(processed("uploads", "resize", "superseded")).isEqualTo(1);
+        assertThat(processed("uploads", "resize", "lock_busy")).isEqualTo(1);
+        assertThat(processed("uploads", "resize", "duplicate")).isEqualTo(1);
+        assertThat(processed("uploads", "unknown", "returned")).isEqualTo(1);
+        assertThat(processed("mail", "send", "success")).isEqualTo(1);
+        assertThat(processed("mail", "unknown", "dead")).isEqualTo(1);
+        assertThat(processed("mail", "send", "retried")).isZero(); // pre-created at zero
+        assertThat(registry.get(WorkerMetrics.PROCESSED).counters()).extracting(c -> c.getId().getTag("type"))
+                .containsOnly("resize", "send", "unknown");
+        // queues x (2 types + unknown) x 7 outcomes, nothing else.
+        assertThat(registry.get(WorkerMetrics.PROCESSED).counters()).hasSize(2 * 3 * Outcome.values().length);
+
+        // Durations only for runs whose handler ran, by outcome.
+        assertThat(registry.get(WorkerMetrics.DURATION).timers()).extracting(t -> t.getId().getTag("outcome"))
+                .containsExactlyInAnyOrder("success", "retried", "dead", "success");
+        Timer ok = registry.get(WorkerMetrics.DURATION).tags("queue", "uploads", "type", "resize", "outcome", "success")
+                .timer();
+        assertThat(ok.count()).isEqualTo(2);
+        assertThat(ok.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(200);
+        assertThat(registry.get(WorkerMetrics.LAG).tags("queue", "uploads", "type", "resize").timer().count())
+                .isEqualTo(5);
+
+        // Attempts at success and death only.
+        assertThat(registry.get(WorkerMetrics.ATTEMPTS).tags("queue", "uploads", "type", "resize", "outcome",
+                "success").summary().totalAmount()).isEqualTo(4);
+        assertThat(registry.get(WorkerMetrics.ATTEMPTS).tags("queue", "uploads", "type", "resize", "outcome",
+                "dead").summary().max()).isEqualTo(4);
+        assertThat(registry.get(WorkerMetrics.ATTEMPTS).summaries()).extracting(s -> s.getId().getTag("outcome"))
+                .containsOnly("success", "dead");
+    }
+
+    @Test
+    void durationAndLagArePercentileHistogramsUpToTheHandlerTimeoutAndTwoDays() {
+        Map<String, DistributionStatisticConfig> configs = new ConcurrentHashMap<>();
+        registry.config().meterFilter(new MeterFilter() {
+            @Override
+            public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+                configs.put(id.getName(), config);
+                return config;
+            }
+        });
+        metrics.bindTo(registry);
+        metrics.onSettled(ran("uploads", "resize", Outcome.SUCCESS, 1));
+        DistributionStatisticConfig duration = configs.get(WorkerMetrics.DURATION);
+        assertThat(duration.isPercentileHistogram()).isTrue();
+        assertThat(duration.getMaximumExpectedValueAsDouble()).isEqualTo(Duration.ofSeconds(20).toNanos());
+        DistributionStatisticConfig lag = configs.get(WorkerMetrics.LAG);
+        assertThat(lag.isPercentileHistogram()).isTrue();
+        assertThat(lag.getMaximumExpectedValueAsDouble()).isEqualTo(Duration.ofDays(2).toNanos());
+        assertThat(configs.get(WorkerMetrics.ATTEMPTS).getServiceLevelObjectiveBoundaries()).contains(1.0, 3.0, 10.0);
+    }
+
+    @Test
+    void gaugesShowDepthsInFlightAndCircuitState() {
+        metrics.bindTo(registry);
+        assertThat(registry.get(WorkerMetrics.QUEUE_DEPTH).tags("queue", "uploads", "kind", "work").gauge().value())
+                .isNaN();
+        metrics.queueDepth("uploads", WorkerMetrics.KIND_WORK, 12);
+        metrics.queueDepth("uploads", WorkerMetrics.KIND_RETRY, 3);
+        metrics.queueDepth("uploads", WorkerMetrics.KIND_DEAD, 1);
+        assertThat(registry.get(WorkerMetrics.QUEUE_DEPTH).tags("queue", "uploads", "kind", "work").gauge().value())
+                .isEqualTo(12);
+        assertThat(registry.get(WorkerMetrics.QUEUE_DEPTH).tags("queue", "uploads", "kind", "retry").gauge().value())
+                .isEqualTo(3);
+        assertThat(registry.get(WorkerMetrics.QUEUE_DEPTH).tags("queue", "uploads", "kind", "dead").gauge().value())
+                .isEqualTo(1);
+        assertThat(registry.get(WorkerMetrics.QUEUE_DEPTH).gauges()).hasSize(6);
+
+        inFlight.set(5);
+        assertThat(registry.get(WorkerMetrics.INFLIGHT).gauge().value()).isEqualTo(5);
+
+        // Only queues with a breaker have a circuit gauge.
+        assertThat(registry.get(WorkerMetrics.CIRCUIT_STATE).gauges()).extracting(g -> g.getId().getTag("queue"))
+                .containsExactly("uploads");
+        assertThat(registry.get(WorkerMetrics.CIRCUIT_STATE).gauge().value()).isZero();
+        metrics.onBreakerStateChanged("uploads", BreakerState.OPEN);
+        assertThat(registry.get(WorkerMetrics.CIRCUIT_STATE).gauge().value()).isEqualTo(1);
+        metrics.onBreakerStateChanged("uploads", BreakerState.HALF_OPEN);
+        assertThat(registry.get(WorkerMetrics.CIRCUIT_STATE).gauge().value()).isEqualTo(2);
+    }
+
+    @Test
+    void settlementsBeforeBindingAreNotAnError() {
+        metrics.onSettled(ran("uploads", "resize", Outcome.SUCCESS, 1));
+        metrics.bindTo(registry);
+        assertThat(processed("uploads", "resize", "success")).isZero();
+    }
+}

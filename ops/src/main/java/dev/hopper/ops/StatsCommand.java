@@ -1,0 +1,66 @@
+package dev.hopper.ops;
+
+import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.topology.HopperConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code hopper stats}: ready messages and consumers of every work, retry and dead queue. Exit 1 when a queue
+ * of the configuration is missing on the broker.
+ */
+@Command(mixinStandardHelpOptions = true, name = "stats", description = "Depth (ready messages) and consumers of every work, retry-tier and dead "
+        + "queue, read with passive declares. Without --config, --queue uses the default tiers.",
+        footerHeading = "%nExample:%n", footer = "  hopper stats --config hopper.yml --json")
+final class StatsCommand implements Callable<Integer> {
+    @ParentCommand
+    HopperCommand root;
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--queue", paramLabel = "QUEUE", converter = Converters.WorkQueueConverter.class,
+            description = "Only this work queue (and its retry and dead queues).")
+    @Nullable String queue;
+
+    @Override
+    public Integer call() {
+        HopperConfig config = root.configFor(spec, queue);
+        List<QueueDepths.Depth> depths;
+        try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-stats"))) {
+            depths = new QueueDepths(c).read(config);
+        }
+        List<Map<String, ?>> rows = new ArrayList<>();
+        long missing = 0;
+        for (QueueDepths.Depth d : depths) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("queue", d.queue());
+            m.put("work_queue", d.workQueue());
+            m.put("kind", d.kind().name().toLowerCase(Locale.ROOT));
+            m.put("tier", d.tier());
+            m.put("messages", d.exists() ? d.messages() : "missing");
+            m.put("consumers", d.consumers());
+            rows.add(m);
+            if (!d.exists()) {
+                missing++;
+            }
+        }
+        root.output(spec).table(List.of("queue", "kind", "tier", "messages", "consumers"), rows);
+        if (missing > 0) {
+            spec.commandLine().getErr().println("hopper: " + missing + " queue(s) missing on "
+                    + root.brokerConfig("hopper-stats").redactedUri() + "; create them with 'hopper topology declare'");
+            spec.commandLine().getErr().flush();
+            return ExitCodes.FAILURE;
+        }
+        return ExitCodes.OK;
+    }
+}

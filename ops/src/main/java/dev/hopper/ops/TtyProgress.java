@@ -1,0 +1,47 @@
+package dev.hopper.ops;
+
+import dev.hopper.ops.dlq.DeadLetterReplayer;
+import java.io.PrintWriter;
+
+/**
+ * A progress line for large replays on an interactive terminal: rewritten in place on stderr at most five times
+ * a second. Thread-safe (updates arrive from confirm callbacks).
+ */
+final class TtyProgress implements DeadLetterReplayer.Progress {
+    /** Below this many dead letters a replay is over before a progress line would help. */
+    static final long LARGE = 1000;
+    private static final long EVERY_NANOS = 200_000_000L;
+
+    private final PrintWriter err;
+    private long lastNanos = System.nanoTime();
+    private boolean printed;
+
+    TtyProgress(PrintWriter err) {
+        this.err = err;
+    }
+
+    /** Progress for this run: a line on a terminal, else nothing. */
+    static DeadLetterReplayer.Progress forTerminal(PrintWriter err, boolean interactive) {
+        return interactive ? new TtyProgress(err) : DeadLetterReplayer.Progress.NONE;
+    }
+
+    @Override
+    public synchronized void update(long replayed, long selected, long depth) {
+        long now = System.nanoTime();
+        if (depth < LARGE || now - lastNanos < EVERY_NANOS) {
+            return;
+        }
+        lastNanos = now;
+        printed = true;
+        err.print("\rreplayed " + replayed + " of " + selected + " selected (" + depth + " dead letters)   ");
+        err.flush();
+    }
+
+    /** Ends the progress line, if one was printed. */
+    synchronized void finish() {
+        if (printed) {
+            err.println();
+            err.flush();
+        }
+    }
+}

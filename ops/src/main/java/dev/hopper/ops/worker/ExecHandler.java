@@ -1,0 +1,221 @@
+package dev.hopper.ops.worker;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.hopper.consumer.TaskContext;
+import dev.hopper.consumer.TaskHandler;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code hopper worker --exec CMD}: runs {@code CMD} through {@code /bin/sh -c} once per task, with the payload
+ * (the task's JSON body as it arrived) on stdin and the task's facts in the environment:
+ * {@code HOPPER_MESSAGE_ID}, {@code HOPPER_TYPE}, {@code HOPPER_QUEUE}, {@code HOPPER_ATTEMPT} (runs before this
+ * one: 0 on the first run), and, only when the task has them, {@code HOPPER_KEY}, {@code HOPPER_REVISION} and
+ * {@code HOPPER_FENCING_TOKEN} (otherwise absent, even if the worker's own environment has them).
+ *
+ * <p>Exit status: 0 is success; 75 ({@code EX_TEMPFAIL} of sysexits.h) is a retryable failure; anything else is a
+ * permanent failure and the task is dead-lettered at once. The last {@value #STDERR_TAIL_BYTES} bytes of stderr
+ * become the failure's message (and so {@code x-hopper-error-message}). Stdout is drained so the command can never
+ * block on a full pipe, and discarded (logged at DEBUG when that level is on).
+ *
+ * <p>Timeouts: when the worker interrupts the run (handler timeout, lost lock, shutdown past the drain) the
+ * command and every process it started are killed with SIGKILL and the interrupt propagates.
+ *
+ * <p>Thread-safe: one instance serves all of a worker's handler threads. {@link #close()} stops the pipe threads.
+ */
+final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ExecHandler.class);
+    static final int EX_TEMPFAIL = 75;
+    /** Below the 2048-character bound of x-hopper-error-message, so the tail (the useful end) is never cut. */
+    static final int STDERR_TAIL_BYTES = 2000;
+    /** How long to wait for the stderr pipe after the command exited (a background child may hold it open). */
+    private static final long PIPE_GRACE_MS = 1000;
+
+    private final String command;
+    private final ExecutorService pipes;
+
+    ExecHandler(String command) {
+        this.command = requireNonNull(command, "command");
+        if (command.isBlank()) {
+            throw new IllegalArgumentException("--exec needs a command");
+        }
+        AtomicInteger n = new AtomicInteger();
+        this.pipes = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "hopper-exec-io-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public void handle(byte[] payload, TaskContext context) throws Exception {
+        run(payload, TaskInfo.of(context));
+    }
+
+    /**
+     * Runs the command for one task.
+     *
+     * @throws CommandRetryException on exit 75
+     * @throws CommandFailedException on any other non-zero exit
+     * @throws InterruptedException when interrupted; the process tree is killed first
+     * @throws IOException when the command cannot be started (retried: e.g. too many open files)
+     */
+    void run(byte[] payload, TaskInfo task) throws InterruptedException, IOException {
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", command);
+        environment(pb.environment(), task);
+        boolean logStdout = log.isDebugEnabled();
+        pb.redirectOutput(logStdout ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.DISCARD);
+        Process process = pb.start();
+        StderrTail tail = new StderrTail(STDERR_TAIL_BYTES);
+        Future<?> stderr = pipes.submit(() -> tail.readFrom(process.getErrorStream()));
+        if (logStdout) {
+            pipes.submit(() -> logLines(process.getInputStream(), task.messageId()));
+        }
+        // On its own thread: a command that does not read stdin must not block us on a full pipe.
+        pipes.submit(() -> writeStdin(process, payload));
+        int exit;
+        try {
+            exit = process.waitFor();
+            awaitPipe(stderr);
+        } catch (InterruptedException e) {
+            killTree(process);
+            throw e;
+        }
+        if (exit == 0) {
+            return;
+        }
+        String err = tail.text();
+        String message = err.isEmpty() ? "command exited with status " + exit + " and wrote nothing to stderr" : err;
+        log.debug("exec command failed id={} type={} exit={}", task.messageId(), task.type(), exit);
+        if (exit == EX_TEMPFAIL) {
+            throw new CommandRetryException(message);
+        }
+        throw new CommandFailedException(message);
+    }
+
+    static void environment(Map<String, String> env, TaskInfo task) {
+        env.put("HOPPER_MESSAGE_ID", task.messageId());
+        env.put("HOPPER_TYPE", task.type());
+        env.put("HOPPER_QUEUE", task.queue());
+        env.put("HOPPER_ATTEMPT", Integer.toString(task.attempt()));
+        putOrRemove(env, "HOPPER_KEY", task.key());
+        putOrRemove(env, "HOPPER_REVISION", task.revision());
+        putOrRemove(env, "HOPPER_FENCING_TOKEN", task.fencingToken());
+    }
+
+    private static void putOrRemove(Map<String, String> env, String name, @Nullable Object value) {
+        if (value == null) {
+            env.remove(name);
+        } else {
+            env.put(name, value.toString());
+        }
+    }
+
+    /** SIGKILL to the command and everything it started (children first seen, so none is orphaned unseen). */
+    static void killTree(Process process) {
+        List<ProcessHandle> descendants = process.descendants().collect(Collectors.toList());
+        process.destroyForcibly();
+        descendants.forEach(ProcessHandle::destroyForcibly);
+    }
+
+    private static void awaitPipe(Future<?> reader) throws InterruptedException {
+        try {
+            reader.get(PIPE_GRACE_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            // A background child still holds stderr open; what we have is the tail so far.
+            reader.cancel(true);
+        } catch (ExecutionException e) {
+            log.debug("reading the command's stderr failed: {}", e.getCause().toString());
+        }
+    }
+
+    private static void writeStdin(Process process, byte[] payload) {
+        try (OutputStream in = process.getOutputStream()) {
+            in.write(payload);
+        } catch (IOException e) {
+            // The command closed stdin without reading it all: its choice, not an error.
+            log.trace("command did not read all of stdin: {}", e.toString());
+        }
+    }
+
+    private static void logLines(InputStream stdout, String messageId) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(stdout, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                log.debug("exec stdout id={} {}", messageId, line);
+            }
+        } catch (IOException e) {
+            log.trace("stdout closed: {}", e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        pipes.shutdownNow();
+    }
+
+    /** Keeps the last {@code max} bytes of a stream. Written by one reader thread, read after it finished. */
+    static final class StderrTail {
+        private final byte[] buffer;
+        private int length;
+        private boolean truncated;
+
+        StderrTail(int max) {
+            this.buffer = new byte[max];
+        }
+
+        void readFrom(InputStream in) {
+            byte[] chunk = new byte[4096];
+            try (in) {
+                int n;
+                while ((n = in.read(chunk)) >= 0) {
+                    append(chunk, n);
+                }
+            } catch (IOException e) {
+                log.trace("stderr closed: {}", e.toString());
+            }
+        }
+
+        synchronized void append(byte[] chunk, int n) {
+            int max = buffer.length;
+            if (n >= max) {
+                System.arraycopy(chunk, n - max, buffer, 0, max);
+                truncated |= length > 0 || n > max;
+                length = max;
+                return;
+            }
+            int overflow = length + n - max;
+            if (overflow > 0) {
+                System.arraycopy(buffer, overflow, buffer, 0, length - overflow);
+                length -= overflow;
+                truncated = true;
+            }
+            System.arraycopy(chunk, 0, buffer, length, n);
+            length += n;
+        }
+
+        /** The tail as text, trimmed; starts with an ellipsis when earlier output was cut. */
+        synchronized String text() {
+            String s = new String(buffer, 0, length, StandardCharsets.UTF_8).strip();
+            return truncated && !s.isEmpty() ? "…" + s : s;
+        }
+    }
+}

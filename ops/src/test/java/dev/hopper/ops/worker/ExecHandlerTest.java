@@ -1,0 +1,146 @@
+package dev.hopper.ops.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.hopper.consumer.PermanentTaskException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ExecHandlerTest {
+    private static final byte[] PAYLOAD = "{\"n\":1}".getBytes(StandardCharsets.UTF_8);
+    private static final TaskInfo TASK = new TaskInfo("q1", "id-1", "thumb", "repo:42", 7L, 2, 99L);
+    private static final TaskInfo BARE = new TaskInfo("q1", "id-2", "thumb", null, null, 0, null);
+
+    @TempDir
+    Path dir;
+    private final List<ExecHandler> handlers = new java.util.ArrayList<>();
+
+    private ExecHandler exec(String command) {
+        ExecHandler h = new ExecHandler(command);
+        handlers.add(h);
+        return h;
+    }
+
+    @AfterEach
+    void close() {
+        handlers.forEach(ExecHandler::close);
+    }
+
+    @Test
+    void exitZeroSucceedsAndThePayloadArrivesOnStdin() throws Exception {
+        Path out = dir.resolve("stdin.json");
+        exec("cat > '" + out + "'").run(PAYLOAD, TASK);
+        assertThat(Files.readAllBytes(out)).isEqualTo(PAYLOAD);
+    }
+
+    @Test
+    void exit75IsARetryableFailureWithTheStderrText() {
+        assertThatThrownBy(() -> exec("echo 'database busy' >&2; exit 75").run(PAYLOAD, TASK))
+                .isInstanceOf(CommandRetryException.class)
+                .isNotInstanceOf(PermanentTaskException.class)
+                .hasMessage("database busy");
+    }
+
+    @Test
+    void otherExitsArePermanentWithTheStderrTailAsMessage() {
+        assertThatThrownBy(() -> exec("echo first >&2; echo 'no such image' >&2; exit 1").run(PAYLOAD, TASK))
+                .isInstanceOf(PermanentTaskException.class)
+                .hasMessage("first\nno such image");
+        assertThatThrownBy(() -> exec("exit 3").run(PAYLOAD, TASK))
+                .isInstanceOf(PermanentTaskException.class)
+                .hasMessage("command exited with status 3 and wrote nothing to stderr");
+    }
+
+    @Test
+    void theTaskIsDescribedInTheEnvironment() throws Exception {
+        Path out = dir.resolve("env.txt");
+        exec("env | grep '^HOPPER_' | sort > '" + out + "'").run(PAYLOAD, TASK);
+        assertThat(Files.readAllLines(out)).containsExactly(
+                "HOPPER_ATTEMPT=2", "HOPPER_FENCING_TOKEN=99", "HOPPER_KEY=repo:42", "HOPPER_MESSAGE_ID=id-1",
+                "HOPPER_QUEUE=q1", "HOPPER_REVISION=7", "HOPPER_TYPE=thumb");
+    }
+
+    @Test
+    void unknownFactsAreAbsentEvenWhenTheWorkerEnvironmentHasThem() {
+        Map<String, String> env = new HashMap<>(Map.of("HOPPER_KEY", "stale", "HOPPER_REVISION", "1",
+                "HOPPER_FENCING_TOKEN", "5", "PATH", "/bin"));
+        ExecHandler.environment(env, BARE);
+        assertThat(env).doesNotContainKeys("HOPPER_KEY", "HOPPER_REVISION", "HOPPER_FENCING_TOKEN")
+                .containsEntry("HOPPER_ATTEMPT", "0").containsEntry("HOPPER_MESSAGE_ID", "id-2")
+                .containsEntry("PATH", "/bin");
+    }
+
+    @Test
+    void theStderrTailIsBoundedAndKeepsTheEnd() {
+        // 200 KB of noise, then the line that explains the failure.
+        String cmd = "i=0; while [ $i -lt 2000 ]; do printf '%0100d\\n' $i >&2; i=$((i+1)); done; "
+                + "echo 'the real reason' >&2; exit 1";
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        try {
+            exec(cmd).run(PAYLOAD, TASK);
+        } catch (Exception e) {
+            thrown.set(e);
+        }
+        assertThat(thrown.get()).isInstanceOf(PermanentTaskException.class);
+        String message = thrown.get().getMessage();
+        assertThat(message).startsWith("…").endsWith("the real reason");
+        assertThat(message.getBytes(StandardCharsets.UTF_8).length)
+                .isLessThanOrEqualTo(ExecHandler.STDERR_TAIL_BYTES + "…".getBytes(StandardCharsets.UTF_8).length);
+    }
+
+    @Test
+    void aFloodOnStdoutAndAnUnreadStdinNeverBlockTheCommand() throws Exception {
+        byte[] big = new byte[1024 * 1024];
+        java.util.Arrays.fill(big, (byte) ' ');
+        // Writes 4 MB to stdout and never reads its 1 MB stdin: both pipes would fill if not drained.
+        exec("head -c 4194304 /dev/zero; exit 0").run(big, TASK);
+    }
+
+    @Test
+    void anInterruptKillsTheWholeProcessTreeAndPropagates() throws Exception {
+        Path pidFile = dir.resolve("child.pid");
+        ExecHandler h = exec("sleep 30 & echo $! > '" + pidFile + "'; wait");
+        AtomicReference<Thread> runner = new AtomicReference<>();
+        CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                h.run(PAYLOAD, TASK);
+                outcome.complete(null);
+            } catch (Throwable e) {
+                outcome.complete(e);
+            }
+        });
+        runner.set(t);
+        t.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pidFile) && Files.size(pidFile) > 0);
+        long childPid = Long.parseLong(Files.readString(pidFile).trim());
+        assertThat(ProcessHandle.of(childPid)).hasValueSatisfying(p -> assertThat(p.isAlive()).isTrue());
+        t.interrupt();
+        assertThat(outcome.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> ProcessHandle.of(childPid).map(p -> !p.isAlive()).orElse(true));
+    }
+
+    @Test
+    void stderrTailKeepsTheLastBytesAcrossChunks() {
+        ExecHandler.StderrTail tail = new ExecHandler.StderrTail(5);
+        tail.append("abc".getBytes(StandardCharsets.UTF_8), 3);
+        assertThat(tail.text()).isEqualTo("abc");
+        tail.append("defg".getBytes(StandardCharsets.UTF_8), 4);
+        assertThat(tail.text()).isEqualTo("…cdefg");
+        tail.append("0123456".getBytes(StandardCharsets.UTF_8), 7);
+        assertThat(tail.text()).isEqualTo("…23456");
+    }
+}
