@@ -18,7 +18,9 @@
 # unconfirmed messages, manual per-message acks (no --auto-ack, no multiple acks), the same prefetch, payload size,
 # producer and consumer counts, and a fixed message count. PerfTest's "receiving rate avg" (messages / time from
 # start to the last message) is compared with Hopper's completionRate (tasks / first publish to last completion).
-# Each PerfTest queue is deleted with rabbitmqctl afterwards. Raw outputs go to ops/bench/results/<time>/ (gitignored).
+# Each PerfTest queue is deleted with rabbitmqctl afterwards. Both JVMs run under /usr/bin/time: the CPU columns are
+# user+sys seconds of the whole process (publishers and consumers, JVM start-up included) for the same N messages.
+# Raw outputs go to ops/bench/results/<time>/ (gitignored).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -64,7 +66,7 @@ echo "compare.sh: results in $out" >&2
 
 perftest() { # $1 = label; prints the receiving rate
   local q="perftest-hopper-cmp-$1-$$"
-  java -cp "$lib/*" com.rabbitmq.perf.PerfTest --uri "$pt_uri" --id "$1" --quorum-queue --queue "$q" \
+  /usr/bin/time -f '%U %S' -o "$out/$1.time" java -cp "$lib/*" com.rabbitmq.perf.PerfTest --uri "$pt_uri" --id "$1" --quorum-queue --queue "$q" \
     --queue-args x-dead-letter-exchange=hopper.dead,x-dead-letter-strategy=at-least-once,x-overflow=reject-publish,x-delivery-limit=20 \
     --flag persistent --confirm 1000 --multi-ack-every 0 --qos "$prefetch" --size "$payload" \
     --producers "$publishers" --consumers "$consumers" \
@@ -74,7 +76,7 @@ perftest() { # $1 = label; prints the receiving rate
 }
 
 hopper() { # $1 = label; prints the completion rate
-  java -jar "$jar" --uri "$uri" bench --tasks "$tasks" --publishers "$publishers" --workers "$workers" \
+  /usr/bin/time -f '%U %S' -o "$out/$1.time" java -jar "$jar" --uri "$uri" bench --tasks "$tasks" --publishers "$publishers" --workers "$workers" \
     --concurrency "$concurrency" --prefetch "$prefetch" --payload-bytes "$payload" ${extra[@]+"${extra[@]}"} --json \
     > "$out/$1.json"
   python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["completionRate"]))' "$out/$1.json"
@@ -82,7 +84,9 @@ hopper() { # $1 = label; prints the completion rate
 
 echo "settings: tasks=$tasks publishers=$publishers consumers/workers=$consumers (hopper --workers $workers)" \
   "concurrency=$concurrency prefetch=$prefetch payload=$payload hopper extra: ${extra[*]:-none}"
-printf '%-4s %14s %14s %14s %8s\n' run perftest-before hopper perftest-after ratio
+cpu() { awk '{printf "%.1f", $1 + $2}' "$out/$1.time"; }
+printf '%-4s %14s %14s %14s %8s   %s\n' run perftest-before hopper perftest-after ratio \
+  "JVM CPU seconds (user+sys, whole process) perftest-before/hopper/perftest-after"
 ratios=()
 for i in $(seq 1 "$runs"); do
   before=$(perftest "perftest-$i-before")
@@ -90,6 +94,7 @@ for i in $(seq 1 "$runs"); do
   after=$(perftest "perftest-$i-after")
   ratio=$(python3 -c "import sys; b,h,a=map(float,sys.argv[1:]); print(f'{h/((b+a)/2):.2f}')" "$before" "$h" "$after")
   ratios+=("$ratio")
-  printf '%-4s %14s %14s %14s %8s\n' "$i" "$before" "$h" "$after" "$ratio"
+  printf '%-4s %14s %14s %14s %8s   %s / %s / %s\n' "$i" "$before" "$h" "$after" "$ratio" \
+    "$(cpu "perftest-$i-before")" "$(cpu "hopper-$i")" "$(cpu "perftest-$i-after")"
 done
 python3 -c "import statistics,sys; print('median ratio hopper/perftest:', statistics.median(map(float, sys.argv[1:])))" "${ratios[@]}"
