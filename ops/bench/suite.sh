@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# The measurements of docs/benchmarks.md, in one go (about 15 minutes on a 2-core machine):
-#   1. unkeyed noop tasks (store none) vs PerfTest: compare.sh, RUNS triples
-#   2. keyed noop tasks with the Redis store vs PerfTest: compare.sh, RUNS triples
+# The measurements of docs/benchmarks.md, in one go (about 17 minutes on a 2-core machine):
+#   1. unkeyed noop tasks (store none) vs PerfTest: compare.sh, RUNS triples of TASKS messages
+#   2. keyed noop tasks with the Redis store vs PerfTest: compare.sh, RUNS triples of TASKS_KEYED messages
 #   3. latency at a fixed publish rate (RATE, default: half the keyed+Redis completion rate of step 2):
-#      unkeyed vs keyed+memory vs keyed+Redis, RUNS runs each, interleaved
+#      unkeyed vs keyed+memory vs keyed+Redis, RUNS runs each, interleaved; each run warms up for ~10 s at that
+#      rate (--warmup) and then measures ~20 s
 #   4. a long run (LONG, default 5m) with one worker JVM at LONG_RATE (default: 90% of the unkeyed completion rate
 #      of step 1, so the queue stays short on a shared broker) with a JFR recording of the worker JVM; heap after
 #      GC at start and end, and ops/bench/jfr-top.py on the recording.
-# Environment: RUNS (3), TASKS (20000), PREFETCH (64), CONCURRENCY (4), RATE, LONG (5m), LONG_RATE, RABBITMQ_URI,
+# Environment: RUNS (3), TASKS (200000), TASKS_KEYED (100000), PREFETCH (64), CONCURRENCY (4), RATE, LONG (5m), LONG_RATE, RABBITMQ_URI,
 # REDIS_URI. Everything is written to ops/bench/results/suite-<time>/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-runs="${RUNS:-3}" tasks="${TASKS:-20000}" prefetch="${PREFETCH:-64}" concurrency="${CONCURRENCY:-4}"
+runs="${RUNS:-3}" tasks="${TASKS:-200000}" tasks_keyed="${TASKS_KEYED:-100000}" prefetch="${PREFETCH:-64}" concurrency="${CONCURRENCY:-4}"
 long="${LONG:-5m}"
 uri="${RABBITMQ_URI:-amqp://guest:guest@127.0.0.1:5672/}"
 out="$here/results/suite-$(date -u +%Y%m%dT%H%M%SZ)"
@@ -35,7 +36,7 @@ log "1. unkeyed noop vs PerfTest"
 "$here/compare.sh" --runs "$runs" --tasks "$tasks" --prefetch "$prefetch" --concurrency "$concurrency" --uri "$uri" \
   | tee "$out/1-unkeyed-compare.txt"
 log "2. keyed noop, Redis store vs PerfTest"
-"$here/compare.sh" --runs "$runs" --tasks "$tasks" --prefetch "$prefetch" --concurrency "$concurrency" --uri "$uri" \
+"$here/compare.sh" --runs "$runs" --tasks "$tasks_keyed" --prefetch "$prefetch" --concurrency "$concurrency" --uri "$uri" \
   -- --keyed --keys 1000 --store redis | tee "$out/2-keyed-redis-compare.txt"
 
 unkeyed_rate=$(median $(awk '$1 ~ /^[0-9]+$/ {print $3}' "$out/1-unkeyed-compare.txt"))
@@ -45,6 +46,7 @@ log "median completion rates: unkeyed $unkeyed_rate/s, keyed+redis $keyed_rate/s
 
 log "3. latency at $rate/s"
 n=$(python3 -c "print(int($rate * 20))")  # about 20 s of publishing per run
+warm=$(python3 -c "print(int($rate * 10))")  # after about 10 s of warm-up
 for i in $(seq 1 "$runs"); do
   for mode in unkeyed keyed-memory keyed-redis; do
     case "$mode" in
@@ -52,7 +54,7 @@ for i in $(seq 1 "$runs"); do
       keyed-memory) opts=(--keyed --keys 1000 --store memory) ;;
       keyed-redis) opts=(--keyed --keys 1000 --store redis) ;;
     esac
-    java -jar "$jar" --uri "$uri" bench --tasks "$n" --rate "$rate" --prefetch "$prefetch" \
+    java -jar "$jar" --uri "$uri" bench --tasks "$n" --warmup "$warm" --rate "$rate" --prefetch "$prefetch" \
       --concurrency "$concurrency" "${opts[@]+"${opts[@]}"}" --json > "$out/3-latency-$mode-$i.json"
     log "  $mode run $i: p50 $(field "$out/3-latency-$mode-$i.json" latency.p50Ms) p95 $(field "$out/3-latency-$mode-$i.json" latency.p95Ms) p99 $(field "$out/3-latency-$mode-$i.json" latency.p99Ms) ms, completion $(field "$out/3-latency-$mode-$i.json" completionRate)/s"
   done

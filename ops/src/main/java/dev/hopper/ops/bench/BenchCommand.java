@@ -43,6 +43,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Publish for this long instead of a task count, e.g. 60s, 5m.")
     @Nullable Duration duration;
 
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "0",
+            description = "Tasks to publish and complete before measuring (JIT, connections); default 0.")
+    long warmup;
+
     @Option(names = "--publishers", paramLabel = "P", defaultValue = "1",
             description = "Publisher threads, each with its own connection (default ${DEFAULT-VALUE}).")
     int publishers;
@@ -124,7 +128,7 @@ public final class BenchCommand implements Callable<Integer> {
                     .redisUri(redisUri())
                     .publishers(publishers).rate(rate).concurrency(concurrency).prefetch(prefetch).workers(workers)
                     .payloadBytes(payloadBytes).keyed(keyed).keys(keys).store(store).handler(handler)
-                    .sleep(Duration.ofMillis(sleepMs)).workerJvmArgs(workerJvmArgs);
+                    .sleep(Duration.ofMillis(sleepMs)).workerJvmArgs(workerJvmArgs).warmup(warmup);
             Duration d = duration;
             if (d != null) {
                 b.duration(d);

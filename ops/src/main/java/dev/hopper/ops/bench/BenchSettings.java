@@ -27,10 +27,12 @@ import java.util.Map;
  * @param keys how many distinct keys keyed tasks cycle through
  * @param rate total publish rate limit in tasks per second across publishers; 0 for no limit
  * @param workerJvmArgs extra JVM options for worker JVMs (e.g. a JFR recording)
+ * @param warmup tasks published and completed before measuring (same queue, rate and workers), so that JIT
+ *     compilation and connection set-up do not count; 0 for none
  */
 record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration, int publishers, int concurrency,
         int prefetch, int workers, int payloadBytes, boolean keyed, int keys, Store store, HandlerKind handler,
-        Duration sleep, double rate, List<String> workerJvmArgs) {
+        Duration sleep, double rate, List<String> workerJvmArgs, long warmup) {
 
     /** Where locks, revisions and done-markers live for the run. */
     enum Store {
@@ -117,6 +119,9 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
         if (Double.isNaN(rate) || rate < 0) {
             throw new IllegalArgumentException("--rate must be >= 0 (0: no limit), was " + rate);
         }
+        if (warmup < 0) {
+            throw new IllegalArgumentException("--warmup must be >= 0, was " + warmup);
+        }
         if (!workerJvmArgs.isEmpty() && workers == 0) {
             throw new IllegalArgumentException("--worker-jvm-arg needs --workers 1 or more (worker JVMs)");
         }
@@ -140,6 +145,9 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
             m.put("tasks", tasks);
         } else {
             m.put("duration", DurationText.format(duration));
+        }
+        if (warmup > 0) {
+            m.put("warmup", warmup);
         }
         m.put("publishers", publishers);
         m.put("rate", rate == 0 ? "unlimited" : rate);
@@ -182,6 +190,7 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
         private Duration sleep = Duration.ZERO;
         private double rate;
         private List<String> workerJvmArgs = List.of();
+        private long warmup;
 
         private Builder() {}
 
@@ -269,9 +278,14 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
             return this;
         }
 
+        Builder warmup(long tasks) {
+            this.warmup = tasks;
+            return this;
+        }
+
         BenchSettings build() {
             return new BenchSettings(brokerUri, redisUri, tasks, duration, publishers, concurrency, prefetch,
-                    workers, payloadBytes, keyed, keys, store, handler, sleep, rate, workerJvmArgs);
+                    workers, payloadBytes, keyed, keys, store, handler, sleep, rate, workerJvmArgs, warmup);
         }
     }
 }

@@ -91,7 +91,21 @@ public final class BenchWorkerMain implements Callable<Integer> {
                         say(WorkerProtocol.PROGRESS + " " + n);
                     }
                 }, 100, 100, TimeUnit.MILLISECONDS);
-                awaitStop();
+                BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                String line;
+                while ((line = in.readLine()) != null && !WorkerProtocol.STOP.equals(line.trim())) {
+                    if (WorkerProtocol.RESET.equals(line.trim())) {
+                        // On the progress thread, so that no count from before the reset is reported after it.
+                        progress.submit(() -> {
+                            tracker.reset();
+                            reported.set(-1);
+                        }).get();
+                        heapStart = ThreadCpuLedger.heapAfterGc();
+                        cpuStart = ThreadCpuLedger.processCpuNanos();
+                        say(WorkerProtocol.READY);
+                    }
+                }
+                // Stop, or the benchmark went away (end of input): report and exit either way.
                 long heapEnd = ThreadCpuLedger.heapAfterGc();
                 long cpu = ThreadCpuLedger.processCpuNanos() - cpuStart;
                 progress.shutdownNow();
@@ -106,17 +120,6 @@ public final class BenchWorkerMain implements Callable<Integer> {
             progress.shutdownNow();
             if (coordination != null) {
                 coordination.close();
-            }
-        }
-    }
-
-    /** Blocks until the benchmark says stop, or goes away (end of input). */
-    private static void awaitStop() throws java.io.IOException {
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String line;
-        while ((line = in.readLine()) != null) {
-            if (WorkerProtocol.STOP.equals(line.trim())) {
-                return;
             }
         }
     }

@@ -79,6 +79,12 @@ final class Benchmark {
                 workers = new WorkerJvms(settings, queue);
             }
             workers.start();
+            if (settings.warmup() > 0) {
+                PublisherPool.Stats warm = publishers.run(settings.warmup(), Duration.ZERO);
+                awaitCompletions(workers, warm.confirmed());
+                workers.resetMeasurements();
+                log.info("bench warm-up done tasks={}", warm.confirmed());
+            }
             Map<ThreadCpuLedger.Role, Long> cpu0 = ledger.sample();
             long process0 = ThreadCpuLedger.processCpuNanos();
             PublisherPool.Stats published = publishers.run();

@@ -48,6 +48,14 @@ final class CompletionTracker implements WorkerListener {
         completed.incrementAndGet();
     }
 
+    /** Forgets everything recorded so far (after a warm-up, when no task is in flight). */
+    void reset() {
+        latencyMicros.reset();
+        completed.set(0);
+        lastCompletionMicros.set(0);
+        otherOutcomes.clear();
+    }
+
     long completed() {
         return completed.get();
     }

@@ -57,6 +57,13 @@ final class InProcessWorker implements WorkerSide {
     }
 
     @Override
+    public void resetMeasurements() {
+        tracker.reset();
+        heapStart = ThreadCpuLedger.heapAfterGc();
+        cpuStart = ledger.sample().get(ThreadCpuLedger.Role.WORKER);
+    }
+
+    @Override
     public long completed() {
         return tracker.completed();
     }

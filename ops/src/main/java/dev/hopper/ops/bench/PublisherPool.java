@@ -69,18 +69,32 @@ final class PublisherPool implements AutoCloseable {
         }
     }
 
-    /** Publishes every task (or for the duration) and waits for the last confirm. */
+    /** Publishes the run's tasks (or for its duration) and waits for the last confirm. */
     Stats run() {
+        return settings.boundedByTasks() ? run(settings.tasks(), Duration.ZERO) : run(0, settings.duration());
+    }
+
+    /**
+     * Publishes {@code tasks} tasks, or for {@code duration} when {@code tasks} is 0, and waits for the last
+     * confirm. Task numbers (and so keys) continue from the previous call; the statistics start afresh.
+     */
+    Stats run(long tasks, Duration duration) {
+        sent.set(0);
+        confirmed.set(0);
+        failed.set(0);
+        firstPublish.set(Long.MAX_VALUE);
+        lastConfirm.set(0);
+        firstFailure.set(null);
         @Nullable RateLimiter limiter = settings.rate() > 0 ? rateLimiter(settings.rate()) : null;
-        long deadline = settings.boundedByTasks() ? Long.MAX_VALUE
-                : System.nanoTime() + settings.duration().toNanos();
+        long end = tasks > 0 ? next.get() + tasks : Long.MAX_VALUE;
+        long deadline = tasks > 0 ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();
         String pad = BenchPayload.padFor(settings.payloadBytes());
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < publishers.size(); i++) {
             TaskPublisher p = publishers.get(i);
             Thread t = new Thread(() -> {
                 try {
-                    publishLoop(p, pad, deadline, limiter);
+                    publishLoop(p, pad, end, deadline, limiter);
                 } finally {
                     ledger.publisherThreadEnding();
                 }
@@ -101,13 +115,13 @@ final class PublisherPool implements AutoCloseable {
                 firstPublish.get() == Long.MAX_VALUE ? 0 : firstPublish.get(), lastConfirm.get(), bodyBytes);
     }
 
-    private void publishLoop(TaskPublisher p, String pad, long deadline, @Nullable RateLimiter limiter) {
+    private void publishLoop(TaskPublisher p, String pad, long end, long deadline, @Nullable RateLimiter limiter) {
         while (true) {
             if (limiter != null) {
                 RateLimiter.waitForPermission(limiter);
             }
             long seq = next.getAndIncrement();
-            if (settings.boundedByTasks() ? seq >= settings.tasks() : System.nanoTime() >= deadline) {
+            if (seq >= end || System.nanoTime() >= deadline) {
                 return;
             }
             if (firstFailure.get() != null && failed.get() > 100) {

@@ -46,6 +46,7 @@ final class WorkerJvms implements WorkerSide {
         final int index;
         final Process process;
         final CountDownLatch ready = new CountDownLatch(1);
+        final java.util.concurrent.Semaphore readies = new java.util.concurrent.Semaphore(0);
         volatile boolean sawReady;
         final AtomicLong progress = new AtomicLong();
         final CompletableFuture<WorkerProtocol.Result> result = new CompletableFuture<>();
@@ -67,6 +68,7 @@ final class WorkerJvms implements WorkerSide {
                     if (m.equals(WorkerProtocol.READY)) {
                         sawReady = true;
                         ready.countDown();
+                        readies.release();
                     } else if (m.startsWith(WorkerProtocol.PROGRESS + " ")) {
                         progress.set(Long.parseLong(m.substring(WorkerProtocol.PROGRESS.length() + 1).trim()));
                     } else if (m.startsWith(WorkerProtocol.RESULT + " ")) {
@@ -138,6 +140,35 @@ final class WorkerJvms implements WorkerSide {
     }
 
     @Override
+    public void resetMeasurements() {
+        for (Child c : children) {
+            c.readies.drainPermits();
+            send(c, WorkerProtocol.RESET);
+        }
+        for (Child c : children) {
+            try {
+                if (!c.readies.tryAcquire(RESULT_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                    throw new HopperException("worker JVM " + c.index + " did not confirm the end of the warm-up");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HopperException("interrupted while worker JVMs reset", e);
+            }
+            c.progress.set(0);
+        }
+    }
+
+    private static void send(Child c, String line) {
+        try {
+            OutputStream in = c.process.getOutputStream();
+            in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            in.flush();
+        } catch (IOException e) {
+            log.warn("cannot send '{}' to worker JVM {}: {}", line, c.index, e.toString());
+        }
+    }
+
+    @Override
     public long completed() {
         long sum = 0;
         for (Child c : children) {
@@ -160,13 +191,7 @@ final class WorkerJvms implements WorkerSide {
     @Override
     public WorkerStats finish() {
         for (Child c : children) {
-            try {
-                OutputStream in = c.process.getOutputStream();
-                in.write((WorkerProtocol.STOP + "\n").getBytes(StandardCharsets.UTF_8));
-                in.flush();
-            } catch (IOException e) {
-                log.warn("cannot tell worker JVM {} to stop: {}", c.index, e.toString());
-            }
+            send(c, WorkerProtocol.STOP);
         }
         long completed = 0;
         long cpu = 0;

@@ -13,8 +13,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * What a worker JVM ({@link BenchWorkerMain}) tells the benchmark, one line each on its standard output (logs go to
  * standard error; other lines are ignored): {@code hopper-bench ready} once it consumes, {@code hopper-bench
- * progress N} when its completion count changed (at most every 100 ms), and after {@code stop} arrives on its
- * standard input, {@code hopper-bench result {json}} with a {@link Result}.
+ * progress N} when its completion count changed (at most every 100 ms), {@code hopper-bench ready} again after
+ * {@code reset} arrives on its standard input (it forgot the warm-up), and after {@code stop} arrives,
+ * {@code hopper-bench result {json}} with a {@link Result}.
  */
 final class WorkerProtocol {
     static final String PREFIX = "hopper-bench ";
@@ -22,6 +23,7 @@ final class WorkerProtocol {
     static final String PROGRESS = "progress";
     static final String RESULT = "result";
     static final String STOP = "stop";
+    static final String RESET = "reset";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -10,6 +10,12 @@ interface WorkerSide extends AutoCloseable {
     /** Starts consuming; returns once every worker consumes and its start-of-run heap and CPU are recorded. */
     void start();
 
+    /**
+     * Forgets the warm-up: resets the counts and latencies and records the start-of-run heap and CPU again. Call
+     * only when every warm-up task completed.
+     */
+    void resetMeasurements();
+
     /** Tasks completed so far (successful settlements, after the ack). */
     long completed();
 

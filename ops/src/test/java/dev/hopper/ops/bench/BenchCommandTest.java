@@ -33,6 +33,7 @@ class BenchCommandTest {
                 Arguments.of("negative workers", List.of("--workers", "-1"), "--workers"),
                 Arguments.of("tiny payload", List.of("--payload-bytes", "8"), "--payload-bytes"),
                 Arguments.of("negative rate", List.of("--rate", "-5"), "--rate"),
+                Arguments.of("negative warm-up", List.of("--warmup", "-1"), "--warmup"),
                 Arguments.of("sleep without sleep handler", List.of("--sleep-ms", "5"), "--handler sleep"),
                 Arguments.of("jvm args in-process", List.of("--worker-jvm-arg", "-Xmx1g"), "--workers"),
                 Arguments.of("not a number", List.of("--publishers", "many"), "--publishers"),
@@ -60,7 +61,7 @@ class BenchCommandTest {
         BenchSettings s = parse("--uri", "amqp://u:p@broker:5673/v", "bench", "--tasks", "500", "--publishers", "3",
                 "--rate", "250", "--concurrency", "8", "--prefetch", "64", "--workers", "2", "--payload-bytes", "2048",
                 "--keyed", "--keys", "50", "--store", "redis", "--handler", "sleep", "--sleep-ms", "3",
-                "--queue-type", "quorum", "--worker-jvm-arg", "-Xmx256m");
+                "--queue-type", "quorum", "--worker-jvm-arg", "-Xmx256m", "--warmup", "1000");
 
         assertThat(s.brokerUri()).isEqualTo(URI.create("amqp://u:p@broker:5673/v"));
         assertThat(s.tasks()).isEqualTo(500);
@@ -77,6 +78,7 @@ class BenchCommandTest {
         assertThat(s.handler()).isEqualTo(BenchSettings.HandlerKind.SLEEP);
         assertThat(s.sleep()).isEqualTo(Duration.ofMillis(3));
         assertThat(s.workerJvmArgs()).containsExactly("-Xmx256m");
+        assertThat(s.warmup()).isEqualTo(1000);
         assertThat(s.describe()).containsEntry("uri", "amqp://u:***@broker:5673/v").containsEntry("store", "redis")
                 .containsEntry("handler", "sleep 3ms").containsEntry("workers", "2 JVMs");
     }

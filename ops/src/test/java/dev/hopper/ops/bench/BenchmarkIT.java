@@ -19,9 +19,9 @@ class BenchmarkIT {
     private final TestBroker broker = TestBroker.get();
 
     @Test
-    void keyedTasksWithTheMemoryStoreInProcess() throws Exception {
+    void keyedTasksWithTheMemoryStoreInProcessAfterAWarmUp() throws Exception {
         BenchReport r = run(BenchSettings.builder().tasks(300).keyed(true).keys(100)
-                .store(BenchSettings.Store.MEMORY).concurrency(4).prefetch(16).build());
+                .store(BenchSettings.Store.MEMORY).concurrency(4).prefetch(16).warmup(50).build());
 
         assertClean(r, 300);
         assertThat(r.cpuSource()).isEqualTo("threads");
@@ -38,8 +38,8 @@ class BenchmarkIT {
     }
 
     @Test
-    void oneWorkerJvm() throws Exception {
-        BenchReport r = run(BenchSettings.builder().tasks(300).workers(1).build());
+    void oneWorkerJvmAfterAWarmUp() throws Exception {
+        BenchReport r = run(BenchSettings.builder().tasks(300).workers(1).warmup(100).build());
 
         assertClean(r, 300);
         assertThat(r.cpuSource()).isEqualTo("processes");
@@ -60,7 +60,7 @@ class BenchmarkIT {
         BenchSettings s = new BenchSettings(broker.uri(), template.redisUri(), template.tasks(), template.duration(),
                 template.publishers(), template.concurrency(), template.prefetch(), template.workers(),
                 template.payloadBytes(), template.keyed(), template.keys(), template.store(), template.handler(),
-                template.sleep(), template.rate(), template.workerJvmArgs());
+                template.sleep(), template.rate(), template.workerJvmArgs(), template.warmup());
         BenchReport r = new Benchmark(s).run();
         assertQueuesDeleted(r.queue());
         return r;
