@@ -38,16 +38,26 @@ final class Benchmark {
                 .connectionName("hopper-bench-admin").build())) {
             queue.declare(admin.amqp());
             log.info("bench queue declared queue={}", queue.name());
+            // Ctrl-C or a kill during the run: delete the queues on the way out (worker JVMs see their input close
+            // and exit by themselves).
+            Thread cleanup = new Thread(() -> deleteOnExit(queue), "hopper-bench-cleanup");
+            Runtime.getRuntime().addShutdownHook(cleanup);
             BenchReport report;
             try {
                 report = measure(queue, ledger);
             } catch (RuntimeException e) {
                 try {
                     queue.delete(admin.amqp());
-                } catch (RuntimeException cleanup) {
-                    e.addSuppressed(cleanup);
+                } catch (RuntimeException failed) {
+                    e.addSuppressed(failed);
                 }
                 throw e;
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(cleanup);
+                } catch (IllegalStateException shuttingDown) {
+                    // The hook is running or about to: it deletes the queues.
+                }
             }
             queue.delete(admin.amqp());
             return report;
@@ -103,6 +113,16 @@ final class Benchmark {
                 closeQuietly(workerStore);
             }
             closeQuietly(producerStore);
+        }
+    }
+
+    private void deleteOnExit(BenchQueue queue) {
+        try (BrokerConnection c = BrokerConnection.open(BrokerConfig.builder(settings.brokerUri())
+                .connectionName("hopper-bench-cleanup").build())) {
+            queue.delete(c.amqp());
+            log.warn("bench interrupted; queues of {} deleted", queue.name());
+        } catch (RuntimeException e) {
+            log.warn("bench interrupted; queues of {} not deleted: {}", queue.name(), e.getMessage());
         }
     }
 
