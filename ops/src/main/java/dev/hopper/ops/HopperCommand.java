@@ -26,7 +26,7 @@ import picocli.CommandLine.ScopeType;
         footerHeading = "%nExample:%n",
         footer = "  hopper --uri amqp://guest:guest@localhost:5672/ dlq list --queue uploads",
         subcommands = {TopologyCommand.class, PublishCommand.class, DlqCommand.class, StatsCommand.class,
-                CommandLine.HelpCommand.class})
+                RevisionCommand.class, CommandLine.HelpCommand.class})
 public final class HopperCommand {
 
     @Option(names = "--uri", scope = ScopeType.INHERIT, paramLabel = "URI",

@@ -53,7 +53,24 @@ class HopperCommandTest {
                 Arguments.of("non-amqp --uri", new String[] {"--uri", "http://u:pw@h/", "stats", "--queue", "q"},
                         "amqp://"),
                 Arguments.of("non-redis --redis", new String[] {"--redis", "http://h", "stats", "--queue", "q"},
-                        "redis://"));
+                        "redis://"),
+                Arguments.of("malformed --payload", new String[] {"publish", "--queue", "q", "--type", "t",
+                        "--payload", "{\"a\":"}, "not valid JSON"),
+                Arguments.of("publish without a payload", new String[] {"publish", "--queue", "q", "--type", "t"},
+                        "--payload"),
+                Arguments.of("publish with payload and file", new String[] {"publish", "--queue", "q", "--type", "t",
+                        "--payload", "1", "--file", "f"}, "mutually exclusive"),
+                Arguments.of("publish without --type", new String[] {"publish", "--queue", "q", "--payload", "1"},
+                        "--type"),
+                Arguments.of("--revision without --key", new String[] {"publish", "--queue", "q", "--type", "t",
+                        "--payload", "1", "--revision", "3"}, "--revision needs --key"),
+                Arguments.of("--count 0", new String[] {"publish", "--queue", "q", "--type", "t", "--payload", "1",
+                        "--count", "0"}, "--count"),
+                Arguments.of("publish a missing file", new String[] {"publish", "--queue", "q", "--type", "t",
+                        "--file", "/nonexistent/tasks.jsonl"}, "does not exist"),
+                Arguments.of("revision without --redis", new String[] {"revision", "bump", "k"}, "--redis"),
+                Arguments.of("revision without a key", new String[] {"--redis", "redis://h:1", "revision", "get"},
+                        "KEY"));
     }
 
     @ParameterizedTest(name = "{0}")
