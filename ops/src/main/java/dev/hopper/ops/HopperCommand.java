@@ -24,7 +24,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "hopper", mixinStandardHelpOptions = true, version = "hopper 0.1.0",
         description = "A RabbitMQ task pipeline: workers, retries, dead letters and replay.",
         footerHeading = "%nExample:%n",
-        footer = "  hopper --uri amqp://guest:guest@localhost:5672/ dlq list --queue uploads",
+        footer = "  hopper --uri amqp://ops@rabbit.internal:5672/ dlq list --queue uploads --reason exhausted",
         subcommands = {TopologyCommand.class, PublishCommand.class, DlqCommand.class, StatsCommand.class,
                 RevisionCommand.class, CommandLine.HelpCommand.class})
 public final class HopperCommand {
