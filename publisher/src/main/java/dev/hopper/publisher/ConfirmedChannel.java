@@ -43,16 +43,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Channel lifecycle: sequence numbers belong to one AMQP channel, so each channel this class opens has its own
  * table of unconfirmed messages. When that channel shuts down for any reason (the broker closed it, the
- * connection dropped), everything unconfirmed on it fails with {@code CONNECTION_LOST} and the channel is retired:
- * it is closed so automatic recovery does not bring it back, and the next publish opens a fresh channel once the
- * connection is up again. While the connection is down (recovering), a publish fails at once with
- * {@code CONNECTION_LOST}.
+ * connection dropped), everything unconfirmed on it fails with {@code CONNECTION_LOST}; the next publish retires
+ * it (closes it, so automatic recovery stops tracking it) and opens a fresh channel once the connection is up
+ * again. While the connection is down (recovering), a publish fails at once with {@code CONNECTION_LOST}. Nothing
+ * is republished automatically: that is the caller's decision.
  *
  * <p>Unroutable returns are matched to their message by exchange, routing key and {@code message_id} (the
  * broker sends the return before the confirm of the same message); give every message a unique id.
  *
- * <p>Futures are completed on a dedicated thread, never on the connection's I/O thread, so callers may chain
- * channel operations (an ack on another channel) onto them safely; keep such stages short.
+ * <p>Threading: thread-safe; publishes are serialized on the one channel. Confirms, returns and nacks are
+ * handled on the connection's I/O thread, but futures are completed on a dedicated thread, never on the I/O
+ * thread, so callers may chain channel operations (an ack on another channel) onto them safely; keep such stages
+ * short and never block in them on another publish of this channel. A failure known before {@code publish}
+ * returns (closed, connection down, window full) comes back as an already-failed future.
  */
 public final class ConfirmedChannel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConfirmedChannel.class);

@@ -26,7 +26,12 @@ public class PublishException extends HopperException {
         /** The broker blocked the connection (memory or disk alarm) for longer than the wait. */
         BLOCKED(false),
         /** The publisher was closed. */
-        CLOSED(false);
+        CLOSED(false),
+        /**
+         * The task needed its key's current revision and the revision store did not answer (the cause says why);
+         * nothing was sent.
+         */
+        REVISION_UNAVAILABLE(false);
 
         private final boolean mayHaveArrived;
 

@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hopper.coordination.RevisionStore;
 import dev.hopper.topology.EnvelopeCodec;
-import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.TaskEnvelope;
 import dev.hopper.topology.TaskJson;
@@ -29,8 +28,8 @@ import org.jspecify.annotations.Nullable;
  * {@link PublishException} when the broker nacks it ({@code NACKED}), no queue matches ({@code UNROUTABLE}: the
  * queue does not exist; a publish is never silently dropped), no confirm arrives within the confirm timeout
  * ({@code TIMEOUT}), the window of unconfirmed messages stays full or the broker blocks publishing (memory or
- * disk alarm) for longer than the window wait ({@code WINDOW_FULL}, {@code BLOCKED}), or the publisher is closed
- * ({@code CLOSED}). Back-pressure: at most {@code windowSize} messages are unconfirmed at once; a publish beyond
+ * disk alarm) for longer than the window wait ({@code WINDOW_FULL}, {@code BLOCKED}), the revision store cannot
+ * give a keyed task its revision ({@code REVISION_UNAVAILABLE}), or the publisher is closed ({@code CLOSED}). Back-pressure: at most {@code windowSize} messages are unconfirmed at once; a publish beyond
  * that waits (up to the window wait) instead of piling messages up in memory.
  *
  * <p><b>Connection loss.</b> When the connection (or the channel) drops, every unconfirmed publish fails with
@@ -81,16 +80,19 @@ public final class TaskPublisher implements AutoCloseable {
      * Publishes one task. Returns once the message is handed to the broker (waiting only while the window is full
      * or the broker blocks publishing); the future completes on the broker's confirm.
      *
-     * @return a receipt on confirm; fails with {@link PublishException}, or with the revision store's exception
-     *     when the task needs a revision and the store cannot answer (then nothing was sent)
+     * @return a receipt on confirm; fails with {@link PublishException} (reason {@code REVISION_UNAVAILABLE},
+     *     nothing sent, when the task needs its key's revision and the revision store cannot answer)
      */
     public CompletableFuture<PublishReceipt> publishAsync(Task task) {
         requireNonNull(task, "task");
         Task stamped;
         try {
             stamped = stamp(task);
-        } catch (HopperException e) {
-            return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(new PublishException(PublishException.Reason.REVISION_UNAVAILABLE,
+                    "task " + task.messageId() + " for queue '" + task.queue() + "' was not sent: the revision store "
+                            + "did not give the current revision of its key (" + e.getMessage() + "); retry when it "
+                            + "answers, or set the revision explicitly", e));
         }
         TaskEnvelope envelope = TaskEnvelope.fresh(stamped.messageId(), stamped.type(), stamped.key(),
                 stamped.revision(), clock.instant(), stamped.body());
@@ -144,9 +146,6 @@ public final class TaskPublisher implements AutoCloseable {
                 receipts.add(await(futures.get(i), batch.get(i), deadline, timeout));
             } catch (PublishException e) {
                 failures.add(new BatchResult.Failure(i, batch.get(i), e));
-            } catch (HopperException e) {
-                failures.add(new BatchResult.Failure(i, batch.get(i), new PublishException(
-                        PublishException.Reason.CLOSED, false, "not published: " + e.getMessage(), e)));
             }
         }
         if (!failures.isEmpty()) {
@@ -200,8 +199,8 @@ public final class TaskPublisher implements AutoCloseable {
                     + "confirm of task " + task.messageId() + "; it may or may not have arrived", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
-            if (cause instanceof HopperException h) {
-                throw h;
+            if (cause instanceof PublishException p) {
+                throw p;
             }
             throw new PublishException(PublishException.Reason.CONNECTION_LOST, true, "publishing task "
                     + task.messageId() + " failed: " + cause, cause == null ? e : cause);

@@ -427,10 +427,13 @@ class TaskPublisherIT {
                 TaskPublisher publisher = TaskPublisher.builder().connection(conn).revisionStore(down).build()) {
             String queue = declareQueue(queues, conn, "store");
             var f = publisher.publishAsync(publisher.newTask().queue(queue).type("t").payload(1).key("k").build());
-            assertThat(catchThrowableOfType(ExecutionException.class, f::get).getCause())
-                    .isInstanceOf(StoreUnavailableException.class);
+            PublishException e = (PublishException) catchThrowableOfType(ExecutionException.class, f::get).getCause();
+            assertThat(e.reason()).isEqualTo(PublishException.Reason.REVISION_UNAVAILABLE);
+            assertThat(e.mayHaveArrived()).isFalse();
+            assertThat(e).hasCauseInstanceOf(StoreUnavailableException.class).hasMessageContaining("does not answer");
             assertThatThrownBy(() -> publisher.publish(publisher.newTask().queue(queue).type("t").payload(1).key("k")
-                    .build())).isInstanceOf(StoreUnavailableException.class);
+                    .build())).isInstanceOfSatisfying(PublishException.class,
+                            x -> assertThat(x.reason()).isEqualTo(PublishException.Reason.REVISION_UNAVAILABLE));
             // Keyless tasks and tasks with an explicit revision never ask the store.
             publisher.publish(publisher.newTask().queue(queue).type("t").payload(2).build());
             publisher.publish(publisher.newTask().queue(queue).type("t").payload(3).key("k").revision(4L).build());
