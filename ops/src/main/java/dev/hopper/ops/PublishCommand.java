@@ -123,7 +123,7 @@ final class PublishCommand implements Callable<Integer> {
         if (failed != null) {
             BatchResult.Failure first = failed.failures().get(0);
             throw new dev.hopper.topology.HopperException(failed.failures().size() + " of " + tasks.size()
-                    + " task(s) not confirmed (" + receipts.size() + " were); first: " + first.error().getMessage()
+                    + " task(s) failed (" + receipts.size() + " confirmed); first: " + first.error().getMessage()
                     + (first.error().mayHaveArrived() ? " (it may have arrived anyway)" : ""), first.error());
         }
         return ExitCodes.OK;

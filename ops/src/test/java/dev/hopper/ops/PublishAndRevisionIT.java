@@ -96,7 +96,7 @@ class PublishAndRevisionIT {
                     "{}");
             assertThat(unroutable.exitCode()).isEqualTo(1);
             assertThat(unroutable.errLines()).hasSize(1);
-            assertThat(unroutable.err()).contains("not confirmed").contains("unroutable");
+            assertThat(unroutable.err()).contains("1 of 1 task(s) failed").contains("unroutable");
         }
     }
 
@@ -143,6 +143,12 @@ class PublishAndRevisionIT {
             assertThat(down.errLines()).hasSize(1);
             assertThat(down.err()).startsWith("hopper: Redis coordination store at redis://:***@127.0.0.1:1")
                     .doesNotContain("sekrit");
+            HopperJar.Result publishDown = HopperJar.run(Map.of("REDIS_URI", "redis://:sekrit@127.0.0.1:1"),
+                    "publish", "--queue", q.name(), "--type", "t", "--key", key, "--payload", "{}");
+            assertThat(publishDown.exitCode()).isEqualTo(1);
+            assertThat(publishDown.errLines()).hasSize(1);
+            assertThat(publishDown.err()).contains("redis://:***@127.0.0.1:1").doesNotContain("sekrit");
+            assertThat(DeadLetterFixture.depth(raw, q.name())).isZero();
         } finally {
             try (StatefulRedisConnection<String, String> c = client.connect()) {
                 c.sync().del("hopper:rev:" + key);
