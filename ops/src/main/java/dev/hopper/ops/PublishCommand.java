@@ -94,7 +94,7 @@ final class PublishCommand implements Callable<Integer> {
         List<PublishReceipt> receipts;
         BatchResult failed = null;
         // With --redis, a keyed task without --revision is stamped with the key's current revision.
-        try (RedisCoordinationStore store = key != null && revision == null && root.redis != null
+        try (RedisCoordinationStore store = key != null && revision == null && root.redisUri(spec) != null
                         ? RevisionCommand.store(root, spec) : null;
                 BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-publish"));
                 TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(store).build()) {

@@ -32,7 +32,7 @@ final class RevisionCommand {
 
     /** Opens the Redis store of {@code --redis}, with the namespace of {@code --config} when one is given. */
     static RedisCoordinationStore store(HopperCommand root, CommandSpec spec) {
-        URI redis = root.redis;
+        URI redis = root.redisUri(spec);
         if (redis == null) {
             throw new ParameterException(spec.commandLine(), "revisions live in Redis: pass --redis "
                     + "redis://host:6379 or set REDIS_URI (an in-memory store would forget the revision when this "

@@ -52,7 +52,7 @@ class HopperCommandTest {
                 Arguments.of("topology without config or queue", new String[] {"topology", "verify"}, "--config"),
                 Arguments.of("non-amqp --uri", new String[] {"--uri", "http://u:pw@h/", "stats", "--queue", "q"},
                         "amqp://"),
-                Arguments.of("non-redis --redis", new String[] {"--redis", "http://h", "stats", "--queue", "q"},
+                Arguments.of("non-redis --redis", new String[] {"--redis", "http://u:pw@h", "revision", "get", "k"},
                         "redis://"),
                 Arguments.of("malformed --payload", new String[] {"publish", "--queue", "q", "--type", "t",
                         "--payload", "{\"a\":"}, "not valid JSON"),
@@ -90,6 +90,13 @@ class HopperCommandTest {
         assertThat(r.errLines()).hasSize(1);
         assertThat(r.err()).startsWith("hopper: cannot reach RabbitMQ at amqp://ops:***@127.0.0.1:1/")
                 .doesNotContain("s3cret");
+    }
+
+    @Test
+    void aBadRedisUriDoesNotBreakCommandsThatDoNotUseRedis() {
+        Run r = run("--redis", "http://nonsense", "--uri", DEAD_BROKER, "dlq", "list", "--queue", "q");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).startsWith("hopper: cannot reach RabbitMQ");
     }
 
     @Test
