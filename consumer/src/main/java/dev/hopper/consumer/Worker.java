@@ -23,9 +23,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -145,7 +145,12 @@ public final class Worker implements AutoCloseable {
                     .connectionName(bc.connectionName() + "-publish").heartbeat(bc.heartbeat())
                     .connectTimeout(bc.connectTimeout()).recoveryInterval(bc.recoveryInterval()).build());
         }
-        timers = Executors.newScheduledThreadPool(2, daemonThreads("hopper-timers"));
+        ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(2, daemonThreads("hopper-timers"));
+        // Every delivery schedules its handler timeout and cancels it when the handler returns: without this, each
+        // cancelled future stays queued until its delay (the handler timeout, 5 min by default) would have expired,
+        // so the heap grows by rate x timeout x ~80 bytes and every schedule pays O(log n) on a huge queue.
+        timerPool.setRemoveOnCancelPolicy(true);
+        timers = timerPool;
         copies = new ConfirmedChannel(requireNonNull(publishConnection), publishWindow, Duration.ofSeconds(30),
                 Duration.ofSeconds(30));
         RetryRouter retries = new RetryRouter(copies);

@@ -27,7 +27,8 @@ import picocli.CommandLine.ScopeType;
         footer = "  hopper --uri amqp://ops@rabbit.internal:5672/ dlq list --queue uploads --reason exhausted",
         subcommands = {TopologyCommand.class, PublishCommand.class, DlqCommand.class, StatsCommand.class,
                 RevisionCommand.class, dev.hopper.ops.worker.WorkerCommand.class,
-                dev.hopper.ops.demo.DemoCommand.class, CommandLine.HelpCommand.class})
+                dev.hopper.ops.demo.DemoCommand.class, dev.hopper.ops.bench.BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class HopperCommand {
 
     @Option(names = "--uri", scope = ScopeType.INHERIT, paramLabel = "URI",

@@ -1,0 +1,167 @@
+package dev.hopper.ops.bench;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.topology.HopperException;
+import java.time.Duration;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one benchmark: declares a uniquely named queue ({@code hopper-bench-<id>}, quorum, with its retry tiers and
+ * dead queue), starts the workers, publishes, waits until every confirmed task completed, measures, and deletes
+ * the queues again, also when the run fails.
+ *
+ * <p>Not thread-safe; one run per instance and call. Blocks for the whole run. Fails with {@link HopperException}
+ * when the broker or Redis cannot be reached, a worker JVM dies, or completions stop for
+ * {@link #STALL_TIMEOUT} (the message says how many tasks completed).
+ */
+final class Benchmark {
+    private static final Logger log = LoggerFactory.getLogger(Benchmark.class);
+    static final Duration STALL_TIMEOUT = Duration.ofSeconds(60);
+
+    private final BenchSettings settings;
+
+    Benchmark(BenchSettings settings) {
+        this.settings = requireNonNull(settings, "settings");
+    }
+
+    BenchReport run() {
+        BenchQueue queue = BenchQueue.forRun(settings);
+        ThreadCpuLedger ledger = new ThreadCpuLedger();
+        try (BrokerConnection admin = BrokerConnection.open(BrokerConfig.builder(settings.brokerUri())
+                .connectionName("hopper-bench-admin").build())) {
+            queue.declare(admin.amqp());
+            log.info("bench queue declared queue={}", queue.name());
+            BenchReport report;
+            try {
+                report = measure(queue, ledger);
+            } catch (RuntimeException e) {
+                try {
+                    queue.delete(admin.amqp());
+                } catch (RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
+            }
+            queue.delete(admin.amqp());
+            return report;
+        }
+    }
+
+    private BenchReport measure(BenchQueue queue, ThreadCpuLedger ledger) {
+        @Nullable CoordinationStore producerStore = null;
+        @Nullable CoordinationStore workerStore = null;
+        PublisherPool publishers = null;
+        WorkerSide workers = null;
+        try {
+            producerStore = ledger.asPublisher(() -> {
+                CoordinationStore st = queue.openStore(settings.store(), settings.redisUri());
+                if (st != null) {
+                    // The Redis client connects on first use: connect now, so its threads count as publisher's.
+                    st.currentRevision("hopper-bench-connect");
+                }
+                return st;
+            });
+            publishers = new PublisherPool(settings, queue, producerStore, ledger);
+            publishers.open();
+            if (settings.workers() == 0) {
+                // One in-memory store is shared by producer and worker, as in one process; Redis gets a client each.
+                workerStore = settings.store() == BenchSettings.Store.MEMORY ? producerStore
+                        : queue.openStore(settings.store(), settings.redisUri());
+                workers = new InProcessWorker(settings, queue, workerStore, ledger);
+            } else {
+                workers = new WorkerJvms(settings, queue);
+            }
+            workers.start();
+            if (settings.warmup() > 0) {
+                PublisherPool.Stats warm = publishers.run(settings.warmup(), Duration.ZERO);
+                awaitCompletions(workers, warm.confirmed());
+                workers.resetMeasurements();
+                log.info("bench warm-up done tasks={}", warm.confirmed());
+            }
+            Map<ThreadCpuLedger.Role, Long> cpu0 = ledger.sample();
+            long process0 = ThreadCpuLedger.processCpuNanos();
+            PublisherPool.Stats published = publishers.run();
+            awaitCompletions(workers, published.confirmed());
+            Map<ThreadCpuLedger.Role, Long> cpu1 = ledger.sample();
+            long processCpu = ThreadCpuLedger.processCpuNanos() - process0;
+            WorkerStats done = workers.finish();
+            long publisherCpu = settings.workers() == 0
+                    ? cpu1.get(ThreadCpuLedger.Role.PUBLISHER) - cpu0.get(ThreadCpuLedger.Role.PUBLISHER)
+                    : processCpu;
+            return report(queue, published, done, publisherCpu, processCpu);
+        } finally {
+            closeQuietly(publishers);
+            closeQuietly(workers);
+            if (workerStore != null && workerStore != producerStore) {
+                closeQuietly(workerStore);
+            }
+            closeQuietly(producerStore);
+        }
+    }
+
+    private void awaitCompletions(WorkerSide workers, long target) {
+        long last = -1;
+        long lastProgressAt = System.nanoTime();
+        while (true) {
+            long n = workers.completed();
+            if (n >= target) {
+                return;
+            }
+            if (n != last) {
+                last = n;
+                lastProgressAt = System.nanoTime();
+            } else if (System.nanoTime() - lastProgressAt > STALL_TIMEOUT.toNanos()) {
+                throw new HopperException("the benchmark stalled: " + n + " of " + target + " tasks completed and none "
+                        + "in the last " + STALL_TIMEOUT.toSeconds() + "s; check the worker log above");
+            }
+            if (workers instanceof WorkerJvms jvms && !jvms.exited().isEmpty()) {
+                throw new HopperException("worker JVM(s) " + jvms.exited() + " exited during the run after "
+                        + n + " of " + target + " completions; see their log above");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HopperException("interrupted while waiting for completions", e);
+            }
+        }
+    }
+
+    private BenchReport report(BenchQueue queue, PublisherPool.Stats p, WorkerStats w, long publisherCpuNanos,
+            long processCpuNanos) {
+        double publishSeconds = seconds(p.lastConfirmMicros() - p.firstPublishMicros());
+        double completionSeconds = seconds(w.lastCompletionMicros() - p.firstPublishMicros());
+        return new BenchReport(settings.describe(), queue.name(), p.confirmed(), p.failed(), p.firstFailure(),
+                w.completed(), w.otherOutcomes(), publishSeconds, rate(p.confirmed(), publishSeconds),
+                completionSeconds, rate(w.completed(), completionSeconds), BenchReport.Latency.of(w.latencyMicros()),
+                publisherCpuNanos / 1e9, w.cpuNanos() / 1e9,
+                w.completed() == 0 ? 0 : w.cpuNanos() / 1e3 / w.completed(), w.cpuSource(),
+                processCpuNanos / 1e9, w.heapStartBytes(), w.heapEndBytes(), p.bodyBytes());
+    }
+
+    private static double seconds(long micros) {
+        return Math.max(0, micros) / 1e6;
+    }
+
+    private static double rate(long count, double seconds) {
+        return seconds <= 0 ? 0 : count / seconds;
+    }
+
+    private static void closeQuietly(@Nullable AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            log.warn("bench resource did not close cleanly: {}", e.toString());
+        }
+    }
+}

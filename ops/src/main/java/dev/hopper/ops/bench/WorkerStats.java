@@ -1,0 +1,28 @@
+package dev.hopper.ops.bench;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.Map;
+import java.util.TreeMap;
+import org.HdrHistogram.Histogram;
+
+/**
+ * What the worker side measured in one run.
+ *
+ * @param latencyMicros end-to-end latency of every completed task, in microseconds (see {@link CompletionTracker})
+ * @param otherOutcomes settlements other than success, by outcome tag
+ * @param cpuNanos CPU time the workers used between their start and the end of the run
+ * @param cpuSource {@code threads} (summed over the worker's threads in this JVM) or {@code processes} (process
+ *     CPU time of the worker JVMs, including their GC and JIT threads)
+ * @param heapStartBytes heap used after a full GC once the workers consumed, summed over worker JVMs
+ * @param heapEndBytes heap used after a full GC once every task completed, before the workers stopped
+ * @param lastCompletionMicros wall-clock time of the last completion, microseconds since the epoch
+ */
+record WorkerStats(long completed, Histogram latencyMicros, Map<String, Long> otherOutcomes, long cpuNanos,
+        String cpuSource, long heapStartBytes, long heapEndBytes, long lastCompletionMicros) {
+    WorkerStats {
+        requireNonNull(latencyMicros, "latencyMicros");
+        requireNonNull(cpuSource, "cpuSource");
+        otherOutcomes = new TreeMap<>(otherOutcomes);
+    }
+}
