@@ -157,7 +157,8 @@ final class DeliveryProcessor {
         } catch (Exception e) {
             deadLetter(settlement, props, body, Decision.DeadLetter.of(DeadReason.MALFORMED, "body is not valid "
                     + "JSON for " + handler.payloadType().getSimpleName() + ": "
-                    + Headers.truncate(String.valueOf(e.getMessage()).replace('\n', ' '), 300)),
+                    + Headers.truncate(e instanceof java.io.IOException io ? dev.hopper.topology.TaskJson.describe(io)
+                            : String.valueOf(e.getMessage()), 300)),
                     null, env.type(), env.messageId(), env.type());
             return;
         }

@@ -16,11 +16,11 @@ import picocli.CommandLine.TypeConversionException;
  * picocli converters for Hopper's value syntaxes. A value that does not convert is a usage error (exit 2) with
  * a message that shows the expected form; URIs are never echoed with their password.
  */
-final class Converters {
+public final class Converters {
     private Converters() {}
 
     /** {@code 7d}, {@code 30s}, {@code 500ms}: {@link DurationText}. */
-    static final class DurationConverter implements ITypeConverter<Duration> {
+    public static final class DurationConverter implements ITypeConverter<Duration> {
         @Override
         public Duration convert(String value) {
             try {
@@ -51,7 +51,7 @@ final class Converters {
     }
 
     /** A {@code redis://} or {@code rediss://} URI; the error names it with the password masked. */
-    static final class RedisUriConverter implements ITypeConverter<URI> {
+    public static final class RedisUriConverter implements ITypeConverter<URI> {
         @Override
         public URI convert(String value) {
             URI uri;

@@ -235,7 +235,7 @@ final class DlqCommand {
             ReplayRequest request = ReplayRequest.builder(queue.queue).filter(filters.filter(spec)).to(to)
                     .resetAttempts(resetAttempts).dryRun(dryRun).ratePerSecond(rate == null ? 0 : rate).build();
             PrintWriter err = spec.commandLine().getErr();
-            TtyProgress progress = System.console() != null ? new TtyProgress(err) : null;
+            TtyProgress progress = System.console() != null ? new TtyProgress(err, System::nanoTime) : null;
             ReplayReport report;
             try (BrokerConnection consume = BrokerConnection.open(root.brokerConfig("hopper-dlq-replay"));
                     BrokerConnection publish = BrokerConnection.open(root.brokerConfig("hopper-dlq-replay-publish"))) {

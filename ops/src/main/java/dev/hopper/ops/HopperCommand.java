@@ -24,10 +24,11 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "hopper", mixinStandardHelpOptions = true, version = "hopper 0.1.0",
         description = "A RabbitMQ task pipeline: workers, retries, dead letters and replay.",
         footerHeading = "%nExample:%n",
-        footer = "  hopper --uri amqp://guest:guest@localhost:5672/ dlq list --queue uploads",
+        footer = "  hopper --uri amqp://ops@rabbit.internal:5672/ dlq list --queue uploads --reason exhausted",
         subcommands = {TopologyCommand.class, PublishCommand.class, DlqCommand.class, StatsCommand.class,
-                dev.hopper.ops.worker.WorkerCommand.class, dev.hopper.ops.demo.DemoCommand.class,
-                dev.hopper.ops.bench.BenchCommand.class, CommandLine.HelpCommand.class})
+                RevisionCommand.class, dev.hopper.ops.worker.WorkerCommand.class,
+                dev.hopper.ops.demo.DemoCommand.class, dev.hopper.ops.bench.BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class HopperCommand {
 
     @Option(names = "--uri", scope = ScopeType.INHERIT, paramLabel = "URI",
@@ -36,10 +37,10 @@ public final class HopperCommand {
             description = "RabbitMQ URI (default: $RABBITMQ_URI, else amqp://guest:***@localhost:5672/).")
     URI uri = BrokerConfig.DEFAULT_URI;
 
-    @Option(names = "--redis", scope = ScopeType.INHERIT, paramLabel = "URI",
-            converter = Converters.RedisUriConverter.class, defaultValue = "${env:REDIS_URI}",
+    // Kept as text and converted where Redis is used: a bad REDIS_URI must not break commands that never touch it.
+    @Option(names = "--redis", scope = ScopeType.INHERIT, paramLabel = "URI", defaultValue = "${env:REDIS_URI}",
             description = "Redis URI for revisions and locks (default: $REDIS_URI, else in-memory).")
-    @Nullable URI redis;
+    @Nullable String redis;
 
     @Option(names = "--config", scope = ScopeType.INHERIT, paramLabel = "FILE",
             description = "hopper.yml with queues, tiers and retry policies.")
@@ -109,6 +110,22 @@ public final class HopperCommand {
             return loaded;
         }
         return HopperConfig.of(List.of(loaded.requireQueue(queue)));
+    }
+
+    /**
+     * The Redis URI of {@code --redis} / {@code REDIS_URI}, or null when neither is set.
+     *
+     * @throws ParameterException (exit 2) when it is not a {@code redis://} URI
+     */
+    @Nullable URI redisUri(CommandSpec spec) {
+        if (redis == null || redis.isBlank()) {
+            return null;
+        }
+        try {
+            return new Converters.RedisUriConverter().convert(redis);
+        } catch (CommandLine.TypeConversionException e) {
+            throw new ParameterException(spec.commandLine(), "invalid --redis (or REDIS_URI): " + e.getMessage());
+        }
     }
 
     BrokerConfig brokerConfig(String connectionName) {

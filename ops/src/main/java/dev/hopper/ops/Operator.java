@@ -4,10 +4,10 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 
 /** Who runs the command, as {@code user@host}, for {@code x-hopper-replayed-by} and audit log lines. */
-final class Operator {
+public final class Operator {
     private Operator() {}
 
-    static String name() {
+    public static String name() {
         String user = System.getProperty("user.name", "unknown");
         String host;
         try {

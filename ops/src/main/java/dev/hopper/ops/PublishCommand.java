@@ -1,5 +1,6 @@
 package dev.hopper.ops;
 
+import dev.hopper.coordination.RedisCoordinationStore;
 import dev.hopper.publisher.BatchPublishException;
 import dev.hopper.publisher.BatchResult;
 import dev.hopper.publisher.BrokerConnection;
@@ -92,8 +93,11 @@ final class PublishCommand implements Callable<Integer> {
         List<Task> tasks = source.payload != null ? fromPayload(source.payload) : fromFile(source.file);
         List<PublishReceipt> receipts;
         BatchResult failed = null;
-        try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-publish"));
-                TaskPublisher publisher = TaskPublisher.builder().connection(c).build()) {
+        // With --redis, a keyed task without --revision is stamped with the key's current revision.
+        try (RedisCoordinationStore store = key != null && revision == null && root.redisUri(spec) != null
+                        ? RevisionCommand.store(root, spec) : null;
+                BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-publish"));
+                TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(store).build()) {
             try {
                 receipts = publisher.publishAll(tasks);
             } catch (BatchPublishException e) {
@@ -119,7 +123,7 @@ final class PublishCommand implements Callable<Integer> {
         if (failed != null) {
             BatchResult.Failure first = failed.failures().get(0);
             throw new dev.hopper.topology.HopperException(failed.failures().size() + " of " + tasks.size()
-                    + " task(s) not confirmed (" + receipts.size() + " were); first: " + first.error().getMessage()
+                    + " task(s) failed (" + receipts.size() + " confirmed); first: " + first.error().getMessage()
                     + (first.error().mayHaveArrived() ? " (it may have arrived anyway)" : ""), first.error());
         }
         return ExitCodes.OK;

@@ -47,14 +47,15 @@ final class StatsCommand implements Callable<Integer> {
             m.put("work_queue", d.workQueue());
             m.put("kind", d.kind().name().toLowerCase(Locale.ROOT));
             m.put("tier", d.tier());
-            m.put("messages", d.exists() ? d.messages() : "missing");
+            m.put("messages", d.messages());
             m.put("consumers", d.consumers());
+            m.put("state", d.exists() ? "ok" : "missing");
             rows.add(m);
             if (!d.exists()) {
                 missing++;
             }
         }
-        root.output(spec).table(List.of("queue", "kind", "tier", "messages", "consumers"), rows);
+        root.output(spec).table(List.of("queue", "kind", "tier", "messages", "consumers", "state"), rows);
         if (missing > 0) {
             spec.commandLine().getErr().println("hopper: " + missing + " queue(s) missing on "
                     + root.brokerConfig("hopper-stats").redactedUri() + "; create them with 'hopper topology declare'");

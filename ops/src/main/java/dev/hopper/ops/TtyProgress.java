@@ -2,6 +2,7 @@ package dev.hopper.ops;
 
 import dev.hopper.ops.dlq.DeadLetterReplayer;
 import java.io.PrintWriter;
+import java.util.function.LongSupplier;
 
 /**
  * A progress line for large replays on an interactive terminal: rewritten in place on stderr at most five times
@@ -13,21 +14,20 @@ final class TtyProgress implements DeadLetterReplayer.Progress {
     private static final long EVERY_NANOS = 200_000_000L;
 
     private final PrintWriter err;
-    private long lastNanos = System.nanoTime();
+    private final LongSupplier nanoTime;
+    private long lastNanos;
     private boolean printed;
 
-    TtyProgress(PrintWriter err) {
+    /** @param nanoTime a monotonic clock ({@code System::nanoTime}; tests pass their own) */
+    TtyProgress(PrintWriter err, LongSupplier nanoTime) {
         this.err = err;
-    }
-
-    /** Progress for this run: a line on a terminal, else nothing. */
-    static DeadLetterReplayer.Progress forTerminal(PrintWriter err, boolean interactive) {
-        return interactive ? new TtyProgress(err) : DeadLetterReplayer.Progress.NONE;
+        this.nanoTime = nanoTime;
+        this.lastNanos = nanoTime.getAsLong();
     }
 
     @Override
     public synchronized void update(long replayed, long selected, long depth) {
-        long now = System.nanoTime();
+        long now = nanoTime.getAsLong();
         if (depth < LARGE || now - lastNanos < EVERY_NANOS) {
             return;
         }

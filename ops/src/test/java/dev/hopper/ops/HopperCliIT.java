@@ -212,7 +212,8 @@ class HopperCliIT {
         // Without a config the default tiers are expected; they do not exist here: listed as missing, exit 1.
         HopperJar.Result missing = HopperJar.run("stats", "--queue", q.name());
         assertThat(missing.exitCode()).isEqualTo(1);
-        assertThat(missing.out()).contains(q.name() + ".retry.30s").contains("missing");
+        assertThat(missing.outLines()).anySatisfy(l -> assertThat(l).startsWith(q.name() + ".retry.30s ")
+                .endsWith("missing"));
         assertThat(missing.errLines()).hasSize(1);
         assertThat(missing.err()).contains("missing").doesNotContain("guest:guest");
     }

@@ -52,8 +52,25 @@ class HopperCommandTest {
                 Arguments.of("topology without config or queue", new String[] {"topology", "verify"}, "--config"),
                 Arguments.of("non-amqp --uri", new String[] {"--uri", "http://u:pw@h/", "stats", "--queue", "q"},
                         "amqp://"),
-                Arguments.of("non-redis --redis", new String[] {"--redis", "http://h", "stats", "--queue", "q"},
-                        "redis://"));
+                Arguments.of("non-redis --redis", new String[] {"--redis", "http://u:pw@h", "revision", "get", "k"},
+                        "redis://"),
+                Arguments.of("malformed --payload", new String[] {"publish", "--queue", "q", "--type", "t",
+                        "--payload", "{\"a\":"}, "not valid JSON"),
+                Arguments.of("publish without a payload", new String[] {"publish", "--queue", "q", "--type", "t"},
+                        "--payload"),
+                Arguments.of("publish with payload and file", new String[] {"publish", "--queue", "q", "--type", "t",
+                        "--payload", "1", "--file", "f"}, "mutually exclusive"),
+                Arguments.of("publish without --type", new String[] {"publish", "--queue", "q", "--payload", "1"},
+                        "--type"),
+                Arguments.of("--revision without --key", new String[] {"publish", "--queue", "q", "--type", "t",
+                        "--payload", "1", "--revision", "3"}, "--revision needs --key"),
+                Arguments.of("--count 0", new String[] {"publish", "--queue", "q", "--type", "t", "--payload", "1",
+                        "--count", "0"}, "--count"),
+                Arguments.of("publish a missing file", new String[] {"publish", "--queue", "q", "--type", "t",
+                        "--file", "/nonexistent/tasks.jsonl"}, "does not exist"),
+                Arguments.of("revision without --redis", new String[] {"revision", "bump", "k"}, "--redis"),
+                Arguments.of("revision without a key", new String[] {"--redis", "redis://h:1", "revision", "get"},
+                        "KEY"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -73,6 +90,13 @@ class HopperCommandTest {
         assertThat(r.errLines()).hasSize(1);
         assertThat(r.err()).startsWith("hopper: cannot reach RabbitMQ at amqp://ops:***@127.0.0.1:1/")
                 .doesNotContain("s3cret");
+    }
+
+    @Test
+    void aBadRedisUriDoesNotBreakCommandsThatDoNotUseRedis() {
+        Run r = run("--redis", "http://nonsense", "--uri", DEAD_BROKER, "dlq", "list", "--queue", "q");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).startsWith("hopper: cannot reach RabbitMQ");
     }
 
     @Test

@@ -196,12 +196,7 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         }
 
         private static String firstLine(Exception e) {
-            String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
-            if (m == null) {
-                return e.getClass().getSimpleName();
-            }
-            int nl = m.indexOf('\n');
-            return nl < 0 ? m : m.substring(0, nl);
+            return e instanceof IOException io ? TaskJson.describe(io) : String.valueOf(e.getMessage());
         }
     }
 }

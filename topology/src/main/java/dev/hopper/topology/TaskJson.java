@@ -38,6 +38,22 @@ public final class TaskJson {
                 .build();
     }
 
+    /**
+     * One line saying why JSON could not be read, without Jackson's source excerpt: {@code Unexpected end-of-input:
+     * expected close marker for Object (line 1, column 8)}. For error messages and dead-letter headers.
+     */
+    public static String describe(java.io.IOException e) {
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException j) {
+            // Some messages embed a location with a "[Source: REDACTED (...); line: 1, column: 1]" excerpt.
+            String m = String.valueOf(j.getOriginalMessage()).replace('\n', ' ')
+                    .replaceAll("\\[Source: [^;]*; ", "[");
+            var loc = j.getLocation();
+            return loc == null || loc.getLineNr() < 0 ? m : m + " (line " + loc.getLineNr() + ", column "
+                    + loc.getColumnNr() + ")";
+        }
+        return String.valueOf(e.getMessage()).replace('\n', ' ');
+    }
+
     /** A mapper with a 16 MiB string bound. */
     public static ObjectMapper newMapper() {
         return newMapper(16 * 1024 * 1024);

@@ -13,7 +13,6 @@ import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -141,14 +140,10 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * The global {@code --redis} (read through picocli's model of the root command, like {@link GlobalOptions}),
-     * else the local default; the option itself defaults to {@code $REDIS_URI}.
-     */
+    /** The global {@code --redis} (default {@code $REDIS_URI}), else the local default. */
     private URI redisUri() {
-        OptionSpec o = spec.root().findOption("--redis");
-        Object v = o == null ? null : o.getValue();
-        return v instanceof URI u ? u : BenchSettings.DEFAULT_REDIS_URI;
+        URI redis = GlobalOptions.of(spec).redis();
+        return redis != null ? redis : BenchSettings.DEFAULT_REDIS_URI;
     }
 
     /** {@code none|memory|redis}. */

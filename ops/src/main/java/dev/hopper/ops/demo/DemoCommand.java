@@ -168,7 +168,7 @@ public final class DemoCommand implements Callable<Integer> {
             shop.fix();
             narrator.replaying();
             ReplayReport replay = new DeadLetterReplayer(connection, connection, Clock.systemUTC(), SCAN_IDLE,
-                    replayedBy()).replay(ReplayRequest.builder(queue).resetAttempts(true).build(),
+                    dev.hopper.ops.Operator.name()).replay(ReplayRequest.builder(queue).resetAttempts(true).build(),
                             DeadLetterReplayer.Progress.NONE);
             if (!replay.ok()) {
                 throw new HopperException("demo failed: the replay did not finish: " + replay.firstFailure());
@@ -229,17 +229,6 @@ public final class DemoCommand implements Callable<Integer> {
                         e.toString());
             }
         }
-    }
-
-    /** {@code user@host}, written to {@code x-hopper-replayed-by} as {@code hopper dlq replay} does. */
-    private static String replayedBy() {
-        String host;
-        try {
-            host = java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.net.UnknownHostException e) {
-            host = "unknown-host";
-        }
-        return System.getProperty("user.name", "unknown") + "@" + host;
     }
 
     private static String shortId(String id) {

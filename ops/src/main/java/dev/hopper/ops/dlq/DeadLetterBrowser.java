@@ -39,7 +39,7 @@ public final class DeadLetterBrowser {
         String deadQueue = QueueNames.deadQueue(queue);
         Instant now = clock.instant();
         AtomicLong matched = new AtomicLong();
-        try (DeadQueueScan scan = DeadQueueScan.open(connection, deadQueue, idleTimeout)) {
+        try (DeadQueueScan scan = DeadQueueScan.open(connection, deadQueue, idleTimeout, DeadQueueScan.MAX_HELD)) {
             DeadQueueScan.Summary s = scan.run((letter, tag) -> {
                 if (!filter.matches(letter, now)) {
                     return DeadQueueScan.Step.CONTINUE;

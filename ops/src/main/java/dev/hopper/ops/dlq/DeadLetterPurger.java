@@ -52,7 +52,7 @@ public final class DeadLetterPurger {
     private ScanReport purgeSelected(String deadQueue, DlqFilter filter) {
         Instant now = clock.instant();
         AtomicLong purged = new AtomicLong();
-        try (DeadQueueScan scan = DeadQueueScan.open(connection, deadQueue, idleTimeout)) {
+        try (DeadQueueScan scan = DeadQueueScan.open(connection, deadQueue, idleTimeout, DeadQueueScan.MAX_HELD)) {
             DeadQueueScan.Summary s = scan.run((letter, tag) -> {
                 if (!filter.matches(letter, now)) {
                     return DeadQueueScan.Step.CONTINUE;
@@ -76,7 +76,7 @@ public final class DeadLetterPurger {
                         + connection.redactedUri() + "; check --queue");
             }
             long n = ch.queuePurge(deadQueue).getMessageCount();
-            return new ScanReport(deadQueue, n, n, n, false);
+            return new ScanReport(deadQueue, n, n, n, false, DeadQueueScan.MAX_HELD);
         } catch (IOException e) {
             throw new HopperException("cannot purge '" + deadQueue + "': " + e.getMessage(), e);
         } finally {

@@ -94,7 +94,8 @@ public final class DeadLetterReplayer {
         List<ReplayReport.Planned> planned = new ArrayList<>();
         List<CompletableFuture<Void>> settled = new ArrayList<>();
         ScanReport report;
-        try (DeadQueueScan scan = DeadQueueScan.open(consumeConnection, deadQueue, idleTimeout);
+        try (DeadQueueScan scan = DeadQueueScan.open(consumeConnection, deadQueue, idleTimeout,
+                        DeadQueueScan.MAX_HELD);
                 ConfirmedChannel publisher = request.dryRun() ? null
                         : new ConfirmedChannel(publishConnection, MAX_IN_FLIGHT, CONFIRM_TIMEOUT, CONFIRM_TIMEOUT)) {
             DeadQueueScan.Summary summary = scan.run((letter, tag) -> {

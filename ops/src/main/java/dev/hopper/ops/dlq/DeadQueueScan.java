@@ -49,15 +49,16 @@ final class DeadQueueScan implements AutoCloseable {
     /**
      * @param depth ready messages when the scan started
      * @param scanned messages visited
-     * @param windowFull true when the scan ended because {@link #MAX_HELD} messages were held back
+     * @param windowFull true when the scan ended because it held back as many messages as it may
      */
-    record Summary(long depth, long scanned, boolean windowFull) {}
+    record Summary(long depth, long scanned, boolean windowFull, int maxHeld) {}
 
     private final BrokerConnection connection;
     private final String deadQueue;
     private final Channel channel;
     private final long depth;
     private final Duration idleTimeout;
+    private final int maxHeld;
     private final BlockingQueue<Delivery> deliveries = new LinkedBlockingQueue<>();
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong acked = new AtomicLong();
@@ -65,8 +66,9 @@ final class DeadQueueScan implements AutoCloseable {
     private boolean started;
 
     private DeadQueueScan(BrokerConnection connection, String deadQueue, Channel channel, long depth,
-            Duration idleTimeout) {
+            Duration idleTimeout, int maxHeld) {
         this.connection = connection;
+        this.maxHeld = maxHeld;
         this.deadQueue = deadQueue;
         this.channel = channel;
         this.depth = depth;
@@ -77,9 +79,13 @@ final class DeadQueueScan implements AutoCloseable {
      * Opens a channel on {@code connection} and starts consuming {@code deadQueue}.
      *
      * @param idleTimeout how long to wait for the next delivery before deciding the queue has no more for us
+     * @param maxHeld the prefetch: how many unacknowledged messages the scan may hold ({@link #MAX_HELD} at most)
      * @throws HopperException when the queue does not exist, has other consumers, or the broker fails
      */
-    static DeadQueueScan open(BrokerConnection connection, String deadQueue, Duration idleTimeout) {
+    static DeadQueueScan open(BrokerConnection connection, String deadQueue, Duration idleTimeout, int maxHeld) {
+        if (maxHeld < 1 || maxHeld > MAX_HELD) {
+            throw new IllegalArgumentException("maxHeld must be 1.." + MAX_HELD + ", was " + maxHeld);
+        }
         Channel ch = connection.openChannel();
         try {
             AMQP.Queue.DeclareOk ok;
@@ -95,7 +101,8 @@ final class DeadQueueScan implements AutoCloseable {
                         + "command (or a stray consumer) is reading it, and two readers would reorder it; wait for it "
                         + "to finish and run this again");
             }
-            DeadQueueScan scan = new DeadQueueScan(connection, deadQueue, ch, ok.getMessageCount(), idleTimeout);
+            DeadQueueScan scan = new DeadQueueScan(connection, deadQueue, ch, ok.getMessageCount(), idleTimeout,
+                    maxHeld);
             if (scan.depth > 0) {
                 scan.start();
             }
@@ -132,7 +139,7 @@ final class DeadQueueScan implements AutoCloseable {
 
     private void start() throws IOException {
         started = true;
-        channel.basicQos(MAX_HELD);
+        channel.basicQos(maxHeld);
         channel.addShutdownListener(cause -> {
             lostReason = describe(cause);
             deliveries.add(END);
@@ -181,7 +188,7 @@ final class DeadQueueScan implements AutoCloseable {
             }
             if (d == null) {
                 // Nothing more arrives: either we hold as many as a channel may, or someone else took the rest.
-                windowFull = delivered.get() - acked.get() >= MAX_HELD;
+                windowFull = delivered.get() - acked.get() >= maxHeld;
                 break;
             }
             scanned++;
@@ -190,7 +197,7 @@ final class DeadQueueScan implements AutoCloseable {
                 break;
             }
         }
-        return new Summary(depth, scanned, windowFull);
+        return new Summary(depth, scanned, windowFull, maxHeld);
     }
 
     /**

@@ -2,7 +2,10 @@ package dev.hopper.ops.worker;
 
 import java.net.URI;
 import java.nio.file.Path;
+import dev.hopper.ops.Converters;
 import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.TypeConversionException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
@@ -16,12 +19,26 @@ import picocli.CommandLine.Model.OptionSpec;
  */
 public record GlobalOptions(URI uri, @Nullable URI redis, @Nullable Path config, boolean json, boolean verbose) {
 
-    /** The global options of the command line {@code spec} belongs to. */
+    /**
+     * The global options of the command line {@code spec} belongs to.
+     *
+     * @throws ParameterException (exit 2) when {@code --redis} / {@code REDIS_URI} is not a redis:// URI
+     */
     public static GlobalOptions of(CommandSpec spec) {
         CommandSpec root = spec.root();
         URI uri = value(root, "--uri", URI.class);
-        return new GlobalOptions(uri == null ? dev.hopper.publisher.BrokerConfig.DEFAULT_URI : uri,
-                value(root, "--redis", URI.class), value(root, "--config", Path.class), Boolean.TRUE.equals(value(root, "--json", Boolean.class)),
+        // --redis is kept as text by the root command and converted where it is used.
+        String redisText = value(root, "--redis", String.class);
+        URI redis = null;
+        if (redisText != null && !redisText.isBlank()) {
+            try {
+                redis = new Converters.RedisUriConverter().convert(redisText);
+            } catch (TypeConversionException e) {
+                throw new ParameterException(spec.commandLine(), "invalid --redis (or REDIS_URI): " + e.getMessage());
+            }
+        }
+        return new GlobalOptions(uri == null ? dev.hopper.publisher.BrokerConfig.DEFAULT_URI : uri, redis,
+                value(root, "--config", Path.class), Boolean.TRUE.equals(value(root, "--json", Boolean.class)),
                 Boolean.TRUE.equals(value(root, "--verbose", Boolean.class)));
     }
 

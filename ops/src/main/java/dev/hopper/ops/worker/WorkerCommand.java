@@ -100,11 +100,11 @@ public final class WorkerCommand implements Callable<Integer> {
                     + "is higher).")
     @Nullable Integer prefetch;
 
-    @Option(names = "--handler-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
+    @Option(names = "--handler-timeout", paramLabel = "DURATION", converter = dev.hopper.ops.Converters.DurationConverter.class,
             description = "Interrupt a handler after this long (e.g. 30s) and retry the task.")
     @Nullable Duration handlerTimeout;
 
-    @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
+    @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = dev.hopper.ops.Converters.DurationConverter.class,
             defaultValue = "30s", description = "On SIGTERM, how long running tasks may finish (default: 30s).")
     Duration drainTimeout = Duration.ofSeconds(30);
 
@@ -339,18 +339,6 @@ public final class WorkerCommand implements Callable<Integer> {
 
     private CommandSpec spec() {
         return java.util.Objects.requireNonNull(spec, "picocli injects the spec");
-    }
-
-    /** {@code 30s}, {@code 5m}: Hopper's duration syntax. */
-    static final class DurationConverter implements ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            try {
-                return DurationText.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
     }
 
     /** One of {@link BuiltinHandlers#NAMES}. */
