@@ -86,7 +86,7 @@ class LockAndRevisionIT {
             }
             System.out.printf("LockAndRevisionIT: %d tasks over %d keys, %d runs%n", ids.size(), byKey.size(),
                     spans.size());
-            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(queue) == 0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(queue) == 0);
         }
     }
 
@@ -277,17 +277,17 @@ class LockAndRevisionIT {
             tasks.declare(config);
             w.start();
             String warmup = tasks.publish(spec.name(), "job", "{\"n\":0}", "K0", null);
-            await().atMost(Duration.ofSeconds(10)).until(() -> attempts.containsKey(warmup));
+            await().atMost(Duration.ofSeconds(30)).until(() -> attempts.containsKey(warmup));
 
             redis.kill();
             List<String> ids = new ArrayList<>();
             for (int i = 1; i <= 5; i++) {
                 ids.add(tasks.publish(spec.name(), "job", "{\"n\":" + i + "}", "K" + i, null));
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> !w.isConsuming(spec.name()));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !w.isConsuming(spec.name()));
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
                     .until(() -> attempts.size() == 1 && tasks.depth(spec.deadQueue()) == 0);
-            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.name()) == 5);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.name()) == 5);
 
             redis.restart();
             await().atMost(Duration.ofSeconds(30)).until(() -> attempts.keySet().containsAll(ids));
@@ -315,7 +315,7 @@ class LockAndRevisionIT {
             w.start();
             redis.kill();
             String id = tasks.publish(spec.name(), "job", "{\"n\":1}", "K", null);
-            await().atMost(Duration.ofSeconds(10)).until(() -> !w.isConsuming(spec.name()));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !w.isConsuming(spec.name()));
             w.pause(spec.name(), "maintenance"); // an operator pause on top of the outage
 
             redis.restart();
@@ -323,7 +323,7 @@ class LockAndRevisionIT {
             await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
                     .until(() -> !w.isConsuming(spec.name()) && ran.isEmpty());
             w.resume(spec.name(), "maintenance over");
-            await().atMost(Duration.ofSeconds(10)).until(() -> ran.contains(id));
+            await().atMost(Duration.ofSeconds(30)).until(() -> ran.contains(id));
         }
     }
 }

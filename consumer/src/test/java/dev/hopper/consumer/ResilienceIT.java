@@ -98,7 +98,7 @@ class ResilienceIT {
             await().atMost(Duration.ofSeconds(20)).until(() -> events.halfOpens() >= 2
                     && events.states.get(events.states.size() - 1) == BreakerState.OPEN && w.inFlight() == 0);
             // Nothing is lost or dead: every task waits in the work queue or a retry tier.
-            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.name()) + retryDepth(tasks, spec)
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.name()) + retryDepth(tasks, spec)
                     == tasksTotal);
             long halfOpens = events.halfOpens();
             // Only the calls that tripped the breaker (plus one already running on the other thread) and the
@@ -119,7 +119,7 @@ class ResilienceIT {
             assertThat(w.isConsuming(spec.name())).isTrue();
             assertThat(events.count(Outcome.SUCCESS)).isEqualTo(tasksTotal);
             assertThat(events.count(Outcome.DEAD)).isZero();
-            await().atMost(Duration.ofSeconds(5)).until(() -> tasks.depth(spec.name()) == 0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.name()) == 0);
             assertThat(tasks.depth(spec.deadQueue())).isZero();
         }
     }

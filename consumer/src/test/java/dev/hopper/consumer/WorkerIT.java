@@ -67,7 +67,7 @@ class WorkerIT {
             assertThat(Duration.between(runs.get(0).at(), runs.get(1).at())).isGreaterThanOrEqualTo(Duration.ofMillis(950));
             assertThat(Duration.between(runs.get(1).at(), runs.get(2).at())).isGreaterThanOrEqualTo(Duration.ofMillis(1950));
             assertThat(runs).extracting(Run::firstAttemptAt).containsOnly(runs.get(0).firstAttemptAt());
-            await().atMost(Duration.ofSeconds(5)).until(() -> tasks.depth(spec.name()) == 0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.name()) == 0);
             assertThat(tasks.depth(spec.deadQueue())).isZero();
         }
     }
@@ -126,7 +126,7 @@ class WorkerIT {
             tasks.declare(config);
             w.start();
             tasks.publish(spec.name(), "bad", "{\"n\":1}");
-            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.deadQueue()) == 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.deadQueue()) == 1);
             GetResponse dead = tasks.drain(spec.deadQueue()).get(0);
             assertThat(HeaderValues.text(dead.getProps().getHeaders(), Headers.DEAD_REASON)).contains("permanent");
             assertThat(HeaderValues.count(dead.getProps().getHeaders(), Headers.ATTEMPT)).contains(1);
@@ -225,11 +225,11 @@ class WorkerIT {
                 finished.add(ctx.messageId());
             }).build();
             w.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> started.size() == 2);
+            await().atMost(Duration.ofSeconds(30)).until(() -> started.size() == 2);
             w.close();
             // The two running handlers finished and were acked; the six prefetched ones went back unrun.
             assertThat(finished).containsExactlyInAnyOrderElementsOf(started);
-            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.name()) == 6);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.name()) == 6);
             List<String> back = tasks.drain(spec.name()).stream().map(r -> r.getProps().getMessageId()).toList();
             List<String> all = new ArrayList<>(back);
             all.addAll(finished);
@@ -257,9 +257,9 @@ class WorkerIT {
                         }
                     }).build();
             w.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> started.contains(id));
+            await().atMost(Duration.ofSeconds(30)).until(() -> started.contains(id));
             w.close();
-            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.name()) == 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.name()) == 1);
             assertThat(tasks.drain(spec.name())).extracting(r -> r.getProps().getMessageId()).containsExactly(id);
         }
     }
@@ -279,9 +279,9 @@ class WorkerIT {
                         Thread.sleep(30_000); // interruptible: shutdown past the drain interrupts it
                     }).build();
             w.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> started.contains(id));
+            await().atMost(Duration.ofSeconds(30)).until(() -> started.contains(id));
             w.close();
-            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(spec.name()) == 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.name()) == 1);
             GetResponse back = tasks.drain(spec.name()).get(0);
             assertThat(back.getProps().getMessageId()).isEqualTo(id);
             assertThat(HeaderValues.count(back.getProps().getHeaders(), Headers.ATTEMPT)).contains(0);
@@ -301,16 +301,16 @@ class WorkerIT {
             tasks.declare(config);
             w.start();
             String first = tasks.publish(spec.name(), "job", "{\"n\":1}");
-            await().atMost(Duration.ofSeconds(10)).until(() -> done.contains(first));
+            await().atMost(Duration.ofSeconds(30)).until(() -> done.contains(first));
             // Deleting the queue makes the broker cancel the consumer (basic.cancel from the server).
             com.rabbitmq.client.Channel ch = tasks.connection.amqp().createChannel();
             ch.queueDelete(spec.name());
             ch.close();
-            await().atMost(Duration.ofSeconds(10)).until(() -> !w.isConsuming(spec.name()));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !w.isConsuming(spec.name()));
             tasks.declare(config);
             await().atMost(Duration.ofSeconds(30)).until(() -> w.isConsuming(spec.name()));
             String second = tasks.publish(spec.name(), "job", "{\"n\":2}");
-            await().atMost(Duration.ofSeconds(10)).until(() -> done.contains(second));
+            await().atMost(Duration.ofSeconds(30)).until(() -> done.contains(second));
         }
     }
 
@@ -328,11 +328,11 @@ class WorkerIT {
             // Acking an unknown delivery tag is a channel error: the broker closes the channel (406), as it does
             // on consumer_timeout before RabbitMQ 4.3. Automatic recovery does not reopen such a channel.
             first.basicAck(999_999, false);
-            await().atMost(Duration.ofSeconds(10)).until(() -> !first.isOpen());
-            await().atMost(Duration.ofSeconds(10)).until(() -> w.isConsuming(spec.name()));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !first.isOpen());
+            await().atMost(Duration.ofSeconds(30)).until(() -> w.isConsuming(spec.name()));
             assertThat(w.consumerChannelForTests(spec.name())).isNotSameAs(first);
             String id = tasks.publish(spec.name(), "job", "{\"n\":1}");
-            await().atMost(Duration.ofSeconds(10)).until(() -> done.contains(id));
+            await().atMost(Duration.ofSeconds(30)).until(() -> done.contains(id));
         }
     }
 
@@ -349,9 +349,9 @@ class WorkerIT {
             tasks.declare(config);
             w.start();
             String first = tasks.publish(spec.name(), "job", "{\"n\":1}");
-            await().atMost(Duration.ofSeconds(10)).until(() -> done.contains(first));
+            await().atMost(Duration.ofSeconds(30)).until(() -> done.contains(first));
             assertThat(broker.closeConnections(name + "-consume")).isEqualTo(1);
-            await().atMost(Duration.ofSeconds(10)).until(() -> !w.isConnected());
+            await().atMost(Duration.ofSeconds(30)).until(() -> !w.isConnected());
             await().atMost(Duration.ofSeconds(20)).until(w::isConnected);
             String second = tasks.publish(spec.name(), "job", "{\"n\":2}");
             await().atMost(Duration.ofSeconds(20)).until(() -> done.contains(second));
@@ -372,7 +372,7 @@ class WorkerIT {
             tasks.publish(spec.name(), "anything", "{ \"spaced\" : [1, 2] }");
             tasks.publish(spec.name(), "other", "42");
             tasks.publishRaw(spec.name(), props("broken", "anything", Map.of()), "{nope".getBytes());
-            await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 2 && tasks.depth(spec.deadQueue()) == 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> seen.size() == 2 && tasks.depth(spec.deadQueue()) == 1);
             assertThat(seen).containsEntry("anything", "{ \"spaced\" : [1, 2] }").containsEntry("other", "42");
             assertThat(HeaderValues.text(tasks.drain(spec.deadQueue()).get(0).getProps().getHeaders(),
                     Headers.DEAD_REASON)).contains("malformed");

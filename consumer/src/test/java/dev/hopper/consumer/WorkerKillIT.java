@@ -51,7 +51,7 @@ class WorkerKillIT {
             // At-least-once: only tasks in flight at the kill may run twice; report how many did.
             System.out.printf("WorkerKillIT: %d tasks, %d started more than once after SIGKILL%n", ids.size(), ranTwice);
             assertThat(ranTwice).isLessThanOrEqualTo(8); // at most the killed worker's prefetch window
-            await().atMost(Duration.ofSeconds(10)).until(() -> tasks.depth(queue) == 0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(queue) == 0);
             assertThat(tasks.depth(spec.deadQueue())).isZero();
         }
     }

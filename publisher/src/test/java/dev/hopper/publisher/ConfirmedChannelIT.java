@@ -103,7 +103,7 @@ class ConfirmedChannelIT {
             }
             assertThat(all).hasSize(12_000);
             // No future hangs: every one is settled by now or within moments, each exactly one way.
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Duration.ofSeconds(30))
                     .until(() -> all.stream().allMatch(CompletableFuture::isDone));
             int closed = 0;
             int ok = 0;

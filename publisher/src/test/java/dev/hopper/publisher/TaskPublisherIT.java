@@ -351,7 +351,7 @@ class TaskPublisherIT {
         TaskPublisher publisher = TaskPublisher.builder().brokerConfig(cfg).build();
         assertThat(BrokerFixture.connectionPid(broker, cfg.connectionName())).isNotNull();
         publisher.close();
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Duration.ofSeconds(30))
                 .until(() -> BrokerFixture.connectionPid(broker, cfg.connectionName()) == null);
         var f = publisher.publishAsync(Task.builder().queue(queues.name("x")).type("t").payload(1).build());
         PublishException e = (PublishException) catchThrowableOfType(ExecutionException.class, f::get).getCause();

@@ -60,7 +60,7 @@ class TopologyIT {
             ch.basicPublish("", a.retryQueue(tiers.get(0)),
                     new AMQP.BasicProperties.Builder().messageId("tier-trip").deliveryMode(2).build(),
                     "{}".getBytes(StandardCharsets.UTF_8));
-            GetResponse got = await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
+            GetResponse got = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
                     .until(() -> ch.basicGet(a.name(), true), r -> r != null);
             assertThat(got.getProps().getMessageId()).isEqualTo("tier-trip");
             assertThat(Duration.ofNanos(System.nanoTime() - sent)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
@@ -69,11 +69,11 @@ class TopologyIT {
             // Published through hopper.tasks with the queue name as key, it reaches the work queue.
             ch.basicPublish(QueueNames.TASKS_EXCHANGE, b.name(), true, new AMQP.BasicProperties(),
                     "{}".getBytes(StandardCharsets.UTF_8));
-            await().atMost(Duration.ofSeconds(5)).until(() -> ch.messageCount(b.name()) == 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> ch.messageCount(b.name()) == 1);
             // And through hopper.dead with the queue name as key, it reaches the dead queue.
             ch.basicPublish(QueueNames.DEAD_EXCHANGE, b.name(), true, new AMQP.BasicProperties(),
                     "{}".getBytes(StandardCharsets.UTF_8));
-            await().atMost(Duration.ofSeconds(5)).until(() -> ch.messageCount(b.deadQueue()) == 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> ch.messageCount(b.deadQueue()) == 1);
             ch.close();
         }
     }

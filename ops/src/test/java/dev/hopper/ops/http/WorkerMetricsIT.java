@@ -68,7 +68,7 @@ class WorkerMetricsIT {
                 return false;
             });
             Scrape scrape = new Scrape(port[0]);
-            await().atMost(Duration.ofSeconds(10)).until(() -> scrape.healthStatus() == 200);
+            await().atMost(Duration.ofSeconds(30)).until(() -> scrape.healthStatus() == 200);
 
             // 3 successes, 1 that fails once then succeeds, 1 permanent failure, 1 malformed message.
             for (int i = 0; i < 3; i++) {
@@ -113,7 +113,7 @@ class WorkerMetricsIT {
             assertThat(Scrape.sample(text, "hopper_circuit_state", "queue=\"" + queue + "\"")).hasValue(0.0);
             assertThat(text).containsPattern("(?m)^hopper_worker_inflight 0\\.0$");
             // Queue depths are polled every few seconds: both dead letters show up as kind="dead".
-            await().atMost(Duration.ofSeconds(15)).until(() -> value(scrape.metrics(), "hopper_queue_depth",
+            await().atMost(Duration.ofSeconds(30)).until(() -> value(scrape.metrics(), "hopper_queue_depth",
                     "kind=\"dead\",queue=\"" + queue + "\"") == 2);
             String later = scrape.metrics();
             // Every series the Grafana dashboard queries is exported.

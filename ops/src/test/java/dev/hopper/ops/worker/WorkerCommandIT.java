@@ -102,7 +102,7 @@ class WorkerCommandIT {
                 assertThat(HeaderValues.text(h, Headers.ERROR_CLASS)).hasValue(CommandFailedException.class.getName());
                 assertThat(new String(dead.getBody(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("{\"n\":3}");
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> depth(c, q) == 0 && depth(c, q + ".retry.1s") == 0);
+            await().atMost(Duration.ofSeconds(30)).until(() -> depth(c, q) == 0 && depth(c, q + ".retry.1s") == 0);
         }
         p.destroy();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -135,7 +135,7 @@ class WorkerCommandIT {
             assertThat(finished).containsAll(lines(started)).doesNotHaveDuplicates();
             assertThat(finished.size()).isLessThan(tasks);
             // The rest are back in the queue: nothing lost.
-            await().atMost(Duration.ofSeconds(10)).until(() -> depth(c, q) == tasks - finished.size());
+            await().atMost(Duration.ofSeconds(30)).until(() -> depth(c, q) == tasks - finished.size());
             Set<String> remaining = new HashSet<>();
             try (Channel ch = c.createChannel()) {
                 GetResponse r;
@@ -198,7 +198,7 @@ class WorkerCommandIT {
             try (Connection c = broker.connect("worker-it")) {
                 publish(c, q, "hook-1", "order.paid", "{\"order\":1}");
                 await().atMost(Duration.ofSeconds(30)).until(() -> attempts.size() >= 2);
-                await().atMost(Duration.ofSeconds(10)).until(() -> depth(c, q) == 0 && depth(c, q + ".retry.1s") == 0);
+                await().atMost(Duration.ofSeconds(30)).until(() -> depth(c, q) == 0 && depth(c, q + ".retry.1s") == 0);
                 assertThat(attempts).containsExactly("hook-1 0", "hook-1 1");
                 assertThat(depth(c, q + ".dead")).isZero();
             }
