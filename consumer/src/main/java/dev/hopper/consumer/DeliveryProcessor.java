@@ -106,7 +106,7 @@ final class DeliveryProcessor {
             DeliveryGate.Pass pass = gate.admit();
             if (pass == null) {
                 // Circuit breaker open: back unrun, no attempt counted, so waiting tasks keep their retries.
-                settlement.nackRequeue();
+                handBack(settlement, props, body, idForLog);
                 settled(UNKNOWN_TYPE_TAG, Outcome.RETURNED, null, null, 0);
                 return;
             }
@@ -171,7 +171,7 @@ final class DeliveryProcessor {
                 return;
             }
         } catch (StoreUnavailableException e) {
-            handBackForStore(settlement, env, e);
+            handBackForStore(settlement, env, props, body, e);
             return;
         }
         if (!pass.awaitStart()) { // rate limit; false only when interrupted by shutdown
@@ -190,7 +190,7 @@ final class DeliveryProcessor {
                 r = store.checkAndLock(key, env.revision(), owner, spec.lock().lease(),
                         spec.lock().superseded() == SupersededPolicy.REFRESH);
             } catch (StoreUnavailableException e) {
-                handBackForStore(settlement, env, e);
+                handBackForStore(settlement, env, props, body, e);
                 return;
             }
             if (r instanceof LockResult.Superseded s) {
@@ -404,10 +404,35 @@ final class DeliveryProcessor {
         }
     }
 
-    private void handBackForStore(Settlement s, TaskEnvelope env, StoreUnavailableException e) {
-        s.nackRequeue();
+    private void handBackForStore(Settlement s, TaskEnvelope env, AMQP.BasicProperties props, byte[] body,
+            StoreUnavailableException e) {
+        handBack(s, props, body, env.messageId());
         settled(env.type(), Outcome.RETURNED, null, null, env.attempt());
         host.storeUnavailable(spec.name(), e);
+    }
+
+    /**
+     * Gives a delivery back unrun as a confirmed copy at the tail of the work queue, then acks it. A nack would
+     * do the same on RabbitMQ 4.3+, but before 4.3 every nack raises {@code x-delivery-count}, so a few breaker
+     * cycles or store outages would push healthy tasks past the poison guard. Falls back to nack+requeue when the
+     * copy cannot be published (nothing is lost either way).
+     */
+    private void handBack(Settlement s, AMQP.@Nullable BasicProperties props, byte[] body, String idForLog) {
+        if (props == null) {
+            s.nackRequeue();
+            return;
+        }
+        try {
+            retries.handBack(spec.name(), props, body).get(COPY_CONFIRM_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            s.ack();
+        } catch (ExecutionException | TimeoutException e) {
+            log.debug("hand-back copy not confirmed, nacking instead queue={} id={}: {}", spec.name(), idForLog,
+                    e.toString());
+            s.nackRequeue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            s.nackRequeue();
+        }
     }
 
     private static int brokerDeliveryCount(AMQP.BasicProperties props) {

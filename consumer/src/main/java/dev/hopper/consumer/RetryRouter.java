@@ -52,4 +52,14 @@ final class RetryRouter {
         return channel.publish(QueueNames.TASKS_EXCHANGE, queue,
                 dev.hopper.topology.EnvelopeCodec.republished(original, changes), body);
     }
+
+    /**
+     * An unchanged copy for the work queue, without the broker's headers: a deliberate hand-back (breaker open, store
+     * down) that must not raise the broker's delivery count, which RabbitMQ before 4.3 raises on every nack and the
+     * poison guard reads.
+     */
+    CompletableFuture<Void> handBack(String queue, AMQP.BasicProperties original, byte[] body) {
+        return channel.publish(QueueNames.TASKS_EXCHANGE, queue,
+                dev.hopper.topology.EnvelopeCodec.republished(original, Map.of()), body);
+    }
 }
