@@ -28,6 +28,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {TopologyCommand.class, PublishCommand.class, DlqCommand.class, StatsCommand.class,
                 RevisionCommand.class, dev.hopper.ops.worker.WorkerCommand.class,
                 dev.hopper.ops.demo.DemoCommand.class, dev.hopper.ops.bench.BenchCommand.class,
+                dev.hopper.ops.console.ConsoleCommand.class,
                 CommandLine.HelpCommand.class})
 public final class HopperCommand {
 

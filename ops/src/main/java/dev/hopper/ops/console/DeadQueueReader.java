@@ -1,0 +1,199 @@
+package dev.hopper.ops.console;
+
+import static java.util.Objects.requireNonNull;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.AlreadyClosedException;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Delivery;
+import dev.hopper.ops.dlq.DeadLetter;
+import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.topology.HopperException;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Reads a dead queue without changing it, past the 65,535 messages one channel can hold unacknowledged: when a
+ * channel's window is full it opens the next one, whose consumer then receives what follows in queue order. Nothing
+ * is ever acknowledged; at the end every consumer is cancelled first (so no returned message is redelivered to a
+ * later window) and the channels are closed one by one, oldest first, each after the broker has put the previous
+ * window back, so the queue ends in its original order. A crash closes the connection's channels and the broker
+ * puts everything back: a reader can neither lose nor duplicate a message.
+ *
+ * <p>Like {@code hopper dlq}, it refuses to start while the queue has other consumers (two readers would
+ * interleave). Use from one thread at a time; the caller serializes readers of one queue.
+ */
+final class DeadQueueReader {
+    /** The largest AMQP prefetch: how many messages one window (channel) holds. */
+    static final int WINDOW = 65_535;
+    /** How long to wait for a previous reader to be gone, and for a window's hand-back. */
+    static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(10);
+
+    /** Sees dead letters in queue order; returns false to stop reading. */
+    @FunctionalInterface
+    interface Visitor {
+        boolean visit(int position, DeadLetter letter);
+    }
+
+    /** What a read saw: ready messages when it started, and how many it visited. */
+    record Result(long depth, long read) {}
+
+    private static final Delivery END = new Delivery(null, null, null);
+
+    private final BrokerConnection connection;
+    private final Duration idleTimeout;
+
+    DeadQueueReader(BrokerConnection connection, Duration idleTimeout) {
+        this.connection = requireNonNull(connection, "connection");
+        this.idleTimeout = requireNonNull(idleTimeout, "idleTimeout");
+    }
+
+    /**
+     * Visits at most {@code limit} dead letters of {@code deadQueue} in queue order, then puts everything back.
+     *
+     * @throws HopperException when the queue is missing, has another reader, or the channel is lost (everything
+     *     is back in the queue by then)
+     */
+    Result read(String deadQueue, long limit, Visitor visitor) {
+        Channel probe = connection.openChannel();
+        List<Channel> windows = new ArrayList<>();
+        BlockingQueue<Delivery> deliveries = new LinkedBlockingQueue<>();
+        List<String> tags = new ArrayList<>();
+        try {
+            long depth = awaitConsumers(probe, deadQueue, 0).getMessageCount();
+            if (depth == 0 || limit <= 0) {
+                return new Result(depth, 0);
+            }
+            long target = Math.min(depth, limit);
+            AtomicInteger onLastWindow = new AtomicInteger();
+            long read = 0;
+            while (read < target) {
+                if (windows.isEmpty() || onLastWindow.get() >= WINDOW) {
+                    onLastWindow.set(0);
+                    windows.add(openWindow(deadQueue, deliveries, onLastWindow, tags));
+                }
+                Delivery d;
+                try {
+                    d = deliveries.poll(idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new HopperException("interrupted while reading '" + deadQueue + "'; nothing was lost", e);
+                }
+                if (d == END) {
+                    throw new HopperException("lost the channel while reading '" + deadQueue + "'; nothing was lost: "
+                            + "the broker put every message back");
+                }
+                if (d == null) {
+                    if (onLastWindow.get() >= WINDOW) {
+                        continue; // the window filled up while we waited: open the next one
+                    }
+                    break; // someone else took the rest, or the queue shrank
+                }
+                if (!visitor.visit((int) read, DeadLetter.of(d.getProperties(), d.getBody()))) {
+                    read++;
+                    break;
+                }
+                read++;
+            }
+            return new Result(depth, read);
+        } catch (IOException e) {
+            throw new HopperException("cannot read dead-letter queue '" + deadQueue + "' on "
+                    + connection.redactedUri() + ": " + e.getMessage(), e);
+        } finally {
+            handBack(probe, deadQueue, windows, tags);
+        }
+    }
+
+    private Channel openWindow(String deadQueue, BlockingQueue<Delivery> deliveries, AtomicInteger counter,
+            List<String> tags) throws IOException {
+        Channel ch = connection.openChannel();
+        ch.basicQos(WINDOW);
+        ch.addShutdownListener(cause -> {
+            if (!cause.isInitiatedByApplication()) {
+                deliveries.add(END);
+            }
+        });
+        tags.add(ch.basicConsume(deadQueue, false, "hopper-console-index", false, false, null,
+                (tag, delivery) -> {
+                    counter.incrementAndGet();
+                    deliveries.add(delivery);
+                },
+                tag -> deliveries.add(END)));
+        return ch;
+    }
+
+    /** Cancels every window's consumer, then closes the windows oldest first, each after the previous is back. */
+    private void handBack(Channel probe, String deadQueue, List<Channel> windows, List<String> tags) {
+        try {
+            for (int i = 0; i < windows.size(); i++) {
+                try {
+                    windows.get(i).basicCancel(tags.get(i));
+                } catch (IOException | AlreadyClosedException e) {
+                    // Closing below hands the window back just the same.
+                }
+            }
+            for (int i = 0; i < windows.size(); i++) {
+                close(windows.get(i));
+                if (probe.isOpen()) {
+                    awaitConsumers(probe, deadQueue, windows.size() - i - 1);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // The connection is gone: the broker puts everything back on its own.
+            windows.forEach(DeadQueueReader::close);
+        } finally {
+            close(probe);
+        }
+    }
+
+    /**
+     * Passive-declares the queue until it has at most {@code expected} consumers, for up to
+     * {@link #SETTLE_TIMEOUT}. The broker removes a closed channel's consumer asynchronously, in the same step
+     * that puts its messages back.
+     *
+     * @throws HopperException when the queue is missing or still has more consumers (another reader)
+     */
+    private AMQP.Queue.DeclareOk awaitConsumers(Channel ch, String deadQueue, int expected) throws IOException {
+        long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
+        while (true) {
+            AMQP.Queue.DeclareOk ok;
+            try {
+                ok = ch.queueDeclarePassive(deadQueue);
+            } catch (IOException e) {
+                throw new HopperException("dead-letter queue '" + deadQueue + "' does not exist on "
+                        + connection.redactedUri() + "; create it with 'hopper topology declare'");
+            }
+            if (ok.getConsumerCount() <= expected) {
+                return ok;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new HopperException("dead-letter queue '" + deadQueue + "' has " + ok.getConsumerCount()
+                        + " consumer(s): another hopper dlq command (or a stray consumer) is reading it; the console "
+                        + "reads it when that is done");
+            }
+            try {
+                Thread.sleep(50); // the broker offers no notification for "consumer gone"
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HopperException("interrupted while waiting for '" + deadQueue + "'", e);
+            }
+        }
+    }
+
+    private static void close(Channel ch) {
+        try {
+            if (ch.isOpen()) {
+                ch.close();
+            }
+        } catch (IOException | TimeoutException | AlreadyClosedException e) {
+            // Already closed: the broker has put its messages back.
+        }
+    }
+}
