@@ -71,13 +71,14 @@ public final class Console implements AutoCloseable {
                     s.indexLimit(), new LetterView(mapper));
             DeadLetterActions actions = new DeadLetterActions(read, publish, index, locks, s.clock(),
                     s.idleTimeout(), s.operator());
-            ConsoleApi api = new ConsoleApi(s.config(), read, index, actions, locks, mapper);
-            ConsoleServer server = ConsoleServer.start(s.address(), s.token(), api, mapper);
             refresher = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "hopper-console-index");
                 t.setDaemon(true);
                 return t;
             });
+            ConsoleApi api = new ConsoleApi(s.config(), read, index, actions, locks, mapper,
+                    new DetailPrefetch(refresher, locks, index));
+            ConsoleServer server = ConsoleServer.start(s.address(), s.token(), api, mapper);
             Console console = new Console(read, publish, refresher, server, index, locks);
             refresher.scheduleWithFixedDelay(() -> console.refreshAll(s), 0, s.refreshEvery().toMillis(),
                     TimeUnit.MILLISECONDS);
@@ -118,6 +119,11 @@ public final class Console implements AutoCloseable {
     /** True once {@code queue}'s dead queue has been read at least once. */
     public boolean indexed(String queue) {
         return index.snapshot(queue).readAt() != null;
+    }
+
+    /** True when the letter page of {@code id} would be served without reading the queue. */
+    boolean cached(String queue, String id) {
+        return index.cached(queue, id).isPresent();
     }
 
     @Override

@@ -40,7 +40,7 @@ import org.jspecify.annotations.Nullable;
 final class ConsoleApi {
     static final int PAGE_SIZE = 50;
     /** How long a letter lookup that must read the queue waits for a running refresh or action. */
-    static final Duration LOOKUP_WAIT = Duration.ofSeconds(30);
+    static final Duration LOOKUP_WAIT = Duration.ofSeconds(120);
 
     /** The request names something that does not exist: 404. */
     static final class NotFound extends HopperException {
@@ -57,9 +57,11 @@ final class ConsoleApi {
     private final DeadLetterActions actions;
     private final QueueLocks locks;
     private final ObjectMapper mapper;
+    private final DetailPrefetch prefetch;
 
     ConsoleApi(HopperConfig config, BrokerConnection connection, DeadLetterIndex index, DeadLetterActions actions,
-            QueueLocks locks, ObjectMapper mapper) {
+            QueueLocks locks, ObjectMapper mapper, DetailPrefetch prefetch) {
+        this.prefetch = requireNonNull(prefetch, "prefetch");
         this.config = requireNonNull(config, "config");
         this.connection = requireNonNull(connection, "connection");
         this.index = requireNonNull(index, "index");
@@ -132,10 +134,11 @@ final class ConsoleApi {
                 }
                 case DEAD -> {
                     IndexSnapshot s = index.snapshot(d.workQueue());
-                    // While the console itself reads the dead queue its letters are not "ready": use the index.
-                    boolean reading = d.messages() != null && d.messages() == 0 && s.depth() > 0
-                            && locks.busy(d.workQueue());
-                    q.put("dead", reading ? s.depth() : d.messages());
+                    // While the console itself reads the dead queue, the letters it holds are not "ready" and a
+                    // passive declare misses them: show at least what the last read counted.
+                    boolean reading = d.messages() != null && locks.busy(d.workQueue());
+                    q.put("dead", reading ? Math.max(d.messages(), s.depth()) : d.messages());
+                    q.put("reading", reading);
                     q.put("index", status(s));
                     q.put("lastHour", index.lastHour(d.workQueue()));
                 }
@@ -155,6 +158,7 @@ final class ConsoleApi {
         LetterQuery query = query(q.get("reason"), q.get("type"), q.get("errorClass"), q.get("key"),
                 q.get("olderThan"), q.get("group"));
         DeadLetterIndex.Page p = index.page(queue, query, page, PAGE_SIZE);
+        prefetch.pageServed(queue, p.letters());
         List<Map<String, Object>> rows = new ArrayList<>();
         for (IndexedLetter l : p.letters()) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -117,13 +117,15 @@ final class DeadLetterIndex {
             return hit;
         }
         AtomicReference<LetterView.Detail> found = new AtomicReference<>();
-        reader.read(QueueNames.deadQueue(queue), limit, (position, letter) -> {
+        DeadQueueReader.Result r = reader.read(QueueNames.deadQueue(queue), limit, (position, letter) -> {
             if (letter.messageId().equals(id)) {
                 found.set(views.detail(letter, position));
                 return false;
             }
             return true;
         });
+        log.debug("dead letter lookup queue={} id={} found={} depth={} read={}", queue, id, found.get() != null,
+                r.depth(), r.read());
         LetterView.Detail d = found.get();
         if (d != null) {
             Map<String, LetterView.Detail> cache = detailCache(queue);
@@ -132,6 +134,37 @@ final class DeadLetterIndex {
             }
         }
         return Optional.ofNullable(d);
+    }
+
+    /**
+     * Reads the full letters of one page ({@code letters}, at most {@link #DETAIL_CACHE}) into the detail cache, so
+     * that opening one of them is instant: one read of the dead queue up to the last of them, stopping early once
+     * all are found. Call under the queue's lock; the console does it in the background after serving a page.
+     */
+    void cacheDetails(String queue, List<IndexedLetter> letters) {
+        java.util.Set<String> missing = new java.util.HashSet<>();
+        int last = -1;
+        for (IndexedLetter l : letters) {
+            if (missing.size() < DETAIL_CACHE && cached(queue, l.id()).isEmpty()) {
+                missing.add(l.id());
+                last = Math.max(last, l.position());
+            }
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        Map<String, LetterView.Detail> cache = detailCache(queue);
+        // A little past the last position: letters before them may have been replayed since the index was read.
+        long limit = Math.min((long) this.limit, last + 1L + DETAIL_CACHE);
+        reader.read(QueueNames.deadQueue(queue), limit, (position, letter) -> {
+            if (missing.remove(letter.messageId())) {
+                LetterView.Detail d = views.detail(letter, position);
+                synchronized (cache) {
+                    cache.put(d.id(), d);
+                }
+            }
+            return !missing.isEmpty();
+        });
     }
 
     /** Ids of the indexed letters {@code query} selects, in queue order, at most {@code max}. */

@@ -36,6 +36,9 @@ final class DeadQueueReader {
     /** How long to wait for a previous reader to be gone, and for a window's hand-back. */
     static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(10);
 
+    /** The longest the broker may deliver nothing while it reports ready messages before a read fails. */
+    static final Duration STALL_LIMIT = Duration.ofSeconds(60);
+
     /** Sees dead letters in queue order; returns false to stop reading. */
     @FunctionalInterface
     interface Visitor {
@@ -49,10 +52,20 @@ final class DeadQueueReader {
 
     private final BrokerConnection connection;
     private final Duration idleTimeout;
+    private final int window;
 
     DeadQueueReader(BrokerConnection connection, Duration idleTimeout) {
+        this(connection, idleTimeout, WINDOW);
+    }
+
+    /** @param window messages per channel; {@link #WINDOW} except in tests that cross windows cheaply */
+    DeadQueueReader(BrokerConnection connection, Duration idleTimeout, int window) {
+        if (window < 1 || window > WINDOW) {
+            throw new IllegalArgumentException("window must be 1.." + WINDOW + ", was " + window);
+        }
         this.connection = requireNonNull(connection, "connection");
         this.idleTimeout = requireNonNull(idleTimeout, "idleTimeout");
+        this.window = window;
     }
 
     /**
@@ -66,18 +79,20 @@ final class DeadQueueReader {
         List<Channel> windows = new ArrayList<>();
         BlockingQueue<Delivery> deliveries = new LinkedBlockingQueue<>();
         List<String> tags = new ArrayList<>();
+        List<AtomicInteger> held = new ArrayList<>();
         try {
             long depth = awaitConsumers(probe, deadQueue, 0).getMessageCount();
             if (depth == 0 || limit <= 0) {
                 return new Result(depth, 0);
             }
             long target = Math.min(depth, limit);
-            AtomicInteger onLastWindow = new AtomicInteger();
             long read = 0;
+            long lastProgress = System.nanoTime();
             while (read < target) {
-                if (windows.isEmpty() || onLastWindow.get() >= WINDOW) {
-                    onLastWindow.set(0);
-                    windows.add(openWindow(deadQueue, deliveries, onLastWindow, tags));
+                if (windows.isEmpty() || held.get(held.size() - 1).get() >= window) {
+                    AtomicInteger counter = new AtomicInteger();
+                    held.add(counter);
+                    windows.add(openWindow(deadQueue, deliveries, counter, tags));
                 }
                 Delivery d;
                 try {
@@ -91,11 +106,22 @@ final class DeadQueueReader {
                             + "the broker put every message back");
                 }
                 if (d == null) {
-                    if (onLastWindow.get() >= WINDOW) {
+                    if (held.get(held.size() - 1).get() >= window) {
                         continue; // the window filled up while we waited: open the next one
+                    }
+                    // After a large hand-back the broker may take a while to deliver again (a quorum queue reads
+                    // returned messages back from its log): keep waiting while it still has ready messages for us.
+                    long ready = probe.queueDeclarePassive(deadQueue).getMessageCount();
+                    if (ready > 0 && System.nanoTime() - lastProgress < STALL_LIMIT.toNanos()) {
+                        continue;
+                    }
+                    if (ready > 0) {
+                        throw new HopperException("reading '" + deadQueue + "' stalled: no message for "
+                                + STALL_LIMIT.toSeconds() + "s although " + ready + " are ready; nothing was lost");
                     }
                     break; // someone else took the rest, or the queue shrank
                 }
+                lastProgress = System.nanoTime();
                 if (!visitor.visit((int) read, DeadLetter.of(d.getProperties(), d.getBody()))) {
                     read++;
                     break;
@@ -107,14 +133,14 @@ final class DeadQueueReader {
             throw new HopperException("cannot read dead-letter queue '" + deadQueue + "' on "
                     + connection.redactedUri() + ": " + e.getMessage(), e);
         } finally {
-            handBack(probe, deadQueue, windows, tags);
+            handBack(probe, deadQueue, windows, tags, held);
         }
     }
 
     private Channel openWindow(String deadQueue, BlockingQueue<Delivery> deliveries, AtomicInteger counter,
             List<String> tags) throws IOException {
         Channel ch = connection.openChannel();
-        ch.basicQos(WINDOW);
+        ch.basicQos(window);
         ch.addShutdownListener(cause -> {
             if (!cause.isInitiatedByApplication()) {
                 deliveries.add(END);
@@ -129,8 +155,13 @@ final class DeadQueueReader {
         return ch;
     }
 
-    /** Cancels every window's consumer, then closes the windows oldest first, each after the previous is back. */
-    private void handBack(Channel probe, String deadQueue, List<Channel> windows, List<String> tags) {
+    /**
+     * Cancels every window's consumer (so nothing handed back is redelivered to a later window), then closes the
+     * windows oldest first, each after the broker has counted the previous window's messages as ready again: a
+     * cancelled consumer no longer counts as a consumer, so readiness is what shows the hand-back is done.
+     */
+    private void handBack(Channel probe, String deadQueue, List<Channel> windows, List<String> tags,
+            List<AtomicInteger> held) {
         try {
             for (int i = 0; i < windows.size(); i++) {
                 try {
@@ -140,16 +171,32 @@ final class DeadQueueReader {
                 }
             }
             for (int i = 0; i < windows.size(); i++) {
+                long before = probe.queueDeclarePassive(deadQueue).getMessageCount();
                 close(windows.get(i));
-                if (probe.isOpen()) {
-                    awaitConsumers(probe, deadQueue, windows.size() - i - 1);
-                }
+                awaitReady(probe, deadQueue, before + held.get(i).get());
             }
         } catch (IOException | RuntimeException e) {
             // The connection is gone: the broker puts everything back on its own.
             windows.forEach(DeadQueueReader::close);
         } finally {
             close(probe);
+        }
+    }
+
+    /**
+     * Waits (up to {@link #SETTLE_TIMEOUT}) until the queue has at least {@code expected} ready messages. New dead
+     * letters only add to it; a message expiring by the queue's retention could keep it below, hence the bound.
+     */
+    private static void awaitReady(Channel probe, String deadQueue, long expected) throws IOException {
+        long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
+        while (probe.queueDeclarePassive(deadQueue).getMessageCount() < expected
+                && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(20); // the broker offers no notification for "messages returned"
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
