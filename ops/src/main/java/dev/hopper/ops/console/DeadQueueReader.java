@@ -36,7 +36,7 @@ final class DeadQueueReader {
     /** How long to wait for a previous reader to be gone, and for a window's hand-back. */
     static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(10);
 
-    /** The longest the broker may deliver nothing while it reports ready messages before a read fails. */
+    /** The longest a read waits for the next delivery before it ends with fewer than the queue held. */
     static final Duration STALL_LIMIT = Duration.ofSeconds(60);
 
     /** Sees dead letters in queue order; returns false to stop reading. */
@@ -109,15 +109,10 @@ final class DeadQueueReader {
                     if (held.get(held.size() - 1).get() >= window) {
                         continue; // the window filled up while we waited: open the next one
                     }
-                    // After a large hand-back the broker may take a while to deliver again (a quorum queue reads
-                    // returned messages back from its log): keep waiting while it still has ready messages for us.
-                    long ready = probe.queueDeclarePassive(deadQueue).getMessageCount();
-                    if (ready > 0 && System.nanoTime() - lastProgress < STALL_LIMIT.toNanos()) {
+                    // After a large hand-back a quorum queue reads the returned messages back from its log before it
+                    // delivers again (about 10 s for 100,000 on 3.10): only a long quiet spell ends the read early.
+                    if (System.nanoTime() - lastProgress < STALL_LIMIT.toNanos()) {
                         continue;
-                    }
-                    if (ready > 0) {
-                        throw new HopperException("reading '" + deadQueue + "' stalled: no message for "
-                                + STALL_LIMIT.toSeconds() + "s although " + ready + " are ready; nothing was lost");
                     }
                     break; // someone else took the rest, or the queue shrank
                 }

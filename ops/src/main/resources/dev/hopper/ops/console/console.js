@@ -157,7 +157,7 @@ async function queuePage(queue) {
         href: `#/q/${q}/letter/${encodeURIComponent(l.id)}` }, l.id || '(no id)')),
       el('td', {}, l.type), el('td', {}, l.reason), el('td', { class: 'mono' }, l.errorClass),
       el('td', {}, l.errorMessage), el('td', { class: 'mono' }, l.key), el('td', { class: 'num' }, l.attempt),
-      el('td', { title: l.failedAt || '' }, when(l.failedAt))));
+      el('td', { class: 'when', title: l.failedAt || '' }, when(l.failedAt))));
 
   const pager = el('div', { class: 'pager' },
       el('button', { id: 'prev', disabled: dead.page <= 1, onclick: () => { p.set('page', dead.page - 1); go(queue, p); } },
@@ -172,7 +172,7 @@ async function queuePage(queue) {
   const groupRows = groups.groups.map(g => el('tr', { 'data-group': g.id },
       el('td', { class: 'mono' }, el('a', { href: `#/q/${q}?group=${encodeURIComponent(g.id)}` }, g.id)),
       el('td', { class: 'num group-count' }, g.count), el('td', {}, g.reason), el('td', { class: 'mono' }, g.errorClass),
-      el('td', { class: 'mono' }, g.topFrame), el('td', {}, when(g.lastFailedAt)),
+      el('td', { class: 'mono' }, g.topFrame), el('td', { class: 'when' }, when(g.lastFailedAt)),
       el('td', {}, el('button', { class: 'group-replay', 'data-group': g.id,
         onclick: () => action.preview('replay', { group: g.id }, `group ${g.id}`) }, 'Replay…'), ' ',
       el('button', { class: 'group-purge', 'data-group': g.id,
