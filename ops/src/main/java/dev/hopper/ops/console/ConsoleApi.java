@@ -4,7 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.hopper.ops.QueueDepths;
+import dev.hopper.ops.stats.QueueDepths;
 import dev.hopper.ops.dlq.DeadLetterGroups;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.DurationText;

@@ -1,7 +1,8 @@
 package dev.hopper.ops.console;
 
-import dev.hopper.ops.Operator;
-import dev.hopper.ops.worker.GlobalOptions;
+import dev.hopper.ops.cli.CommandGroup;
+import dev.hopper.ops.cli.Operator;
+import dev.hopper.ops.cli.GlobalOptions;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.QueueNames;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Spec;
                 + "token it prints.",
         footerHeading = "%nExamples:%n",
         footer = {"  hopper --config hopper.yml console", "  hopper console --queue uploads --queue emails --port 8800"})
-public final class ConsoleCommand implements Callable<Integer> {
+public final class ConsoleCommand implements Callable<Integer>, CommandGroup {
     @Spec
     CommandSpec spec;
 
@@ -51,7 +52,7 @@ public final class ConsoleCommand implements Callable<Integer> {
     List<String> queues = new ArrayList<>();
 
     @Option(names = "--refresh", paramLabel = "DURATION", defaultValue = "30s",
-            converter = dev.hopper.ops.Converters.DurationConverter.class,
+            converter = dev.hopper.ops.cli.Converters.DurationConverter.class,
             description = "How often each dead queue is re-read (default 30s).")
     Duration refresh = Duration.ofSeconds(30);
 

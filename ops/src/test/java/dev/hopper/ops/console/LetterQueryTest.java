@@ -38,8 +38,9 @@ class LetterQueryTest {
     void becomesTheSameFilterAsHopperDlqWithTheKeyAsIds() {
         DlqFilter f = query("exhausted", "resize", "IOException", "user:7", Duration.ofDays(7), "3fa2c1d0")
                 .toDlqFilter(List.of("a", "b"));
-        assertThat(f.describe()).isEqualTo("id=a,b type=resize reason=exhausted error-class=IOException "
-                + "older-than=7d group=3fa2c1d0");
+        assertThat(f.ids()).containsExactlyInAnyOrder("a", "b");
+        assertThat(f.describe()).endsWith(" type=resize reason=exhausted error-class=IOException older-than=7d "
+                + "group=3fa2c1d0");
         assertThat(query("exhausted", null, null, null, null, null).toDlqFilter(List.of()).ids()).isEmpty();
     }
 
