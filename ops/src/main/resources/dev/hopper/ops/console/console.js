@@ -172,8 +172,8 @@ async function queuePage(queue) {
   const groupRows = groups.groups.map(g => el('tr', { 'data-group': g.id },
       el('td', { class: 'mono' }, el('a', { href: `#/q/${q}?group=${encodeURIComponent(g.id)}` }, g.id)),
       el('td', { class: 'num group-count' }, g.count), el('td', {}, g.reason), el('td', { class: 'mono' }, g.errorClass),
-      el('td', { class: 'mono' }, g.topFrame), el('td', { class: 'when' }, when(g.lastFailedAt)),
-      el('td', {}, el('button', { class: 'group-replay', 'data-group': g.id,
+      el('td', { class: 'mono frame' }, g.topFrame), el('td', { class: 'when' }, when(g.lastFailedAt)),
+      el('td', { class: 'buttons' }, el('button', { class: 'group-replay', 'data-group': g.id,
         onclick: () => action.preview('replay', { group: g.id }, `group ${g.id}`) }, 'Replay…'), ' ',
       el('button', { class: 'group-purge', 'data-group': g.id,
         onclick: () => action.preview('purge', { group: g.id }, `group ${g.id}`) }, 'Purge…'))));
