@@ -194,7 +194,7 @@ public final class ConsoleServer implements AutoCloseable {
         }
     }
 
-    private static Map<String, String> query(String raw) {
+    private static Map<String, String> query(@org.jspecify.annotations.Nullable String raw) {
         Map<String, String> out = new LinkedHashMap<>();
         if (raw == null || raw.isEmpty()) {
             return out;

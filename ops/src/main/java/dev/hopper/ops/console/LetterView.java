@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One dead letter as the letter page shows it: properties, headers, the failure (class, message, stack) and the
@@ -66,21 +67,20 @@ final class LetterView {
         }
         byte[] body = d.body();
         o.put("payloadBytes", body.length);
-        String text;
+        @Nullable String text;
         String encoding;
         JsonNode tree = parse(body);
         if (tree != null) {
             encoding = "json";
             text = pretty(tree);
-        } else if (utf8(body) != null) {
+        } else if ((text = utf8(body)) != null) {
             encoding = "text";
-            text = utf8(body);
         } else {
             encoding = "base64";
             text = Base64.getEncoder().encodeToString(body);
         }
         o.put("payloadEncoding", encoding);
-        o.put("payloadTruncated", text.length() > PAYLOAD_BUDGET);
+        o.put("payloadTruncated", text != null && text.length() > PAYLOAD_BUDGET);
         o.put("payload", cut(text, PAYLOAD_BUDGET));
         return new Detail(d.messageId(), o);
     }
@@ -90,7 +90,7 @@ final class LetterView {
         return cut(s, HEADER_BUDGET);
     }
 
-    private JsonNode parse(byte[] body) {
+    private @Nullable JsonNode parse(byte[] body) {
         if (body.length == 0 || body.length > 4 * PAYLOAD_BUDGET) {
             return null; // a huge body is shown as text, cut: pretty-printing it would cost more than it shows
         }
@@ -109,7 +109,7 @@ final class LetterView {
         }
     }
 
-    private static String utf8(byte[] body) {
+    private static @Nullable String utf8(byte[] body) {
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
@@ -119,7 +119,7 @@ final class LetterView {
         }
     }
 
-    private static String cut(String s, int budget) {
+    private static @Nullable String cut(@Nullable String s, int budget) {
         if (s == null || s.length() <= budget) {
             return s;
         }

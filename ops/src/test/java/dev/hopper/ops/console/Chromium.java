@@ -28,7 +28,11 @@ final class Chromium implements AutoCloseable {
     }
 
     static Chromium start() throws IOException {
-        for (Path p : new Path[] {BROWSER, DRIVER}) {
+        return start(BROWSER, DRIVER);
+    }
+
+    static Chromium start(Path browser, Path chromedriver) throws IOException {
+        for (Path p : new Path[] {browser, chromedriver}) {
             if (!Files.isExecutable(p)) {
                 throw new AssertionError(p + " is missing: the console's browser tests need Debian's chromium and "
                         + "chromium-driver (apt-get update && apt-get install -y chromium chromium-driver; .ci/run "
@@ -37,11 +41,11 @@ final class Chromium implements AutoCloseable {
         }
         Path profile = Files.createTempDirectory("hopper-chromium-");
         ChromeOptions options = new ChromeOptions();
-        options.setBinary(BROWSER.toFile());
+        options.setBinary(browser.toFile());
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1280,900", "--user-data-dir=" + profile);
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile())
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(chromedriver.toFile())
                 .usingAnyFreePort().withTimeout(Duration.ofSeconds(60)).build();
         ChromeDriver driver = new ChromeDriver(service, options);
         driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
