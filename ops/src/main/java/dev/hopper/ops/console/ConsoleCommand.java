@@ -57,7 +57,7 @@ public final class ConsoleCommand implements Callable<Integer>, CommandGroup {
     Duration refresh = Duration.ofSeconds(30);
 
     @Option(names = "--index-limit", paramLabel = "N", defaultValue = "" + ConsoleSettings.DEFAULT_INDEX_LIMIT,
-            description = "The most dead letters indexed per queue (default 200000, about 500 bytes each).")
+            description = "The most dead letters indexed per queue (default and most 65535, about 500 bytes each).")
     int indexLimit;
 
     @Override
@@ -66,8 +66,9 @@ public final class ConsoleCommand implements Callable<Integer>, CommandGroup {
         if (port < 0 || port > 65_535) {
             throw new ParameterException(spec.commandLine(), "--port must be 0..65535, was " + port);
         }
-        if (indexLimit < 1) {
-            throw new ParameterException(spec.commandLine(), "--index-limit must be at least 1, was " + indexLimit);
+        if (indexLimit < 1 || indexLimit > ConsoleSettings.DEFAULT_INDEX_LIMIT) {
+            throw new ParameterException(spec.commandLine(), "--index-limit must be 1.."
+                    + ConsoleSettings.DEFAULT_INDEX_LIMIT + ", was " + indexLimit);
         }
         if (refresh.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new ParameterException(spec.commandLine(), "--refresh must be at least 1s");

@@ -14,7 +14,7 @@ import java.time.Duration;
  * @param address where to listen (default 127.0.0.1:8700)
  * @param token what mutating requests must carry (at least 8 characters)
  * @param refreshEvery how often each dead queue is re-read in the background (default 30 s)
- * @param indexLimit the most dead letters indexed per queue (default 200,000)
+ * @param indexLimit the most dead letters indexed per queue (default and most: 65,535, one channel's window)
  * @param idleTimeout how long a pass over a dead queue waits for the next message before it ends (default 5 s)
  * @param operator who acts, {@code user@host/console}, for {@code x-hopper-replayed-by} and the audit line
  */
@@ -22,7 +22,7 @@ public record ConsoleSettings(BrokerConfig broker, HopperConfig config, InetSock
         Duration refreshEvery, int indexLimit, Duration idleTimeout, String operator, Clock clock) {
 
     public static final int DEFAULT_PORT = 8700;
-    public static final int DEFAULT_INDEX_LIMIT = 200_000;
+    public static final int DEFAULT_INDEX_LIMIT = 65_535;
 
     public ConsoleSettings {
         requireNonNull(broker, "broker");

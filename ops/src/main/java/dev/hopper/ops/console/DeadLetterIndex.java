@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * summary ({@link IndexedLetter}), refreshed by {@link #refresh} (in the background, and right after each replay or
  * purge), from which pages, filters and groups are served in milliseconds.
  *
- * <p>Memory bound: at most {@code limit} letters per queue (default 200,000, about 100 MB at 500 bytes each in the
- * worst case of distinct error messages) plus {@link #DETAIL_CACHE} full letters per queue (each with its payload cut
+ * <p>Memory bound: at most {@code limit} letters per queue (65,535 at most, one channel's window, like a
+ * {@code hopper dlq} pass: about 33 MB at 500 bytes each in the worst case of distinct error messages) plus {@link #DETAIL_CACHE} full letters per queue (each with its payload cut
  * to {@link LetterView#PAYLOAD_BUDGET}). A queue deeper than the limit is indexed up to the limit and the page says so.
  *
  * <p>Threads: queries read an immutable snapshot and are safe from any thread. {@link #refresh} and
@@ -143,19 +143,17 @@ final class DeadLetterIndex {
      */
     void cacheDetails(String queue, List<IndexedLetter> letters) {
         java.util.Set<String> missing = new java.util.HashSet<>();
-        int last = -1;
         for (IndexedLetter l : letters) {
             if (missing.size() < DETAIL_CACHE && cached(queue, l.id()).isEmpty()) {
                 missing.add(l.id());
-                last = Math.max(last, l.position());
             }
         }
         if (missing.isEmpty()) {
             return;
         }
         Map<String, LetterView.Detail> cache = detailCache(queue);
-        // A little past the last position: letters before them may have been replayed since the index was read.
-        long limit = Math.min((long) this.limit, last + 1L + DETAIL_CACHE);
+        // Up to the index limit (the read stops once all are found): a read of part of the queue is confined to one
+        // window, and the letters may have moved since the index was read.
         reader.read(QueueNames.deadQueue(queue), limit, (position, letter) -> {
             if (missing.remove(letter.messageId())) {
                 LetterView.Detail d = views.detail(letter, position);

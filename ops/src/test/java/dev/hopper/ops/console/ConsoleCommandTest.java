@@ -20,7 +20,7 @@ class ConsoleCommandTest {
         "short token                 | console --queue q --token abc             | --token must have at least 8",
         "refresh too short           | console --queue q --refresh 0s            | --refresh must be at least 1s",
         "bad queue name              | console --queue q.dead                    | --queue:",
-        "index limit zero            | console --queue q --index-limit 0         | --index-limit must be at least 1",
+        "index limit zero            | console --queue q --index-limit 0         | --index-limit must be 1..65535",
     })
     void usageErrorsExitTwoWithOneLine(String name, String args, String message) {
         StringWriter out = new StringWriter();
