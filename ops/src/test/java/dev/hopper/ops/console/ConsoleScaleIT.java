@@ -24,14 +24,15 @@ import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * 100,000 dead letters: more than one channel can hold (65,535), so the index reads them through two windows. Every
- * letter is indexed in queue order, the queue keeps its order across reads, and pages, filters and groups are served
- * from the index. Prints the measured answer times (asserting behaviour only; timing goes in the report).
+ * 100,000 dead letters, more than one channel can hold (65,535): the index holds the first 65,535 in queue order (and
+ * says it is partial), the queue keeps its order across reads, pages, filters and groups are served from the index,
+ * and the overview counts all 100,000. Prints the measured answer times (asserting behaviour only).
  */
 @ExtendWith(TestQueues.class)
 @Timeout(600)
 class ConsoleScaleIT {
     static final int N = 100_000;
+    static final int W = DeadQueueReader.WINDOW;
     static final ConsoleFixture.Failure[] FAILURES = {
         new ConsoleFixture.Failure("exhausted", "java.io.IOException", "com.acme.Upload.send(Upload.java:42)"),
         new ConsoleFixture.Failure("permanent", "java.lang.NullPointerException", "com.acme.Resize.run(Resize.java:7)"),
@@ -40,7 +41,7 @@ class ConsoleScaleIT {
     };
 
     @Test
-    void aHundredThousandDeadLettersAreIndexedInOrderAndServedFromTheIndex(TestBroker broker, TestQueues queues)
+    void aHundredThousandDeadLettersAreServedFromAnIndexOfTheFirstWindow(TestBroker broker, TestQueues queues)
             throws Exception {
         try (Connection raw = broker.connect("console-scale-it")) {
             QueueSpec q = ConsoleFixture.declare(raw, queues, "scale");
@@ -57,56 +58,59 @@ class ConsoleScaleIT {
                     .address(new InetSocketAddress("127.0.0.1", 0)).refreshEvery(Duration.ofHours(1))
                     .idleTimeout(Duration.ofSeconds(5)).operator("tester@test/console").build())) {
                 t0 = System.nanoTime();
-                await().atMost(Duration.ofSeconds(300)).until(() -> console.indexedLetters(q.name()) == N);
+                await().atMost(Duration.ofSeconds(300)).until(() -> console.indexedLetters(q.name()) == W);
                 long indexMs = ms(t0);
                 ConsoleFixture.Client client = new ConsoleFixture.Client(console);
                 String api = "/api/queues/" + q.name();
                 List<String> report = new ArrayList<>();
                 report.add("publish " + N + " dead letters: " + publishMs + " ms");
-                report.add("first index read of " + N + ": " + indexMs + " ms (to observed)");
+                report.add("first index read (" + W + " of " + N + "): " + indexMs + " ms (to observed)");
 
                 JsonNode first = timed(report, client, api + "/dead?page=1"); // the first request: cold JVM
                 first = timed(report, client, api + "/dead?page=1");
-                assertThat(first.get("matched").asInt()).isEqualTo(N);
+                assertThat(first.get("matched").asInt()).isEqualTo(W);
+                assertThat(first.get("index").get("complete").asBoolean()).isFalse();
+                assertThat(first.get("index").get("depth").asLong()).isEqualTo(N);
                 assertThat(first.get("letters").get(0).get("id").asText()).isEqualTo("s-0");
                 // A letter deep in the queue, not on any page viewed: read from the queue on demand.
-                JsonNode deep = timed(report, client, api + "/dead/s-90000");
-                assertThat(deep.get("position").asInt()).isEqualTo(90_000);
-                JsonNode deepAgain = timed(report, client, api + "/dead/s-90000");
-                assertThat(deepAgain.get("id").asText()).isEqualTo("s-90000");
-                JsonNode last = timed(report, client, api + "/dead?page=2000");
-                assertThat(last.get("letters")).hasSize(50);
-                assertThat(last.get("letters").get(49).get("id").asText()).isEqualTo("s-99999");
+                JsonNode deep = timed(report, client, api + "/dead/s-60000");
+                assertThat(deep.get("position").asInt()).isEqualTo(60_000);
+                JsonNode deepAgain = timed(report, client, api + "/dead/s-60000");
+                assertThat(deepAgain.get("id").asText()).isEqualTo("s-60000");
+                JsonNode last = timed(report, client, api + "/dead?page=1311");
+                assertThat(last.get("letters")).hasSize(35);
+                assertThat(last.get("letters").get(34).get("id").asText()).isEqualTo("s-65534");
                 JsonNode byClass = timed(report, client, api + "/dead?errorClass=SocketTimeoutException&page=3");
-                assertThat(byClass.get("matched").asInt()).isEqualTo(N / 4);
+                assertThat(byClass.get("matched").asInt()).isEqualTo(16_384);
                 JsonNode byKey = timed(report, client, api + "/dead?key=user:42");
-                assertThat(byKey.get("matched").asInt()).isEqualTo(20);
+                assertThat(byKey.get("matched").asInt()).isEqualTo(14);
                 JsonNode combined = timed(report, client, api + "/dead?reason=exhausted&type=upload&olderThan=1h");
                 assertThat(combined.get("matched").asInt()).isPositive();
                 JsonNode groups = timed(report, client, api + "/groups");
                 assertThat(groups.get("groups")).hasSize(4);
-                assertThat(groups.get("groups").get(0).get("count").asLong()).isEqualTo(N / 4);
+                assertThat(groups.get("groups").get(0).get("count").asLong()).isEqualTo(16_384);
                 JsonNode overview = timed(report, client, "/api/queues");
                 assertThat(overview.get("queues").get(0).get("dead").asLong()).isEqualTo(N);
                 JsonNode cached = timed(report, client, api + "/dead/s-7");
                 assertThat(cached.get("id").asText()).isEqualTo("s-7");
                 // A page deep in the queue: its letters are fetched in the background, then open at once.
-                timed(report, client, api + "/dead?page=1601");
+                timed(report, client, api + "/dead?page=1100");
                 t0 = System.nanoTime();
-                await().atMost(Duration.ofSeconds(120)).until(() -> console.cached(q.name(), "s-80049"));
-                report.add("background prefetch of page 1601's letters: " + ms(t0) + " ms after the page");
-                JsonNode prefetched = timed(report, client, api + "/dead/s-80049");
-                assertThat(prefetched.get("position").asInt()).isEqualTo(80_049);
+                await().atMost(Duration.ofSeconds(120)).until(() -> console.cached(q.name(), "s-54999"));
+                report.add("background prefetch of page 1100's letters: " + ms(t0) + " ms after the page");
+                JsonNode prefetched = timed(report, client, api + "/dead/s-54999");
+                assertThat(prefetched.get("position").asInt()).isEqualTo(54_999);
 
-                // A second read sees the same order: the two windows went back in order.
+                // A second read sees the same order: the window went back at the head.
                 t0 = System.nanoTime();
                 JsonNode refreshed = client.postJson(api + "/refresh", "{}");
-                report.add("POST /refresh (re-read of " + N + "): " + ms(t0) + " ms");
-                assertThat(refreshed.get("indexed").asInt()).isEqualTo(N);
-                JsonNode again = client.getJson(api + "/dead?page=1334");
-                assertThat(again.get("letters").get(0).get("id").asText()).isEqualTo("s-" + (1333 * 50));
-                assertThat(again.get("letters").get(0).get("position").asInt()).isEqualTo(1333 * 50);
-                assertThat(ConsoleFixture.depth(raw, q.deadQueue())).isEqualTo(N);
+                report.add("POST /refresh (re-read of " + W + "): " + ms(t0) + " ms");
+                assertThat(refreshed.get("indexed").asInt()).isEqualTo(W);
+                JsonNode again = client.getJson(api + "/dead?page=1000");
+                assertThat(again.get("letters").get(0).get("id").asText()).isEqualTo("s-" + (999 * 50));
+                assertThat(again.get("letters").get(0).get("position").asInt()).isEqualTo(999 * 50);
+                // Viewing page 1000 starts a background read of its letters: the queue is whole again once it ends.
+                await().atMost(Duration.ofSeconds(60)).until(() -> ConsoleFixture.depth(raw, q.deadQueue()) == N);
 
                 // Right after a re-read (the broker is still taking 100,000 letters back), the shared replay code
                 // must still see every letter: a dry run of one group through DeadLetterReplayer.
@@ -124,7 +128,7 @@ class ConsoleScaleIT {
                     String base = client.base();
                     d.get(base + "/?token=" + ConsoleFixture.TOKEN);
                     wait.until(ExpectedConditions.presenceOfElementLocated(By.id("queues")));
-                    for (String page : List.of("", "?errorClass=NullPointerException&page=500", "?key=user:42")) {
+                    for (String page : List.of("", "?errorClass=NullPointerException&page=300", "?key=user:42")) {
                         d.get(base + "/#/");
                         wait.until(ExpectedConditions.presenceOfElementLocated(By.id("queues")));
                         t0 = System.nanoTime();
@@ -136,6 +140,16 @@ class ConsoleScaleIT {
                 }
                 System.err.println("measurements:");
                 report.forEach(line -> System.err.println("  " + line));
+            }
+            // After every read the console made, the dead queue is still in its original order.
+            List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
+            com.rabbitmq.client.Channel ch = raw.createChannel();
+            ch.basicQos(2000);
+            ch.basicConsume(q.deadQueue(), true, (tag, d) -> ids.add(d.getProperties().getMessageId()), tag -> { });
+            await().atMost(Duration.ofSeconds(120)).until(() -> ids.size() >= N);
+            ch.close();
+            for (int i = 0; i < N; i++) {
+                assertThat(ids.get(i)).isEqualTo("s-" + i);
             }
         }
     }
