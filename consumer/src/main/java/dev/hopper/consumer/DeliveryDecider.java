@@ -40,6 +40,7 @@ import org.jspecify.annotations.Nullable;
  *       by shutdown → back unrun (nack);
  *   <li>step 3, lock and revision: superseded (skip) → ack {@code superseded}; busy within the budget → retry
  *       {@code lock-busy} through the tier of the holder's remaining lease; busy past it → dead {@code lock-timeout};
+ *       acquired, but the store answered only after the lease was over → like busy (nothing runs on a lapsed lock);
  *   <li>step 4, run the handler (with the lock's token; refresh runs a superseded task against the current
  *       revision);
  *   <li>step 5, outcome: success → record completion, ack; failure while the revision moved → skip: ack
@@ -142,11 +143,16 @@ final class DeliveryDecider {
                 return onLockBusy(env, b.remainingLease());
             }
             acquired = (LockResult.Acquired) lock;
+            if (f.lockAnsweredAtNanos() - f.lockRequestedAtNanos() >= spec.lock().lease().toNanos()) {
+                // The store answered after the lease it granted was over: the lock may already be someone else's.
+                // Run nothing; wait like a busy key (the lease is released before settling).
+                return onLockBusy(env, spec.lock().lease());
+            }
         }
         // 4. Run the handler.
         HandlerOutcome h = f.handler();
         if (h == null) {
-            return new Effect.RunHandler(spec.handlerTimeout(), acquired == null ? null
+            return new Effect.RunHandler(spec.handlerTimeout(), acquired == null || key == null ? null
                     : new Effect.HeldLock(key, a.lockOwner(), acquired.fencingToken(), spec.lock().lease(),
                             f.lockRequestedAtNanos()));
         }

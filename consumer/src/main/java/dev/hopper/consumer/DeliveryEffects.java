@@ -58,8 +58,8 @@ final class DeliveryEffects {
         if (effect instanceof Effect.CheckAndLock c) {
             long sentAt = store.nanoTime().getAsLong();
             try {
-                return f.withLock(s.checkAndLock(c.key(), c.revision(), c.owner(), c.lease(), c.lockIfSuperseded()),
-                        sentAt);
+                LockResult r = s.checkAndLock(c.key(), c.revision(), c.owner(), c.lease(), c.lockIfSuperseded());
+                return f.withLock(r, sentAt, store.nanoTime().getAsLong());
             } catch (StoreUnavailableException e) {
                 return storeDown(f, e);
             }

@@ -41,6 +41,7 @@ final class DeliveryFacts {
     private @Nullable Boolean startPermitted;
     private @Nullable LockResult lock;
     private long lockRequestedAtNanos;
+    private long lockAnsweredAtNanos;
     private @Nullable HandlerOutcome handler;
     private @Nullable OptionalLong revisionAfter;
     private boolean completionRecorded;
@@ -61,6 +62,7 @@ final class DeliveryFacts {
         f.startPermitted = startPermitted;
         f.lock = lock;
         f.lockRequestedAtNanos = lockRequestedAtNanos;
+        f.lockAnsweredAtNanos = lockAnsweredAtNanos;
         f.handler = handler;
         f.revisionAfter = revisionAfter;
         f.completionRecorded = completionRecorded;
@@ -112,6 +114,10 @@ final class DeliveryFacts {
         return lockRequestedAtNanos;
     }
 
+    long lockAnsweredAtNanos() {
+        return lockAnsweredAtNanos;
+    }
+
     @Nullable HandlerOutcome handler() {
         return handler;
     }
@@ -149,11 +155,15 @@ final class DeliveryFacts {
         return f;
     }
 
-    /** The lock call's answer, and when it was sent (monotonic nanoseconds: a lease counts from then). */
-    DeliveryFacts withLock(LockResult result, long requestedAtNanos) {
+    /**
+     * The lock call's answer, when it was sent and when it came back (monotonic nanoseconds: a lease counts from
+     * the sending).
+     */
+    DeliveryFacts withLock(LockResult result, long requestedAtNanos, long answeredAtNanos) {
         DeliveryFacts f = copy();
         f.lock = requireNonNull(result, "result");
         f.lockRequestedAtNanos = requestedAtNanos;
+        f.lockAnsweredAtNanos = answeredAtNanos;
         return f;
     }
 

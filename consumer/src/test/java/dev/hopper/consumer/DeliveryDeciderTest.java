@@ -87,7 +87,7 @@ class DeliveryDeciderTest {
     /** Keyed, admitted, lock acquired at revision 3. */
     private static DeliveryFacts keyedLocked(int attempt, @Nullable Instant firstAttemptAt) {
         return ready(envelope(KEY, 3L, attempt, 0, firstAttemptAt)).withAdmitted(true).withStartPermitted(true)
-                .withLock(new LockResult.Acquired(TOKEN, 3), 99L);
+                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L);
     }
 
     private static HandlerOutcome ran(@Nullable Throwable thrown, HandlerRun.Stop stop, Duration age) {
@@ -162,17 +162,21 @@ class DeliveryDeciderTest {
                         new Effect.CheckAndLock(KEY, 3L, OWNER, LEASE, true)),
                 row("3 superseded skip: acked unrun and counted superseded", SKIP,
                         ready(keyed).withAdmitted(true).withStartPermitted(true)
-                                .withLock(new LockResult.Superseded(4), 0),
+                                .withLock(new LockResult.Superseded(4), 0, 0),
                         new Decision.Ack(Outcome.SUPERSEDED, 2)),
                 row("3 lock-busy: retried through the tier of the holder's remaining lease, no attempt counted", SKIP,
                         ready(keyed).withAdmitted(true).withStartPermitted(true)
-                                .withLock(new LockResult.Busy(Duration.ofSeconds(12)), 0),
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(12)), 0, 0),
                         new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
                 row("3 lock-timeout: busy past the lock-wait budget is dead-lettered lock-timeout", SKIP,
                         ready(envelope(KEY, 3L, 2, 3, null)).withAdmitted(true).withStartPermitted(true)
-                                .withLock(new LockResult.Busy(Duration.ofSeconds(1)), 0),
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(1)), 0, 0),
                         Decision.DeadLetter.of(DeadReason.LOCK_TIMEOUT, "the key's lock stayed busy through 3 waits "
                                 + "(lock max-waits 3)", 2)),
+                row("3 lock answered late: acquired only after the lease it granted was over waits like a busy key", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 0, LEASE.toNanos()),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
                 row("4 run: an unkeyed task runs without a lock", SKIP, unkeyedAdmitted(0),
                         new Effect.RunHandler(TIMEOUT, null)),
                 row("4 run: a keyed task runs with its fencing token, its lease counted from the lock call", SKIP,
@@ -312,7 +316,7 @@ class DeliveryDeciderTest {
     void breakerHearsOnlyDownstreamFailures() {
         DeliveryFacts notAdmitted = ready(envelope(null, null, 0, 0, null)).withAdmitted(false);
         assertThat(SKIP.breakerReport(notAdmitted)).isEqualTo(DeliveryDecider.BreakerReport.NONE);
-        assertThat(SKIP.breakerReport(keyedLocked(0, null).withLock(new LockResult.Busy(LEASE), 0)))
+        assertThat(SKIP.breakerReport(keyedLocked(0, null).withLock(new LockResult.Busy(LEASE), 0, 0)))
                 .isEqualTo(DeliveryDecider.BreakerReport.NOT_COUNTED);
         assertThat(SKIP.breakerReport(unkeyedAdmitted(0).withHandler(SUCCEEDED)))
                 .isEqualTo(DeliveryDecider.BreakerReport.SUCCESS);
