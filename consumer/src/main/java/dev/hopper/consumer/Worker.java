@@ -171,13 +171,13 @@ public final class Worker implements AutoCloseable {
         // Threads by job, so one slow job cannot starve another: broker control RPCs; the deadline sweep; lease
         // renewals (at most one in flight per running handler); store probes; queue depth reads.
         ScheduledExecutorService control = ownPool(Executors.newSingleThreadScheduledExecutor(
-                daemonThreads("hopper-control")));
+                daemonThreads("hopper-control-" + workerId)));
         ScheduledExecutorService sweeps = ownPool(Executors.newSingleThreadScheduledExecutor(
-                daemonThreads("hopper-deadlines")));
+                daemonThreads("hopper-deadlines-" + workerId)));
         ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, handlerThreads + 1, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), daemonThreads("hopper-lease")));
+                new SynchronousQueue<>(), daemonThreads("hopper-lease-" + workerId)));
         ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
-                daemonThreads("hopper-store-probe")));
+                daemonThreads("hopper-store-probe-" + workerId)));
         DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
         long tick = DeadlineSweeper.tickFor(shortestLease).toMillis();
         sweeps.scheduleWithFixedDelay(sweeper::sweep, tick, tick, TimeUnit.MILLISECONDS);
@@ -228,7 +228,7 @@ public final class Worker implements AutoCloseable {
         }
         if (metrics != null) {
             ScheduledExecutorService depths = ownPool(Executors.newSingleThreadScheduledExecutor(
-                    daemonThreads("hopper-depth")));
+                    daemonThreads("hopper-depth-" + workerId)));
             QueueDepthPoller poller = own(new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics));
             poller.start(depths, QueueDepthPoller.DEFAULT_INTERVAL);
         }
@@ -277,7 +277,7 @@ public final class Worker implements AutoCloseable {
      */
     public boolean isHealthy() {
         return started && !closing && isConnected()
-                && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused());
+                && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused() || c.isWaitingForRoom());
     }
 
     /** Test seam (package-private): the consuming channel of {@code queue}. */

@@ -162,6 +162,50 @@ class ConsumerThreadingIT {
         }
     }
 
+    /**
+     * A handler holds every delivery (concurrency 1, prefetch 4) while the queue is paused and resumed several
+     * times. Each new basic.consume gets its own prefetch from the broker, so without a bound the handler pool's
+     * backlog would grow by prefetch per resubscribe; the worker must never hold more than prefetch unsettled.
+     */
+    @Test
+    void theHandOffNeverHoldsMoreThanPrefetchAcrossResubscribes(TestBroker broker, TestQueues queues)
+            throws Exception {
+        int prefetch = 4;
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("handoff")).concurrency(1).prefetch(prefetch)
+                .build());
+        HopperConfig config = HopperConfig.of(List.of(spec));
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Set<String> done = ConcurrentHashMap.newKeySet();
+        try (TestTasks tasks = new TestTasks(broker, "handoff-it-publisher");
+                Worker w = Worker.builder().broker(BrokerConfig.builder(broker.uri()).connectionName("handoff-it")
+                        .build()).config(config).drainTimeout(Duration.ofSeconds(10))
+                        .handler("job", Job.class, (job, ctx) -> {
+                            release.await();
+                            done.add(ctx.messageId());
+                        }).build()) {
+            tasks.declare(config);
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                ids.add(tasks.publish(spec.name(), "job", "{\"n\":" + i + "}"));
+            }
+            w.start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> w.inFlight() == prefetch);
+            int most = 0;
+            for (int i = 0; i < 5; i++) {
+                w.pause(spec.name(), "test");
+                w.resume(spec.name(), "test");
+                for (int j = 0; j < 10; j++) { // give a second subscription time to receive its deliveries
+                    most = Math.max(most, w.inFlight());
+                    Thread.sleep(50);
+                }
+            }
+            assertThat(most).as("deliveries held at once").isEqualTo(prefetch);
+            assertThat(w.isHealthy()).as("waiting for room is healthy").isTrue();
+            release.countDown();
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(done).containsAll(ids));
+        }
+    }
+
     private static int port(URI uri) {
         return uri.getPort() > 0 ? uri.getPort() : 5672;
     }
