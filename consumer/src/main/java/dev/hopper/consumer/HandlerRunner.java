@@ -6,7 +6,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
@@ -37,11 +36,8 @@ final class HandlerRunner {
         TaskEnvelope env = task.envelope();
         Instant startedAt = clock.instant();
         Effect.HeldLock held = effect.lock();
-        OptionalLong token = held == null ? OptionalLong.empty() : OptionalLong.of(held.fencingToken());
-        OptionalLong revision = lock instanceof LockResult.Acquired a ? OptionalLong.of(a.currentRevision())
-                : OptionalLong.empty();
         TaskContext ctx = new TaskContext(queue, env, headers == null ? Map.of() : headers, startedAt,
-                startedAt.plus(effect.timeout()), token, revision);
+                startedAt.plus(effect.timeout()), held != null && lock instanceof LockResult.Acquired a ? a : null);
         HandlerRun run = new HandlerRun(Thread.currentThread(), ctx);
         Throwable thrown = null;
         HandlerRun.Stop stop;

@@ -58,9 +58,17 @@ import org.slf4j.LoggerFactory;
  * before the ack, so a redelivery after a crash between the two is acked unrun. While the store does not answer,
  * keyed tasks go back unrun and the worker pauses consuming until it answers again.
  *
- * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads; handlers never run
- * on the connection's I/O thread. Retry and dead-letter copies go over a separate publishing connection, so a
- * broker that blocks publishers cannot stall acks. All public methods are thread-safe.
+ * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads fed by a hand-off
+ * that never holds more than the queue's prefetch; handlers never run on amqp-client's threads. Besides, each job
+ * has threads of its own so one slow job cannot starve another: one control thread for subscribe, cancel and
+ * resubscribe RPCs (each bounded by the connection's RPC timeout); one deadline sweeper for every handler timeout
+ * and lease renewal schedule; lease renewal calls (at most one in flight per running keyed handler); one store
+ * probe; one queue-depth reader (with metrics). Thread names carry the worker id. Retry and dead-letter copies go
+ * over a separate publishing connection, so a broker that blocks publishers cannot stall acks. All public methods
+ * are thread-safe; {@link #isHealthy()}, {@link #isConsuming} and {@link #inFlight()} never block.
+ *
+ * <p>Each delivery is decided by one pure function ({@code DeliveryDecider}) and carried out by a thin executor;
+ * see the package documentation.
  *
  * <p>Shutdown: {@link #close()} stops consuming, lets running handlers finish for up to the drain timeout and
  * settles their outcomes, hands back (nack+requeue) deliveries that had not started, and closes; a handler still

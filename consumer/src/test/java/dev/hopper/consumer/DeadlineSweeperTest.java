@@ -14,7 +14,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,7 +44,7 @@ class DeadlineSweeperTest {
     private static HandlerRun run() {
         TaskEnvelope env = TaskEnvelope.fresh("m", "t", null, null, Instant.now(), "{}".getBytes(StandardCharsets.UTF_8));
         return new HandlerRun(Thread.currentThread(), new TaskContext("q", env, Map.of(), Instant.now(),
-                Instant.now(), OptionalLong.empty(), OptionalLong.empty()));
+                Instant.now(), null));
     }
 
     private Effect.HeldLock lock(String key) {
@@ -167,8 +166,7 @@ class DeadlineSweeperTest {
 
     private static TaskContext ctx() {
         TaskEnvelope env = TaskEnvelope.fresh("m2", "t", null, null, Instant.now(), "{}".getBytes(StandardCharsets.UTF_8));
-        return new TaskContext("q", env, Map.of(), Instant.now(), Instant.now(), OptionalLong.empty(),
-                OptionalLong.empty());
+        return new TaskContext("q", env, Map.of(), Instant.now(), Instant.now(), null);
     }
 
     /** Passes every call to a delegate; tests override what they slow down. */
