@@ -203,7 +203,17 @@ public final class Worker implements AutoCloseable {
         }
         List<QueueConsumer> built = new ArrayList<>();
         List<DeliveryGate> gates = new ArrayList<>();
-        StoreHealth health = e -> requireNonNull(storeWatch).unavailable(e);
+        StoreHealth health = new StoreHealth() {
+            @Override
+            public void unavailable(dev.hopper.coordination.StoreUnavailableException e) {
+                requireNonNull(storeWatch).unavailable(e);
+            }
+
+            @Override
+            public boolean isDown() {
+                return requireNonNull(storeWatch).isDown();
+            }
+        };
         for (QueueSpec spec : specs) {
             String name = spec.name();
             // The hand-off never holds more than prefetch (QueueConsumer keeps in-hand <= prefetch): a full queue
