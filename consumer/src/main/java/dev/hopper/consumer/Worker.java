@@ -182,7 +182,10 @@ public final class Worker implements AutoCloseable {
                 daemonThreads("hopper-control-" + workerId)));
         ScheduledExecutorService sweeps = ownPool(Executors.newSingleThreadScheduledExecutor(
                 daemonThreads("hopper-deadlines-" + workerId)));
-        ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, handlerThreads + 1, 30, TimeUnit.SECONDS,
+        // At most one renewal in flight per running keyed handler, but a call stuck in a silent store outlives the
+        // run it was for (until the store's own timeout): room for several generations of stuck calls, so they
+        // cannot crowd out the renewals of keys whose store calls do answer.
+        ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, 4 * handlerThreads + 4, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), daemonThreads("hopper-lease-" + workerId)));
         ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
                 daemonThreads("hopper-store-probe-" + workerId)));
