@@ -20,11 +20,12 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Reads a dead queue without changing it, past the 65,535 messages one channel can hold unacknowledged: when a
- * channel's window is full it opens the next one, whose consumer then receives what follows in queue order. Nothing
- * is ever acknowledged; at the end the channels are closed one by one, oldest first, each after the broker has put
- * the previous window back, so the queue ends in its original order (see {@link #handBack}). A crash closes the connection's channels and the broker
- * puts everything back: a reader can neither lose nor duplicate a message.
+ * Reads a dead queue without changing it: one channel (a window of at most 65,535 unacknowledged messages, like a
+ * {@code hopper dlq} pass) consumes it, nothing is acknowledged, and closing the channel puts every message back at
+ * the head in its original order; the read waits until the broker counts them as ready again. It never uses several
+ * windows: measured on 3.10, the broker appends handed-back messages behind those still waiting from an earlier
+ * hand-back, so a read that handed back more than one window would let the next pass rotate the queue. A crash closes
+ * the channel and the broker puts everything back: a reader can neither lose nor duplicate a message.
  *
  * <p>Like {@code hopper dlq}, it refuses to start while the queue has other consumers (two readers would
  * interleave). Use from one thread at a time; the caller serializes readers of one queue.
