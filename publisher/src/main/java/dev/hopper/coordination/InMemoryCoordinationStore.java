@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -26,7 +27,9 @@ import org.jspecify.annotations.Nullable;
  * a downstream system that remembers the highest token it saw keeps refusing a stale holder after a restart.
  *
  * <p>Revisions live as long as the store; unlocked keys with revision 0 hold no memory, and expired done-markers
- * are swept as new ones are written.
+ * are swept as new ones are written. Follow-up groups are kept apart, in {@link InMemoryFollowUps}, and expire
+ * {@link GroupPlan#retention()} after their last write on the same monotonic clock. Groups and done-markers are
+ * this process's only: a follow-up is deduplicated and a join fired exactly once only within the process.
  */
 public final class InMemoryCoordinationStore implements CoordinationStore {
     /** Sweep expired done-markers every this many completions, so memory stays bounded by the marker TTL. */
@@ -38,6 +41,7 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
     private final ConcurrentHashMap<String, Long> doneDeadlines = new ConcurrentHashMap<>();
     private final AtomicLong lastToken = new AtomicLong();
     private final AtomicLong completions = new AtomicLong();
+    private final InMemoryFollowUps followUps;
 
     /** A store on the system clocks. */
     public InMemoryCoordinationStore() {
@@ -53,6 +57,7 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
     public InMemoryCoordinationStore(Clock wallClock, LongSupplier nanoTime) {
         this.wallClock = requireNonNull(wallClock, "wallClock");
         this.nanoTime = requireNonNull(nanoTime, "nanoTime");
+        this.followUps = new InMemoryFollowUps(nanoTime);
     }
 
     @Override
@@ -104,10 +109,14 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         long ttlNanos = positiveNanos(doneTtl, "doneTtl");
         // Marker first, then the lock: a thread that takes the freed lock and checks isCompleted must see the
         // marker (what the Redis store's single script guarantees by atomicity).
-        doneDeadlines.put(messageId, nanoTime.getAsLong() + ttlNanos);
+        markDone(messageId, ttlNanos);
         if (key != null) {
             release(key, owner, fencingToken);
         }
+    }
+
+    private void markDone(String messageId, long ttlNanos) {
+        doneDeadlines.put(messageId, nanoTime.getAsLong() + ttlNanos);
         if (completions.incrementAndGet() % SWEEP_EVERY == 0) {
             long now = nanoTime.getAsLong();
             doneDeadlines.values().removeIf(deadline -> deadline - now <= 0);
@@ -148,6 +157,41 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
                 : new KeyState(state.revision + 1, state.owner, state.token, state.deadlineNanos));
         return bumped.revision;
     }
+
+    // ---- follow-ups and joins: the groups live in InMemoryFollowUps ----
+
+    @Override
+    public GroupOpening openGroup(GroupPlan plan) {
+        return followUps.openGroup(plan);
+    }
+
+    @Override
+    public ChildCompletion completeChild(String parentId, String childId, @Nullable String result,
+            Duration doneTtl) {
+        long ttlNanos = positiveNanos(doneTtl, "doneTtl");
+        // Counted first (it may refuse an oversized result, and then nothing is written), then the marker: a reader
+        // that sees the marker and calls again finds the child counted. Within one process nothing dies between.
+        ChildCompletion answer = followUps.completeChild(parentId, childId, result);
+        markDone(childId, ttlNanos);
+        return answer;
+    }
+
+    @Override
+    public void joinPublished(String parentId) {
+        followUps.joinPublished(parentId);
+    }
+
+    @Override
+    public void childDead(String parentId, String childId, String reason) {
+        followUps.childDead(parentId, childId, reason);
+    }
+
+    @Override
+    public Optional<GroupView> group(String parentId) {
+        return followUps.group(parentId);
+    }
+
+    // ---- end of follow-ups and joins ----
 
     /** Nothing to release; the store keeps answering after close. */
     @Override
