@@ -87,7 +87,9 @@ public interface FollowUpStore {
     Duration DEFAULT_RETENTION = Duration.ofDays(7);
 
     /**
-     * Records a parent's plan, before its follow-ups are published. Idempotent: a re-run that asks for the same
+     * Records a parent's plan, before its follow-ups are published. A plan with a join and no children records the
+     * join as published at once: there is nothing to wait for, and the parent publishes it with its follow-ups (with
+     * empty results). Idempotent: a re-run that asks for the same
      * follow-ups changes nothing; one that asks for others keeps the first plan ({@link GroupOpening#CONFLICT}).
      */
     GroupOpening openGroup(GroupPlan plan);

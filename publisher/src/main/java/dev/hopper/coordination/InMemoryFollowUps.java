@@ -142,7 +142,8 @@ final class InMemoryFollowUps {
             for (int i = 0; i < plan.children().size(); i++) {
                 indexById.put(plan.children().get(i).id(), i);
             }
-            this.joinState = GroupView.JoinState.WAITING;
+            // Nothing to wait for: the parent publishes its join together with its (zero) follow-ups.
+            this.joinState = plan.children().isEmpty() ? GroupView.JoinState.PUBLISHED : GroupView.JoinState.WAITING;
         }
 
         boolean expiredAt(long now) {

@@ -22,6 +22,10 @@ end
 local join_state = 'none'
 if ARGV[4] ~= '' then
   join_state = 'waiting'
+  if ARGV[3] == '0' then
+    -- Nothing to wait for: the parent publishes its join together with its (zero) follow-ups.
+    join_state = 'published'
+  end
 end
 redis.call('HSET', KEYS[1], 'fingerprint', ARGV[1], 'expected', ARGV[3], 'retention_ms', ARGV[2],
   'result_bytes', '0', 'join_state', join_state, 'join_id', ARGV[4], 'join_queue', ARGV[5], 'join_type', ARGV[6],

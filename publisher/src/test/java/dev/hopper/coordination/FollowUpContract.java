@@ -261,4 +261,13 @@ interface FollowUpContract {
         assertThat(complete("p", "p-c1", null)).isInstanceOf(ChildCompletion.Untracked.class);
         assertThat(followUpStore().openGroup(plan("p", 2, true, KEEP))).isEqualTo(GroupOpening.OPENED);
     }
+
+    @Test
+    default void aJoinWithoutChildrenIsPublishedWithItsParent() {
+        followUpStore().openGroup(plan("p", 0, true, KEEP));
+
+        assertThat(followUpStore().group("p").orElseThrow().join().state())
+                .isEqualTo(GroupView.JoinState.PUBLISHED);
+        assertThat(complete("p", "p-join", null)).isEqualTo(new ChildCompletion.Counted(0, 0, false));
+    }
 }

@@ -48,6 +48,13 @@ public record TaskEnvelope(
         }
     }
 
+    /** A task that is nobody's follow-up ({@link Lineage#NONE}). */
+    public TaskEnvelope(String messageId, String type, @Nullable String key, @Nullable Long revision, int attempt,
+            Instant publishedAt, @Nullable Instant firstAttemptAt, int lockWaits, int replayCount, byte[] body) {
+        this(messageId, type, key, revision, attempt, publishedAt, firstAttemptAt, lockWaits, replayCount, body,
+                Lineage.NONE);
+    }
+
     /** A freshly published task: attempt 0, no first attempt yet. */
     public static TaskEnvelope fresh(String messageId, String type, @Nullable String key, @Nullable Long revision,
             Instant publishedAt, byte[] body) {

@@ -36,7 +36,11 @@ class FollowUpIdsTest {
                 ids.add(FollowUpIds.of(parent, i));
             }
         }
-        assertThat(ids).hasSize(4000);
+        for (String parent : new String[] {"a", "a/1", "a/", "b"}) {
+            ids.add(FollowUpIds.join(parent));
+        }
+        assertThat(ids).hasSize(4004);
+        assertThat(FollowUpIds.join("a")).isEqualTo(FollowUpIds.join("a"));
     }
 
     @Test
