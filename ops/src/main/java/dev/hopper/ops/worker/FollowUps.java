@@ -24,4 +24,17 @@ record FollowUps(List<Task> children, @Nullable Task join, @Nullable String resu
     boolean isEmpty() {
         return children.isEmpty() && join == null && result == null;
     }
+
+    /** Asks {@code ctx} for these follow-ups, the join and the result, in order. */
+    void handTo(dev.hopper.consumer.TaskContext ctx) {
+        for (Task t : children) {
+            ctx.followUp(t);
+        }
+        if (join != null) {
+            ctx.join(join);
+        }
+        if (result != null) {
+            ctx.result(result);
+        }
+    }
 }
