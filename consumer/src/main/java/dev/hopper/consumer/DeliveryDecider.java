@@ -232,7 +232,7 @@ final class DeliveryDecider {
 
     /** The lock name of a follow-up without a key: a claim on its message id, apart from any entity key. */
     static String claimKey(String messageId) {
-        return "hopper.claim/" + messageId;
+        return FollowUpStore.claimKey(messageId);
     }
 
     /**

@@ -85,6 +85,17 @@ public interface FollowUpStore {
     int DEFAULT_MAX_CHILDREN = 10_000;
     /** How long a group's state outlives its last write when the worker is not configured otherwise. */
     Duration DEFAULT_RETENTION = Duration.ofDays(7);
+    /** Prefix of the lock names {@link #claimKey} makes; no entity key should start with it. */
+    String CLAIM_PREFIX = "hopper.claim/";
+
+    /**
+     * The lock name under which a follow-up without a key is claimed while it runs ({@link
+     * CoordinationStore#checkAndLock} with this as the key), so two copies of it never run at once. Claims expire
+     * with their lease like any lock; the Redis store keeps their fencing-token counters for an hour only.
+     */
+    static String claimKey(String messageId) {
+        return CLAIM_PREFIX + messageId;
+    }
 
     /**
      * Records a parent's plan, before its follow-ups are published. A plan with a join and no children records the

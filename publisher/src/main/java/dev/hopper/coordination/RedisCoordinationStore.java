@@ -86,6 +86,11 @@ public final class RedisCoordinationStore implements CoordinationStore {
 
     /** Token keys outlive any lease by far; they expire only to bound memory for keys no longer used. */
     static final Duration TOKEN_KEY_TTL = Duration.ofDays(7);
+    /**
+     * A follow-up's claim ({@link FollowUpStore#claimKey}) is taken once per copy of one message, never again after
+     * it is done: its token counter only has to outlive the copies in flight, not a week (one key per follow-up).
+     */
+    static final Duration CLAIM_TOKEN_KEY_TTL = Duration.ofHours(1);
 
     private static final LuaScript CHECK_AND_LOCK = LuaScript.load("check_and_lock.lua");
     private static final LuaScript COMPLETE_AND_RELEASE = LuaScript.load("complete_and_release.lua");
@@ -153,7 +158,8 @@ public final class RedisCoordinationStore implements CoordinationStore {
         List<Object> reply = call("checkAndLock", c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI,
                 new String[] {keys.revision(key), keys.lock(key), keys.token(key)},
                 messageRevision == null ? "" : Long.toString(messageRevision), owner, leaseMs,
-                lockIfSuperseded ? "1" : "0", Long.toString(TOKEN_KEY_TTL.toMillis())));
+                lockIfSuperseded ? "1" : "0", Long.toString((key.startsWith(FollowUpStore.CLAIM_PREFIX)
+                        ? CLAIM_TOKEN_KEY_TTL : TOKEN_KEY_TTL).toMillis())));
         long status = (Long) reply.get(0);
         if (status == ACQUIRED) {
             return new LockResult.Acquired((Long) reply.get(1), (Long) reply.get(2));

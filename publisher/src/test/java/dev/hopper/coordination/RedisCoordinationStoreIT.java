@@ -83,6 +83,15 @@ class RedisCoordinationStoreIT extends CoordinationStoreContract {
     }
 
     @Test
+    void aClaimsTokenCounterExpiresWithinAnHour() {
+        String claim = FollowUpStore.claimKey("message-1");
+        acquire(claim, "worker-1", LONG);
+
+        assertThat(namespace.redis().pttl(namespace.prefix() + "token:" + claim)).isPositive()
+                .isLessThanOrEqualTo(Duration.ofHours(1).toMillis());
+    }
+
+    @Test
     void storesInDifferentNamespacesShareNothing() {
         try (RedisNamespace otherNamespace = new RedisNamespace(TestRedis.get().uri(), "other");
                 CoordinationStore other = storeIn(otherNamespace.prefix())) {
