@@ -14,7 +14,6 @@ import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.testing.TestBroker;
 import dev.hopper.topology.testing.TestQueues;
 import dev.hopper.topology.testing.TestRedis;
-import io.lettuce.core.RedisClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -49,15 +48,7 @@ class FollowUpKillIT {
     @AfterEach
     void cleanUp() {
         processes.forEach(Process::destroyForcibly);
-        RedisClient client = RedisClient.create(TestRedis.get().uri().toString());
-        try (var c = client.connect()) {
-            List<String> keys = c.sync().keys(namespace + "*");
-            if (!keys.isEmpty()) {
-                c.sync().del(keys.toArray(new String[0]));
-            }
-        } finally {
-            client.shutdown();
-        }
+        TestRedisKeys.deleteNamespace(namespace);
     }
 
     private Process start(TestBroker broker, Path config, String queue, Path sink, int n) throws IOException {

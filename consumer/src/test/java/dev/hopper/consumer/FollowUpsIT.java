@@ -17,7 +17,6 @@ import dev.hopper.topology.RetryPolicy;
 import dev.hopper.topology.testing.TestBroker;
 import dev.hopper.topology.testing.TestQueues;
 import dev.hopper.topology.testing.TestRedis;
-import io.lettuce.core.RedisClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -45,15 +44,7 @@ class FollowUpsIT {
 
     @AfterEach
     void deleteKeys() {
-        RedisClient client = RedisClient.create(TestRedis.get().uri().toString());
-        try (var c = client.connect()) {
-            List<String> keys = c.sync().keys(namespace + "*");
-            if (!keys.isEmpty()) {
-                c.sync().del(keys.toArray(new String[0]));
-            }
-        } finally {
-            client.shutdown();
-        }
+        TestRedisKeys.deleteNamespace(namespace);
     }
 
     private RedisCoordinationStore store() {
