@@ -168,7 +168,10 @@ final class DeliveryDecider {
                         spec.lock().lease(), spec.lock().superseded() == SupersededPolicy.REFRESH);
             }
             if (lock instanceof LockResult.Superseded) {
-                return new Decision.Ack(Outcome.SUPERSEDED, attempt);
+                // A superseded follow-up counts as done in its group (without a result): its join must not wait
+                // for a run that will never happen.
+                return parented ? settledFollowUp(f, env, attempt, Outcome.SUPERSEDED)
+                        : new Decision.Ack(Outcome.SUPERSEDED, attempt);
             }
             if (lock instanceof LockResult.Busy b) {
                 return onLockBusy(env, b.remainingLease());
@@ -186,7 +189,7 @@ final class DeliveryDecider {
                 return new Effect.CheckDone(env.messageId());
             }
             if (done) {
-                return duplicateFollowUp(f, env, attempt);
+                return settledFollowUp(f, env, attempt, Outcome.DUPLICATE);
             }
         }
         // 4. Run the handler.
@@ -271,11 +274,12 @@ final class DeliveryDecider {
     }
 
     /**
-     * A follow-up whose done-marker exists (a redelivery after a crash, or a copy published by a parent that ran
-     * twice): nothing runs, but if its group's join is due and not recorded as published (the worker that completed
-     * the last child died before publishing it), publish it. Then ack as a duplicate.
+     * A follow-up that does not run: its done-marker exists (a redelivery after a crash, or a copy published by a
+     * parent that ran twice: {@code outcome} duplicate), or it is superseded. It is counted in its group (again),
+     * and if its group's join is due and not recorded as published (the worker that completed the last child died
+     * before publishing it), the join is published. Then it is acked with {@code outcome}.
      */
-    private Step duplicateFollowUp(DeliveryFacts f, TaskEnvelope env, int attempt) {
+    private Step settledFollowUp(DeliveryFacts f, TaskEnvelope env, int attempt, Outcome outcome) {
         FollowUpFacts u = f.followUps();
         String parent = requireNonNull(env.lineage().parentId());
         if (u.failure() != null) {
@@ -287,7 +291,7 @@ final class DeliveryDecider {
             return new FollowUpEffect.CompleteChild(parent, env.messageId(), null, doneMarkerTtl);
         }
         Step join = joinSteps(parent, u);
-        return join != null ? join : new Decision.Ack(Outcome.DUPLICATE, attempt);
+        return join != null ? join : new Decision.Ack(outcome, attempt);
     }
 
     private static @Nullable Step joinSteps(String parent, FollowUpFacts u) {

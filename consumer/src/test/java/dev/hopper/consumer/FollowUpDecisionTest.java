@@ -182,6 +182,15 @@ class FollowUpDecisionTest {
                         follow(claimed().withCompletedBefore(true), u -> u.withFailure(NOT_CONFIRMED)),
                         new Decision.HandBack(Decision.HandBack.Why.FOLLOW_UP_UNFINISHED,
                                 Decision.HandBack.Via.COPY, 0)),
+                row("a superseded follow-up counts as done in its group, so the join does not wait for it",
+                        admitted(envelope(ID, "img:1", Lineage.childOf(PARENT))).withLock(
+                                new LockResult.Superseded(5), 1L, 1L),
+                        new FollowUpEffect.CompleteChild(PARENT, ID, null, DONE_TTL)),
+                row("... and is acked as superseded",
+                        follow(admitted(envelope(ID, "img:1", Lineage.childOf(PARENT))).withLock(
+                                new LockResult.Superseded(5), 1L, 1L),
+                                u -> u.withChildCompletion(new ChildCompletion.Counted(2, 3, false))),
+                        new Decision.Ack(Outcome.SUPERSEDED, 0)),
                 // ---- a follow-up that succeeded ----
                 row("a follow-up that succeeded is counted in its parent's group with its result", childOk,
                         new FollowUpEffect.CompleteChild(PARENT, ID, "{\"n\":1}", DONE_TTL)),
