@@ -80,7 +80,7 @@ class ConsoleApiIT {
                 JsonNode dry = client.postJson("/api/queues/" + q.name() + "/replay",
                         "{\"group\":\"" + npeGroup + "\",\"dryRun\":true}");
                 assertThat(dry.get("selected").asLong()).isEqualTo(40);
-                assertThat(depth(raw, q.deadQueue())).isEqualTo(120);
+                ConsoleFixture.awaitDepth(raw, q.deadQueue(), 120);
                 assertThat(depth(raw, q.name())).isZero();
 
                 JsonNode done = client.postJson("/api/queues/" + q.name() + "/replay",
@@ -88,7 +88,7 @@ class ConsoleApiIT {
                 assertThat(done.get("replayed").asLong()).isEqualTo(40);
                 assertThat(done.get("deadAfter").asLong()).isEqualTo(80);
                 assertThat(depth(raw, q.name())).isEqualTo(40);
-                assertThat(depth(raw, q.deadQueue())).isEqualTo(80);
+                ConsoleFixture.awaitDepth(raw, q.deadQueue(), 80);
                 assertThat(client.getJson("/api/queues/" + q.name() + "/groups").get("groups")).hasSize(1);
 
                 JsonNode purgeDry = client.postJson("/api/queues/" + q.name() + "/purge",
@@ -97,7 +97,7 @@ class ConsoleApiIT {
                 JsonNode purged = client.postJson("/api/queues/" + q.name() + "/purge",
                         "{\"filter\":{\"key\":\"user:1\"},\"dryRun\":false}");
                 assertThat(purged.get("purged").asLong()).isEqualTo(8);
-                assertThat(depth(raw, q.deadQueue())).isEqualTo(72);
+                ConsoleFixture.awaitDepth(raw, q.deadQueue(), 72);
             }
         }
     }
@@ -129,7 +129,7 @@ class ConsoleApiIT {
                 HttpResponse<String> big = client.post(purge, "{\"x\":\"" + "a".repeat(70_000) + "\"}",
                         Map.of("Content-Type", "application/json", RequestGuard.TOKEN_HEADER, ConsoleFixture.TOKEN));
                 assertThat(big.statusCode()).isEqualTo(413);
-                assertThat(depth(raw, q.deadQueue())).isEqualTo(10);
+                ConsoleFixture.awaitDepth(raw, q.deadQueue(), 10);
                 assertThat(depth(raw, q.name())).isZero();
 
                 HttpResponse<String> page = client.get("/");

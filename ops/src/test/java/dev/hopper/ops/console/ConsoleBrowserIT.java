@@ -89,7 +89,7 @@ class ConsoleBrowserIT {
                         + "fetch('/api/queues/" + q.name() + "/purge', {method: 'POST', headers: {'Content-Type': "
                         + "'application/json'}, body: JSON.stringify({dryRun: false})}).then(r => done(r.status));");
                 assertThat(status).isEqualTo(403L);
-                assertThat(depth(raw, q.deadQueue())).isEqualTo(61);
+                ConsoleFixture.awaitDepth(raw, q.deadQueue(), 61);
 
                 // Dry run, then replay one group; the count drops.
                 d.get(base + "/#/q/" + q.name());
@@ -99,7 +99,7 @@ class ConsoleBrowserIT {
                 d.findElement(By.cssSelector("button.group-replay[data-group='" + npeGroup + "']")).click();
                 WebElement preview = wait.until(ExpectedConditions.presenceOfElementLocated(By.id("preview-text")));
                 assertThat(preview.getText()).contains("would send back 20 of 61");
-                assertThat(depth(raw, q.deadQueue())).isEqualTo(61);
+                ConsoleFixture.awaitDepth(raw, q.deadQueue(), 61);
                 assertThat(depth(raw, q.name())).isZero();
                 Path shot = Path.of("target", "console-screenshot.png");
                 Files.write(shot, d.getScreenshotAs(OutputType.BYTES));

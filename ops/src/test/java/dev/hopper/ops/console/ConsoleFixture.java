@@ -94,6 +94,14 @@ final class ConsoleFixture {
         }
     }
 
+    /**
+     * Waits (30 s at most) until {@code queue} has {@code n} ready messages: the console's background reads hold a
+     * dead queue's letters for a moment, and a passive declare counts only ready ones.
+     */
+    static void awaitDepth(Connection c, String queue, long n) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> depth(c, queue) == n);
+    }
+
     static Console start(TestBroker broker, String name, List<QueueSpec> queues) {
         return Console.start(ConsoleSettings.builder(BrokerConfig.builder(broker.uri()).connectionName(name).build(),
                         HopperConfig.of(queues), TOKEN)
