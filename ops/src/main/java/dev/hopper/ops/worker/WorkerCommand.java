@@ -53,8 +53,10 @@ import picocli.CommandLine.TypeConversionException;
  * {@code --prefetch} and {@code --handler-timeout} override either.
  *
  * <p>Stopping: SIGTERM or Ctrl-C runs a shutdown hook that closes the worker gracefully (stop consuming, let
- * running tasks finish for up to {@code --drain-timeout}, hand back the rest) and then ends the JVM with status 0,
- * since nothing was lost: unfinished deliveries are back in the queue. When stderr is a terminal a status line
+ * running tasks finish for up to {@code --drain-timeout}, hand back the rest), kills what {@code --exec} commands
+ * still run (their whole process groups) and waits for them, and then ends the JVM: status 0 when every running
+ * task finished within the drain, 1 when the drain timed out and tasks were cut (nothing is lost: their
+ * deliveries are back in the queue, and no command of theirs is still running). When stderr is a terminal a status line
  * with the settlement counts is printed every 10 seconds.
  *
                 + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
@@ -66,7 +68,7 @@ import picocli.CommandLine.TypeConversionException;
         description = {
             "Run tasks from one or more queues with a command, a webhook, a built-in or your own handlers. "
                     + "Declares the queues first. SIGTERM or Ctrl-C stops consuming, lets running tasks finish "
-                    + "and exits 0.",
+                    + "(up to --drain-timeout) and exits 0, or 1 when the drain timed out.",
             "",
             "--exec runs CMD with /bin/sh -c per task, the payload on stdin and HOPPER_MESSAGE_ID, HOPPER_TYPE, "
                     + "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION and "
@@ -144,6 +146,9 @@ public final class WorkerCommand implements Callable<Integer> {
         boolean discover;
     }
 
+    /** Exit status when the drain timed out and running tasks were stopped (1, the CLI's "failure"). */
+    static final int DRAIN_TIMED_OUT_EXIT = 1;
+
     @Override
     public Integer call() throws InterruptedException {
         CommandSpec s = spec();
@@ -212,12 +217,14 @@ public final class WorkerCommand implements Callable<Integer> {
                 ticker.shutdownNow();
             }
             worker.close();
-            closeAll(resources);
-            err.println("hopper worker: stopped; " + status.render(worker.inFlight()));
+            closeAll(resources); // ExecHandler.close kills and waits for the commands' process groups
+            boolean cut = worker.drainTimedOut();
+            err.println("hopper worker: stopped; " + status.render(worker.inFlight())
+                    + (cut ? "; the drain timed out: running tasks were stopped and go back to the queue" : ""));
             err.flush();
             s.commandLine().getOut().flush();
-            // The JVM would report 143 (SIGTERM) or 130 (SIGINT); the drain finished and nothing was lost.
-            Runtime.getRuntime().halt(0);
+            // The JVM would report 143 (SIGTERM) or 130 (SIGINT): say instead whether the drain finished.
+            Runtime.getRuntime().halt(cut ? DRAIN_TIMED_OUT_EXIT : 0);
         }, "hopper-worker-shutdown"));
         err.println("hopper worker: consuming " + String.join(", ", config.queues().keySet()) + " on "
                 + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
