@@ -5,8 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.hopper.consumer.PermanentTaskException;
 import dev.hopper.consumer.TaskContext;
 import dev.hopper.consumer.TaskHandler;
-import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -14,6 +13,12 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * {@code hopper worker --webhook URL}: POSTs each task's payload (its JSON body as it arrived) to {@code URL} with
@@ -30,8 +35,12 @@ import java.time.Duration;
  * message names the URL (without user info or query, which may hold secrets), the status and the first 300
  * characters of the answer's body.
  *
+ * <p>Time: {@code requestTimeout} bounds the whole exchange, connecting, sending, the answer's headers and its
+ * body: a server that sends headers and then stalls the body fails the attempt (retryable) when the time is up.
+ * Only the first {@value #BODY_SNIPPET_CHARS} characters of the body are kept; the rest is read and discarded.
+ *
  * <p>Redirects are not followed (a POST must not silently change target). Thread-safe: one instance and one
- * {@link HttpClient} serve all handler threads; an interrupt (handler timeout) abandons the request.
+ * {@link HttpClient} serve all handler threads; an interrupt (handler timeout) cancels the exchange.
  */
 final class WebhookHandler implements TaskHandler<byte[]> {
     private static final int BODY_SNIPPET_CHARS = 300;
@@ -95,14 +104,27 @@ final class WebhookHandler implements TaskHandler<byte[]> {
         } catch (IllegalArgumentException e) {
             throw new PermanentTaskException("the task cannot be sent as an HTTP request: " + e.getMessage(), e);
         }
-        HttpResponse<InputStream> response;
+        HttpResponse<String> response;
+        CompletableFuture<HttpResponse<String>> exchange = client.sendAsync(request,
+                info -> HttpResponse.BodySubscribers.fromSubscriber(new SnippetSubscriber(BODY_SNIPPET_CHARS * 4),
+                        SnippetSubscriber::text));
         try {
-            response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (HttpTimeoutException e) {
-            throw new WebhookException("POST " + shownUrl + " got no answer within "
+            // The future completes only when the whole body has arrived: this bounds headers and body together.
+            response = exchange.get(requestTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            exchange.cancel(true);
+            throw new WebhookException("POST " + shownUrl + " got no complete answer (headers and body) within "
                     + dev.hopper.topology.DurationText.format(requestTimeout), e);
-        } catch (IOException e) {
-            throw new WebhookException("POST " + shownUrl + " failed: " + describe(e), e);
+        } catch (InterruptedException e) {
+            exchange.cancel(true);
+            throw e;
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (cause instanceof HttpTimeoutException) {
+                throw new WebhookException("POST " + shownUrl + " got no answer within "
+                        + dev.hopper.topology.DurationText.format(requestTimeout), cause);
+            }
+            throw new WebhookException("POST " + shownUrl + " failed: " + describe(cause), cause);
         }
         int status = response.statusCode();
         String snippet = snippet(response.body());
@@ -120,13 +142,46 @@ final class WebhookHandler implements TaskHandler<byte[]> {
         return url.getScheme() + "://" + url.getHost() + port + path;
     }
 
-    private static String snippet(InputStream body) {
-        try (body) {
-            byte[] head = body.readNBytes(BODY_SNIPPET_CHARS * 4);
-            String s = new String(head, StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
-            return s.length() > BODY_SNIPPET_CHARS ? s.substring(0, BODY_SNIPPET_CHARS) + "…" : s;
-        } catch (IOException e) {
-            return "";
+    private static String snippet(String head) {
+        String s = head.replaceAll("\\s+", " ").strip();
+        return s.length() > BODY_SNIPPET_CHARS ? s.substring(0, BODY_SNIPPET_CHARS) + "…" : s;
+    }
+
+    /** Keeps the first {@code max} bytes of a body and discards the rest as it arrives (bounded memory). */
+    static final class SnippetSubscriber implements Flow.Subscriber<List<ByteBuffer>> {
+        private final byte[] head;
+        private int length;
+
+        SnippetSubscriber(int max) {
+            this.head = new byte[max];
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) {
+            subscription.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            for (ByteBuffer b : buffers) {
+                int n = Math.min(b.remaining(), head.length - length);
+                b.get(head, length, n);
+                length += n;
+            }
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            // The exchange's future fails with it.
+        }
+
+        @Override
+        public void onComplete() {
+            // text() is read once the exchange completed.
+        }
+
+        String text() {
+            return new String(head, 0, length, StandardCharsets.UTF_8);
         }
     }
 

@@ -172,7 +172,10 @@ public final class WorkerCommand implements Callable<Integer> {
         if (loader instanceof AutoCloseable c) {
             resources.add(c);
         }
-        String handlerText = registerHandlers(builder, config, loader, resources);
+        Duration longestTimeout = config.queues().values().stream().map(QueueSpec::handlerTimeout)
+                .max(Duration::compareTo).orElse(Duration.ofSeconds(30));
+        StuckHandlerWatch stuck = StuckHandlerWatch.forTimeout(longestTimeout);
+        String handlerText = registerHandlers(builder, config, loader, resources, stuck);
         PrometheusMeterRegistry metrics = null;
         if (metricsPort != null) {
             if (metricsPort < 0 || metricsPort > 65_535) {
@@ -197,7 +200,9 @@ public final class WorkerCommand implements Callable<Integer> {
         Thread.currentThread().setContextClassLoader(loader);
         // Up before the worker starts, so /health answers 503 (not "connection refused") while it connects.
         ProbeServer probe = metrics == null ? null
-                : ProbeServer.start(new InetSocketAddress(metricsBind, metricsPort), metrics, worker::isHealthy);
+                : ProbeServer.start(new InetSocketAddress(metricsBind, metricsPort), metrics,
+                        // A handler thread past its timeout ignored the interrupt and is lost to the worker.
+                        () -> worker.isHealthy() && stuck.stuck() == 0);
         if (probe != null) {
             resources.add(probe);
         }
@@ -277,7 +282,7 @@ public final class WorkerCommand implements Callable<Integer> {
     }
 
     private String registerHandlers(Worker.Builder b, HopperConfig config, ClassLoader loader,
-            List<AutoCloseable> resources) {
+            List<AutoCloseable> resources, StuckHandlerWatch stuck) {
         HandlerChoice h = java.util.Objects.requireNonNull(handler, "picocli enforces one handler option");
         if (h.exec != null) {
             ExecHandler exec;
@@ -287,14 +292,14 @@ public final class WorkerCommand implements Callable<Integer> {
                 throw new ParameterException(spec().commandLine(), e.getMessage());
             }
             resources.add(exec);
-            b.defaultHandler(byte[].class, exec);
+            b.defaultHandler(byte[].class, stuck.watch(exec));
             return "--exec";
         }
         if (h.webhook != null) {
             Duration timeout = config.queues().values().stream().map(QueueSpec::handlerTimeout)
                     .max(Duration::compareTo).orElse(Duration.ofSeconds(30));
             try {
-                b.defaultHandler(byte[].class, new WebhookHandler(h.webhook, timeout));
+                b.defaultHandler(byte[].class, stuck.watch(new WebhookHandler(h.webhook, timeout)));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec().commandLine(), e.getMessage());
             }
@@ -302,19 +307,19 @@ public final class WorkerCommand implements Callable<Integer> {
         }
         if (h.builtin != null) {
             TaskHandler<JsonNode> builtin = BuiltinHandlers.named(h.builtin);
-            b.defaultHandler(JsonNode.class, builtin);
+            b.defaultHandler(JsonNode.class, stuck.watch(builtin));
             return "--builtin " + h.builtin;
         }
         HandlerProvider.Registry registry = new HandlerProvider.Registry() {
             @Override
             public <T> HandlerProvider.Registry handler(String type, Class<T> payloadType, TaskHandler<T> th) {
-                b.handler(type, payloadType, th);
+                b.handler(type, payloadType, stuck.watch(th));
                 return this;
             }
         };
         HandlerLoader handlers = new HandlerLoader(loader);
         if (h.handlerClass != null) {
-            return "--handler " + handlers.load(h.handlerClass, registry, th -> b.defaultHandler(byte[].class, th));
+            return "--handler " + handlers.load(h.handlerClass, registry, th -> b.defaultHandler(byte[].class, stuck.watch(th)));
         }
         return "--discover " + handlers.discover(registry);
     }
