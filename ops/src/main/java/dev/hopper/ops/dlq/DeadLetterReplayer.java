@@ -34,8 +34,10 @@ import org.slf4j.LoggerFactory;
  * destination queue, mandatory, persistent) and acknowledged, which removes it from the dead queue, only after
  * the broker confirmed the copy. A copy that is not confirmed (unroutable, nacked, connection lost) leaves its
  * dead letter in place and stops the run. Unselected dead letters stay in the dead queue in their original
- * order. A crash at any point can duplicate the messages in flight (confirmed but not yet acknowledged), never
- * lose one.
+ * order. A crash at any point never loses a message; it can duplicate (leave in both the dead queue and the work
+ * queue) only the copies in flight: at most {@value #MAX_IN_FLIGHT} unconfirmed copies, plus copies confirmed
+ * whose acknowledgement had not reached the broker yet (measured: a handful; see docs/reliability.md). Duplicates
+ * keep their message id, so a handler that deduplicates on it runs each task once.
  *
  * <p>The copy keeps the message id, type, payload and Hopper's headers, minus the broker's {@code x-death},
  * {@code x-first-death-*}, {@code x-last-death-*} and {@code x-delivery-count}; it gains
@@ -48,7 +50,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class DeadLetterReplayer {
     private static final Logger audit = LoggerFactory.getLogger("hopper.audit");
-    private static final int MAX_IN_FLIGHT = 256;
+    /**
+     * Unconfirmed copies at once: the bound on what a killed replay duplicates. Small on purpose (a window of 256
+     * left 204 duplicates after a kill -9); 32 still keeps the broker busy (confirm latency is about a
+     * millisecond on a local broker).
+     */
+    static final int MAX_IN_FLIGHT = 32;
     private static final Duration CONFIRM_TIMEOUT = Duration.ofSeconds(30);
 
     /** Told how far a replay got; called from the replay's threads, keep it cheap. */
