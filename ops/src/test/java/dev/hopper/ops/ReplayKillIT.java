@@ -96,7 +96,7 @@ class ReplayKillIT {
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             Channel probe = raw.createChannel();
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
-                    .until(() -> probe.queueDeclarePassive(q.name()).getMessageCount() >= 200);
+                    .until(() -> probe.queueDeclarePassive(q.name()).getMessageCount() >= 1500);
             p.destroyForcibly();
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
