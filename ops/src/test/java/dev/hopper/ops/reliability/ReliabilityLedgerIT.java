@@ -1,0 +1,308 @@
+package dev.hopper.ops.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import dev.hopper.topology.EnvelopeCodec;
+import dev.hopper.topology.Headers;
+import dev.hopper.topology.QueueNames;
+import dev.hopper.topology.QueueSpec;
+import dev.hopper.topology.TaskEnvelope;
+import dev.hopper.topology.testing.TestBroker;
+import dev.hopper.topology.testing.TestQueues;
+import dev.hopper.topology.testing.ThrowawayRabbit;
+import dev.hopper.topology.testing.ThrowawayRedis;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The reliability ledger (docs/reliability.md): each row stages one fault against real {@code hopper worker} JVMs
+ * and writes what happened to every task ({@link Ledger}). Rows tagged {@code fast} run in the default build; the
+ * {@code reliability} Maven profile runs every row. Faults that would disturb the shared broker (connections
+ * closed, memory alarm, restarts) use a throwaway node on ports 5692-5694; Redis faults a throwaway Redis.
+ */
+@ExtendWith(TestQueues.class)
+@Timeout(600)
+class ReliabilityLedgerIT {
+    private static final String QUEUE_YAML = """
+            tiers: [1s]
+            retry: {delays: [1s], max-attempts: 3}
+            poison-after: 2
+            delivery-limit: 10
+            concurrency: 4
+            prefetch: 8
+            handler-timeout: 30s
+            """;
+
+    @TempDir
+    Path dir;
+
+    private static Map<String, Object> sleep(int ms) {
+        return Map.of("sleepMs", ms);
+    }
+
+    private LedgerRig sharedRig(TestBroker broker, TestQueues queues, String hint, String yaml) throws Exception {
+        QueueSpec spec = queues.track(QueueSpec.builder(queues.name(hint)).build());
+        LedgerRig rig = new LedgerRig(dir, broker.uri(), null, spec, yaml);
+        queues.track(rig.configured());
+        return rig;
+    }
+
+    private static LedgerRig nodeRig(Path dir, ThrowawayRabbit node, String name) throws Exception {
+        return new LedgerRig(dir, node.uri(), null, QueueSpec.builder(name).build(), QUEUE_YAML);
+    }
+
+    /** Waits until {@code n} tasks have completed (from the recording file). */
+    private static void awaitCompletions(LedgerRig rig, Ledger ledger, int n) {
+        await("%d completions".formatted(n)).atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
+                .until(() -> ledger.completions(rig.ledgerFile).completedIds().size() >= n);
+    }
+
+    @Test
+    @Tag("fast")
+    void workerKill9MidTask(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("worker-kill-9", "kill -9 of one of two workers mid-task, replacement started")
+                .duplicateBound(4, "tasks running on the killed worker (concurrency 4)");
+        try (LedgerRig rig = sharedRig(broker, queues, "kill9", QUEUE_YAML)) {
+            Process victim = rig.startWorker();
+            rig.startWorker();
+            rig.publish(ledger, 200, i -> sleep(100), i -> true, null);
+            awaitCompletions(rig, ledger, 40);
+            long at = System.currentTimeMillis();
+            victim.destroyForcibly(); // SIGKILL to this worker's exact pid
+            victim.waitFor();
+            rig.startWorker();
+            ledger.faultWindow(at, System.currentTimeMillis()).note("killed pid", victim.pid());
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        ledger.writeAndAssert();
+    }
+
+    /**
+     * Fails on today's main: the healthy tasks prefetched beside the poison task are redelivered with it at every
+     * crash, counted by the crash-loop guard, and dead-lettered as {@code poison} too (issue 17 finding 3, which
+     * the consumer rewrite fixes). Kept in the full profile, out of the default build, until then.
+     */
+    @Test
+    @Tag("full")
+    void poisonWithPrefetchAboveOne(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("poison-prefetch-8", "a task that kills its worker JVM, prefetch 8, "
+                + "poison-after 2, workers restarted as they die");
+        int[] crashes = {0};
+        try (LedgerRig rig = sharedRig(broker, queues, "poison", QUEUE_YAML.replace("concurrency: 4",
+                "concurrency: 2"))) {
+            rig.startWorker();
+            rig.publish(ledger, 41, i -> i == 20 ? Map.of("crash", true) : sleep(20), i -> i != 20, null);
+            rig.awaitSettled(ledger, 1, Duration.ofSeconds(240), () -> {
+                for (Process p : List.copyOf(rig.workers())) {
+                    if (!p.isAlive() && rig.workers().stream().noneMatch(Process::isAlive)) {
+                        crashes[0]++;
+                        try {
+                            rig.startWorker();
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }
+                }
+            });
+            rig.stopAndCollect(ledger);
+            ledger.duplicateBound(2 * crashes[0], "tasks running beside the poison task at each crash "
+                    + "(concurrency 2 x " + crashes[0] + " crashes)").note("worker crashes", crashes[0]);
+        }
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("fast")
+    void hostileInput(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("hostile-input", "100k-deep JSON, 50 MB string, 100k-digit number, @class "
+                + "canary, header table / negative / 2^63 attempt, among 20 healthy tasks")
+                .duplicateBound(0, "no fault that repeats work");
+        try (LedgerRig rig = sharedRig(broker, queues, "hostile", QUEUE_YAML)) {
+            Process worker = rig.startWorker();
+            rig.publish(ledger, 20, i -> sleep(5), i -> true, null);
+            Map<String, byte[]> bodies = new HashMap<>();
+            bodies.put("deep", ("[".repeat(100_000) + "]".repeat(100_000)).getBytes(StandardCharsets.US_ASCII));
+            bodies.put("huge-string", ("{\"s\":\"" + "x".repeat(50 * 1024 * 1024) + "\"}")
+                    .getBytes(StandardCharsets.US_ASCII));
+            bodies.put("long-number", ("{\"n\":" + "9".repeat(100_000) + "}").getBytes(StandardCharsets.US_ASCII));
+            Map<String, Object> attemptHeaders = new HashMap<>();
+            attemptHeaders.put("table", new HashMap<>(Map.of("a", 1)));
+            attemptHeaders.put("negative", -1);
+            attemptHeaders.put("2^63", Long.MAX_VALUE);
+            String canary = null;
+            try (Connection c = rig.connect("ledger-hostile"); Channel ch = c.createChannel()) {
+                ch.confirmSelect();
+                for (Map.Entry<String, byte[]> e : bodies.entrySet()) {
+                    ledger.confirmed(publishRaw(ch, rig.spec.name(), e.getValue(), Map.of()), false);
+                }
+                for (Map.Entry<String, Object> e : attemptHeaders.entrySet()) {
+                    ledger.confirmed(publishRaw(ch, rig.spec.name(), "{\"sleepMs\":1}".getBytes(StandardCharsets.UTF_8),
+                            Map.of(Headers.ATTEMPT, e.getValue())), false);
+                }
+                // A class-name type id must stay data: the task runs as plain JSON, nothing is instantiated.
+                canary = publishRaw(ch, rig.spec.name(), ("{\"@class\":\"java.lang.ProcessBuilder\",\"command\":"
+                        + "[\"touch\",\"" + dir.resolve("canary-fired") + "\"],\"sleepMs\":1}")
+                        .getBytes(StandardCharsets.UTF_8), Map.of());
+                ledger.confirmed(canary, true);
+                ch.waitForConfirmsOrDie(60_000);
+            }
+            rig.awaitSettled(ledger, 6, Duration.ofSeconds(180), () -> {});
+            assertThat(worker.isAlive()).as("the worker survived hostile input").isTrue();
+            rig.stopAndCollect(ledger);
+            assertThat(ledger.completedIds()).contains(canary);
+            assertThat(dir.resolve("canary-fired")).doesNotExist();
+            ledger.note("worker restarts", rig.workersStarted() - 1);
+        }
+        ledger.writeAndAssert();
+    }
+
+    private static String publishRaw(Channel ch, String queue, byte[] body, Map<String, Object> headers)
+            throws Exception {
+        String id = UUID.randomUUID().toString();
+        TaskEnvelope env = TaskEnvelope.fresh(id, LedgerRig.TYPE, null, null, Instant.now(), body);
+        AMQP.BasicProperties props = EnvelopeCodec.properties(env);
+        Map<String, Object> h = new HashMap<>(props.getHeaders());
+        h.putAll(headers);
+        ch.basicPublish(QueueNames.TASKS_EXCHANGE, queue, true, props.builder().headers(h).build(), body);
+        return id;
+    }
+
+    @Test
+    @Tag("fast")
+    void redisDownWhileKeyedTasksRun(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("redis-down", "throwaway Redis frozen (SIGSTOP) for 8 s while keyed tasks run")
+                .duplicateBound(4, "a lease that lapses while Redis is frozen (concurrency 4)");
+        try (ThrowawayRedis redis = ThrowawayRedis.start()) {
+            QueueSpec spec = queues.track(QueueSpec.builder(queues.name("redis")).build());
+            try (LedgerRig rig = new LedgerRig(dir, broker.uri(), redis.uri(), spec, QUEUE_YAML)) {
+                queues.track(rig.configured());
+                rig.startWorker();
+                rig.publish(ledger, 100, i -> sleep(50), i -> true, i -> "k-" + (i % 10));
+                awaitCompletions(rig, ledger, 20);
+                long at = System.currentTimeMillis();
+                redis.freeze();
+                await().pollDelay(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(9)).until(() -> true);
+                redis.thaw();
+                ledger.faultWindow(at, System.currentTimeMillis());
+                rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
+                rig.stopAndCollect(ledger);
+            }
+        }
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("fast")
+    void brokerClosesAllConnections() throws Exception {
+        Ledger ledger = new Ledger("connections-closed", "rabbitmqctl close_all_connections on a throwaway node "
+                + "mid-run").duplicateBound(8, "deliveries whose ack was lost with the channel (prefetch 8)");
+        try (ThrowawayRabbit node = ThrowawayRabbit.start("rel-ledger-conn", 5692);
+                LedgerRig rig = nodeRig(dir, node, "conn")) {
+            rig.startWorker();
+            rig.publish(ledger, 200, i -> sleep(50), i -> true, null);
+            awaitCompletions(rig, ledger, 40);
+            long at = System.currentTimeMillis();
+            ledger.note("connections closed", node.closeAllConnections());
+            ledger.faultWindow(at, System.currentTimeMillis());
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("fast")
+    void memoryAlarmWhilePublishing() throws Exception {
+        Ledger ledger = new Ledger("memory-alarm-publish", "memory alarm raised before publishing 20 tasks, cleared "
+                + "after 10 s (finding 1)").duplicateBound(0, "nothing is republished");
+        try (ThrowawayRabbit node = ThrowawayRabbit.start("rel-ledger-alarm", 5693);
+                LedgerRig rig = nodeRig(dir, node, "alarm")) {
+            node.raiseMemoryAlarm();
+            long at = System.currentTimeMillis();
+            Thread clear = new Thread(() -> {
+                try {
+                    Thread.sleep(10_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                node.clearMemoryAlarm();
+            });
+            clear.start();
+            rig.publish(ledger, 20, i -> sleep(5), i -> true, null);
+            clear.join();
+            ledger.faultWindow(at, System.currentTimeMillis());
+            rig.startWorker();
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(120), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        assertThat(ledger.unknownCount()).as("publishes that waited out the alarm were confirmed").isZero();
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("full")
+    void brokerRestartUnderLoadWhilePublishing() throws Exception {
+        Ledger ledger = new Ledger("broker-restart", "stop_app/start_app on a throwaway node while publishing and "
+                + "working").duplicateBound(8, "deliveries whose ack was lost (prefetch 8)");
+        try (ThrowawayRabbit node = ThrowawayRabbit.start("rel-ledger-restart", 5694);
+                LedgerRig rig = nodeRig(dir, node, "restart")) {
+            rig.startWorker();
+            Thread fault = new Thread(() -> {
+                await().atMost(Duration.ofSeconds(60)).until(() -> ledger.completions(rig.ledgerFile)
+                        .completedIds().size() >= 20);
+                node.stopApp();
+                node.startApp();
+            });
+            long at = System.currentTimeMillis();
+            fault.start();
+            rig.publish(ledger, 300, i -> sleep(20), i -> true, null);
+            fault.join();
+            ledger.faultWindow(at, System.currentTimeMillis());
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("full")
+    void brokerKill9UnderLoadWhilePublishing() throws Exception {
+        Ledger ledger = new Ledger("broker-kill-9", "kill -9 of a throwaway node's VM while publishing and "
+                + "working, then restarted").duplicateBound(8, "deliveries whose ack was lost (prefetch 8)");
+        try (ThrowawayRabbit node = ThrowawayRabbit.start("rel-ledger-kill", 5695);
+                LedgerRig rig = nodeRig(dir, node, "kill")) {
+            rig.startWorker();
+            Thread fault = new Thread(() -> {
+                await().atMost(Duration.ofSeconds(60)).until(() -> ledger.completions(rig.ledgerFile)
+                        .completedIds().size() >= 20);
+                node.kill9();
+                node.restart();
+            });
+            long at = System.currentTimeMillis();
+            fault.start();
+            rig.publish(ledger, 300, i -> sleep(20), i -> true, null);
+            fault.join();
+            ledger.faultWindow(at, System.currentTimeMillis());
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        ledger.writeAndAssert();
+    }
+}
