@@ -121,6 +121,11 @@ final class Ledger {
         return this;
     }
 
+    /** The dead reason of every id in the dead queue. */
+    java.util.Collection<String> deadReasons() {
+        return dead.values();
+    }
+
     int unknownCount() {
         return unknown.size();
     }
@@ -137,8 +142,10 @@ final class Ledger {
         return lost;
     }
 
+    /** Extra runs of an id, plus ids that both completed and sit in the dead queue (a replay's in-flight copies). */
     int duplicates() {
-        return completed.values().stream().mapToInt(r -> r.size() - 1).sum();
+        int both = (int) completed.keySet().stream().filter(dead::containsKey).count();
+        return completed.values().stream().mapToInt(r -> r.size() - 1).sum() + both;
     }
 
     int maxRunsPerId() {
@@ -158,12 +165,15 @@ final class Ledger {
         return f;
     }
 
-    /** From the end of the fault to the first completion after it; -1 when there was none or no fault window. */
+    /**
+     * From the end of the fault to the start of the first task that started after it and completed (work flowing
+     * again, not a handler that merely finished); -1 when there was none or no fault window.
+     */
     long recoveryMs() {
         if (faultEndMs < 0) {
             return -1;
         }
-        return completed.values().stream().flatMap(List::stream).mapToLong(Run::endMs).filter(t -> t >= faultEndMs)
+        return completed.values().stream().flatMap(List::stream).mapToLong(Run::startMs).filter(t -> t >= faultEndMs)
                 .min().stream().map(t -> t - faultEndMs).findFirst().orElse(-1);
     }
 

@@ -15,7 +15,8 @@ import java.nio.file.StandardOpenOption;
  * {@code ledger.task} it appends {@code start} and {@code end} lines (message id, worker pid, attempt, fencing
  * token, epoch ms) to the file named by {@code $HOPPER_LEDGER} and forces each to disk before going on, so a line
  * that is in the file happened even if the JVM is killed right after. Payload: {@code {"sleepMs": N}} makes the
- * task take that long; {@code {"crash": true}} halts the worker JVM mid-task (a crash-looping poison task).
+ * task take that long; {@code {"crash": true}} halts the worker JVM mid-task (a crash-looping poison task);
+ * {@code {"failWithMessageBytes": N}} fails with an N-byte message (an oversized error).
  */
 public final class RecordingProvider implements HandlerProvider {
     @Override
@@ -25,6 +26,11 @@ public final class RecordingProvider implements HandlerProvider {
             append(ledger, line("start", ctx));
             if (payload.path("crash").asBoolean(false)) {
                 Runtime.getRuntime().halt(137); // as a segfault or the OOM killer would
+            }
+            int failBytes = payload.path("failWithMessageBytes").asInt(0);
+            if (failBytes > 0) {
+                // An oversized error: its message and a deep stack must be bounded on the failure path.
+                throw new IllegalStateException("x".repeat(failBytes));
             }
             long sleep = payload.path("sleepMs").asLong(0);
             if (sleep > 0) {

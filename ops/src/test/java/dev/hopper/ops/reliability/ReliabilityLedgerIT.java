@@ -12,9 +12,11 @@ import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.TaskEnvelope;
 import dev.hopper.topology.testing.TestBroker;
+import dev.hopper.topology.testing.TcpProxy;
 import dev.hopper.topology.testing.TestQueues;
 import dev.hopper.topology.testing.ThrowawayRabbit;
 import dev.hopper.topology.testing.ThrowawayRedis;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -302,6 +304,139 @@ class ReliabilityLedgerIT {
             ledger.faultWindow(at, System.currentTimeMillis());
             rig.awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
             rig.stopAndCollect(ledger);
+        }
+        ledger.writeAndAssert();
+    }
+
+    /** Through a TCP proxy to the shared broker: the proxy's connections are this test's own. */
+    private LedgerRig proxiedRig(TestBroker broker, TestQueues queues, TcpProxy proxy, String hint) throws Exception {
+        QueueSpec spec = queues.track(QueueSpec.builder(queues.name(hint)).build());
+        URI direct = broker.uri();
+        URI viaProxy = new URI(direct.getScheme(), direct.getUserInfo(), "127.0.0.1", proxy.port(), direct.getPath(),
+                null, null);
+        LedgerRig rig = new LedgerRig(dir, viaProxy, null, spec, QUEUE_YAML);
+        queues.track(rig.configured());
+        return rig;
+    }
+
+    @Test
+    @Tag("full")
+    void networkResetBetweenWorkerAndBroker(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("network-reset", "TCP RST of every worker connection (proxy) mid-run")
+                .duplicateBound(8, "deliveries whose ack was lost with the connection (prefetch 8)");
+        try (TcpProxy proxy = TcpProxy.start("127.0.0.1", broker.uri().getPort());
+                LedgerRig rig = proxiedRig(broker, queues, proxy, "reset")) {
+            rig.startWorker();
+            rig.publish(ledger, 200, i -> sleep(50), i -> true, null);
+            awaitCompletions(rig, ledger, 40);
+            long at = System.currentTimeMillis();
+            ledger.note("connections reset", proxy.resetAll());
+            ledger.faultWindow(at, System.currentTimeMillis());
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("full")
+    void networkBlackholePastTheHeartbeat(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("network-blackhole", "no bytes either way (proxy) for 35 s, past the 10 s "
+                + "heartbeat, then healed").duplicateBound(8, "deliveries whose ack was lost (prefetch 8)");
+        try (TcpProxy proxy = TcpProxy.start("127.0.0.1", broker.uri().getPort());
+                LedgerRig rig = proxiedRig(broker, queues, proxy, "blackhole")) {
+            rig.startWorker();
+            rig.publish(ledger, 200, i -> sleep(50), i -> true, null);
+            awaitCompletions(rig, ledger, 40);
+            long at = System.currentTimeMillis();
+            proxy.blackhole();
+            await().pollDelay(Duration.ofSeconds(35)).atMost(Duration.ofSeconds(36)).until(() -> true);
+            proxy.heal();
+            ledger.faultWindow(at, System.currentTimeMillis());
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("full")
+    void slowNetwork(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("network-slow", "50 ms per chunk and 200 KB/s each way (proxy) for the whole run")
+                .duplicateBound(0, "nothing fails");
+        try (TcpProxy proxy = TcpProxy.start("127.0.0.1", broker.uri().getPort());
+                LedgerRig rig = proxiedRig(broker, queues, proxy, "slow")) {
+            proxy.slow(Duration.ofMillis(50), 200_000);
+            rig.startWorker();
+            rig.publish(ledger, 100, i -> sleep(10), i -> true, null);
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("fast")
+    void oversizedErrorOnTheFailurePath(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("oversized-error", "5 tasks fail with a 1 MB error message until exhausted, "
+                + "among 20 healthy").duplicateBound(0, "failures are retries, not duplicates");
+        try (LedgerRig rig = sharedRig(broker, queues, "bigerror", QUEUE_YAML)) {
+            Process worker = rig.startWorker();
+            rig.publish(ledger, 25, i -> i < 5 ? Map.of("failWithMessageBytes", 1024 * 1024) : sleep(5),
+                    i -> i >= 5, null);
+            rig.awaitSettled(ledger, 5, Duration.ofSeconds(180), () -> {});
+            assertThat(worker.isAlive()).isTrue();
+            try (Connection c = rig.connect("ledger-bigerror"); Channel ch = c.createChannel()) {
+                var dead = ch.basicGet(rig.spec.deadQueue(), false);
+                assertThat(dead).isNotNull();
+                String message = String.valueOf(dead.getProps().getHeaders().get(Headers.ERROR_MESSAGE));
+                ledger.note("x-hopper-error-message bytes", message.length());
+                assertThat(message.length()).isLessThan(4096);
+                ch.basicNack(dead.getEnvelope().getDeliveryTag(), false, true);
+            }
+            rig.stopAndCollect(ledger);
+        }
+        assertThat(ledger.deadReasons()).containsOnly("exhausted");
+        ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("fast")
+    void replayKilledMidRun(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("replay-killed", "hopper dlq replay of 2,000 dead letters killed with kill -9 "
+                + "mid-run, then a worker drains the work queue (finding 9)")
+                .duplicateBound(64, "replay's confirm window 32, plus removals not yet at the broker");
+        try (LedgerRig rig = sharedRig(broker, queues, "replaykill", QUEUE_YAML)) {
+            try (Connection c = rig.connect("ledger-dead-letters"); Channel ch = c.createChannel()) {
+                ch.confirmSelect();
+                for (int i = 0; i < 2000; i++) {
+                    String id = UUID.randomUUID().toString();
+                    byte[] body = "{\"sleepMs\":1}".getBytes(StandardCharsets.UTF_8);
+                    AMQP.BasicProperties props = EnvelopeCodec.properties(TaskEnvelope.fresh(id, LedgerRig.TYPE, null,
+                            null, Instant.now(), body));
+                    Map<String, Object> h = new HashMap<>(props.getHeaders());
+                    h.put(Headers.DEAD_REASON, "exhausted");
+                    h.put(Headers.ORIGIN_QUEUE, rig.spec.name());
+                    ch.basicPublish(QueueNames.DEAD_EXCHANGE, rig.spec.name(), true, props.builder().headers(h).build(),
+                            body);
+                    ledger.confirmed(id, false); // dead letters: staying dead is not a false dead letter
+                }
+                ch.waitForConfirmsOrDie(60_000);
+            }
+            Process replay = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-jar", dev.hopper.ops.worker.HopperJar.jar().toString(), "--uri", broker.uri().toString(), "dlq",
+                    "replay", "--queue", rig.spec.name()).redirectErrorStream(true)
+                    .redirectOutput(rig.dir.resolve("replay.out").toFile()).start();
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(5))
+                    .until(() -> rig.depth(rig.spec.name()) >= 500);
+            long at = System.currentTimeMillis();
+            replay.destroyForcibly();
+            replay.waitFor();
+            ledger.faultWindow(at, System.currentTimeMillis()).note("replay killed pid", replay.pid());
+            rig.startWorker();
+            rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
+            rig.stopAndCollect(ledger);
+            ledger.note("left in the dead queue", ledger.deadReasons().size());
         }
         ledger.writeAndAssert();
     }
