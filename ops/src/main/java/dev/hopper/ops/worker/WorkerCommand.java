@@ -150,7 +150,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
     }
 
     /** Exit status when the drain timed out and running tasks were stopped (1, the CLI's "failure"). */
-    static final int DRAIN_TIMED_OUT_EXIT = 1;
+    static final int DRAIN_TIMED_OUT_EXIT = dev.hopper.ops.cli.ExitCodes.FAILURE;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -232,7 +232,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             err.flush();
             s.commandLine().getOut().flush();
             // The JVM would report 143 (SIGTERM) or 130 (SIGINT): say instead whether the drain finished.
-            Runtime.getRuntime().halt(cut ? DRAIN_TIMED_OUT_EXIT : 0);
+            Runtime.getRuntime().halt(cut ? DRAIN_TIMED_OUT_EXIT : dev.hopper.ops.cli.ExitCodes.OK);
         }, "hopper-worker-shutdown"));
         err.println("hopper worker: consuming " + String.join(", ", config.queues().keySet()) + " on "
                 + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
