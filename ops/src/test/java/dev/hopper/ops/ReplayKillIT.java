@@ -44,19 +44,7 @@ class ReplayKillIT {
             Set<String> even = new HashSet<>(IntStream.range(0, N).filter(i -> i % 2 == 0).mapToObj(all::get).toList());
 
             // 1000 selected at 100 per second: about ten seconds of replay to kill into.
-            Process p = HopperJar.builder(Map.of(), "dlq", "replay", "--queue", q.name(), "--type", "even",
-                    "--rate", "100").redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-            Channel probe = raw.createChannel();
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
-                    .until(() -> probe.queueDeclarePassive(q.name()).getMessageCount() >= 100);
-            p.destroyForcibly();
-            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            // The broker hands the killed reader's unacknowledged dead letters back when it sees the connection go.
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
-                    .until(() -> probe.queueDeclarePassive(q.deadQueue()).getConsumerCount() == 0);
-            probe.close();
+            killReplayOnceReplayed(raw, q, 100, "--type", "even", "--rate", "100");
 
             List<String> work = consumeAllIds(raw, q.name());
             List<String> dead = consumeAllIds(raw, q.deadQueue());
@@ -91,17 +79,7 @@ class ReplayKillIT {
             Instant now = Instant.now();
             List<String> all = publish(raw, q.name(), n, "f", i -> props("f-" + i, "t",
                     headers(q.name(), "exhausted", "java.io.IOException", "com.acme.A.run(A.java:1)", now)));
-            Process p = HopperJar.builder(Map.of(), "dlq", "replay", "--queue", q.name())
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-            Channel probe = raw.createChannel();
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
-                    .until(() -> probe.queueDeclarePassive(q.name()).getMessageCount() >= 1500);
-            p.destroyForcibly();
-            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
-                    .until(() -> probe.queueDeclarePassive(q.deadQueue()).getConsumerCount() == 0);
-            probe.close();
+            killReplayOnceReplayed(raw, q, 1500);
             List<String> work = consumeAllIds(raw, q.name());
             List<String> dead = consumeAllIds(raw, q.deadQueue());
             Set<String> union = new HashSet<>(work);
@@ -115,5 +93,26 @@ class ReplayKillIT {
             // The stated bound: the confirm window, plus acknowledgements not yet at the broker (as many again).
             assertThat(both.size()).isLessThanOrEqualTo(2 * 32); // DeadLetterReplayer.MAX_IN_FLIGHT = 32
         }
+    }
+
+    /**
+     * Starts {@code hopper dlq replay --queue Q extra...}, kills it with SIGKILL once {@code replayed} copies are in
+     * the work queue, and waits until the broker has handed the killed reader's unacknowledged dead letters back.
+     */
+    private static void killReplayOnceReplayed(Connection raw, QueueSpec q, int replayed, String... extra)
+            throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of("dlq", "replay", "--queue", q.name()));
+        args.addAll(List.of(extra));
+        Process p = HopperJar.builder(Map.of(), args.toArray(new String[0]))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        Channel probe = raw.createChannel();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
+                .until(() -> probe.queueDeclarePassive(q.name()).getMessageCount() >= replayed);
+        p.destroyForcibly();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                .until(() -> probe.queueDeclarePassive(q.deadQueue()).getConsumerCount() == 0);
+        probe.close();
     }
 }

@@ -180,11 +180,14 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
      */
     static void killTree(Process process) {
         List<ProcessHandle> descendants = process.descendants().collect(Collectors.toList());
+        // Children that left the tree ("(sleep 300 &)" is reparented to init) are still in the group.
+        List<ProcessHandle> group = groupMembers(process.pid());
         killGroup(process.pid());
         process.destroyForcibly();
         descendants.forEach(ProcessHandle::destroyForcibly);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(KILL_WAIT_MS);
         List<ProcessHandle> all = new java.util.ArrayList<>(descendants);
+        all.addAll(group);
         all.add(process.toHandle());
         for (ProcessHandle h : all) {
             long left = deadline - System.nanoTime();
@@ -200,6 +203,31 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
                 return;
             }
         }
+    }
+
+    /**
+     * The live processes of process group {@code pgid}, read from {@code /proc/<pid>/stat} (Linux); empty where
+     * there is no {@code /proc}. Used to wait for group members that are no longer descendants.
+     */
+    static List<ProcessHandle> groupMembers(long pgid) {
+        List<ProcessHandle> members = new java.util.ArrayList<>();
+        java.io.File[] entries = new java.io.File("/proc").listFiles((d, name) -> name.chars().allMatch(Character::isDigit));
+        if (entries == null) {
+            return members;
+        }
+        for (java.io.File e : entries) {
+            try {
+                String stat = java.nio.file.Files.readString(e.toPath().resolve("stat"));
+                // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                if (f.length > 2 && Long.parseLong(f[2]) == pgid) {
+                    ProcessHandle.of(Long.parseLong(e.getName())).ifPresent(members::add);
+                }
+            } catch (IOException | RuntimeException gone) {
+                // The process ended while we looked: nothing to wait for.
+            }
+        }
+        return members;
     }
 
     /** {@code kill -KILL -- -PGID}: the whole group, including children that left the command's tree. */

@@ -139,6 +139,29 @@ final class LedgerRig implements AutoCloseable {
         }
     }
 
+    /** A fault to inject; what it returns is noted in the ledger (e.g. how many connections it closed). */
+    @FunctionalInterface
+    interface Fault {
+        Object inject() throws Exception;
+    }
+
+    /**
+     * The common row: one more worker, {@code tasks} tasks of {@code sleepMs} each (keyed when {@code key} is
+     * given), {@code fault} after {@code after} completions, then wait until all is settled and collect.
+     */
+    void runWithFault(Ledger ledger, int tasks, int sleepMs, @Nullable Function<Integer, String> key, int after,
+            String noteKey, Fault fault) throws Exception {
+        startWorker();
+        publish(ledger, tasks, i -> Map.of("sleepMs", sleepMs), i -> true, key);
+        await("%d completions".formatted(after)).atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
+                .until(() -> ledger.completions(ledgerFile).completedIds().size() >= after);
+        long at = System.currentTimeMillis();
+        ledger.note(noteKey, fault.inject());
+        ledger.faultWindow(at, System.currentTimeMillis());
+        awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
+        stopAndCollect(ledger);
+    }
+
     /** Messages ready in a queue. */
     long depth(String queue) {
         try (Connection c = connect("ledger-depth"); Channel ch = c.createChannel()) {

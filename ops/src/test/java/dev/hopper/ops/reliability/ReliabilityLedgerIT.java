@@ -69,12 +69,6 @@ class ReliabilityLedgerIT {
         return new LedgerRig(dir, node.uri(), null, QueueSpec.builder(name).build(), QUEUE_YAML);
     }
 
-    /** Waits until {@code n} tasks have completed (from the recording file). */
-    private static void awaitCompletions(LedgerRig rig, Ledger ledger, int n) {
-        await("%d completions".formatted(n)).atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
-                .until(() -> ledger.completions(rig.ledgerFile).completedIds().size() >= n);
-    }
-
     @Test
     @Tag("fast")
     void workerKill9MidTask(TestBroker broker, TestQueues queues) throws Exception {
@@ -82,16 +76,12 @@ class ReliabilityLedgerIT {
                 .duplicateBound(4, "tasks running on the killed worker (concurrency 4)");
         try (LedgerRig rig = sharedRig(broker, queues, "kill9", QUEUE_YAML)) {
             Process victim = rig.startWorker();
-            rig.startWorker();
-            rig.publish(ledger, 200, i -> sleep(100), i -> true, null);
-            awaitCompletions(rig, ledger, 40);
-            long at = System.currentTimeMillis();
-            victim.destroyForcibly(); // SIGKILL to this worker's exact pid
-            victim.waitFor();
-            rig.startWorker();
-            ledger.faultWindow(at, System.currentTimeMillis()).note("killed pid", victim.pid());
-            rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
-            rig.stopAndCollect(ledger);
+            rig.runWithFault(ledger, 200, 100, null, 40, "killed pid", () -> {
+                victim.destroyForcibly(); // SIGKILL to this worker's exact pid
+                victim.waitFor();
+                rig.startWorker();
+                return victim.pid();
+            });
         }
         ledger.writeAndAssert();
     }
@@ -195,16 +185,12 @@ class ReliabilityLedgerIT {
             QueueSpec spec = queues.track(QueueSpec.builder(queues.name("redis")).build());
             try (LedgerRig rig = new LedgerRig(dir, broker.uri(), redis.uri(), spec, QUEUE_YAML)) {
                 queues.track(rig.configured());
-                rig.startWorker();
-                rig.publish(ledger, 100, i -> sleep(50), i -> true, i -> "k-" + (i % 10));
-                awaitCompletions(rig, ledger, 20);
-                long at = System.currentTimeMillis();
-                redis.freeze();
-                await().pollDelay(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(9)).until(() -> true);
-                redis.thaw();
-                ledger.faultWindow(at, System.currentTimeMillis());
-                rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
-                rig.stopAndCollect(ledger);
+                rig.runWithFault(ledger, 100, 50, i -> "k-" + (i % 10), 20, "frozen for", () -> {
+                    redis.freeze();
+                    await().pollDelay(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(9)).until(() -> true);
+                    redis.thaw();
+                    return "8 s";
+                });
             }
         }
         ledger.writeAndAssert();
@@ -217,14 +203,7 @@ class ReliabilityLedgerIT {
                 + "mid-run").duplicateBound(8, "deliveries whose ack was lost with the channel (prefetch 8)");
         try (ThrowawayRabbit node = ThrowawayRabbit.start("rel-ledger-conn", 5692);
                 LedgerRig rig = nodeRig(dir, node, "conn")) {
-            rig.startWorker();
-            rig.publish(ledger, 200, i -> sleep(50), i -> true, null);
-            awaitCompletions(rig, ledger, 40);
-            long at = System.currentTimeMillis();
-            ledger.note("connections closed", node.closeAllConnections());
-            ledger.faultWindow(at, System.currentTimeMillis());
-            rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
-            rig.stopAndCollect(ledger);
+            rig.runWithFault(ledger, 400, 50, null, 40, "connections closed", node::closeAllConnections);
         }
         ledger.writeAndAssert();
     }
@@ -261,47 +240,42 @@ class ReliabilityLedgerIT {
     @Test
     @Tag("full")
     void brokerRestartUnderLoadWhilePublishing() throws Exception {
-        Ledger ledger = new Ledger("broker-restart", "stop_app/start_app on a throwaway node while publishing and "
-                + "working").duplicateBound(8, "deliveries whose ack was lost (prefetch 8)");
-        try (ThrowawayRabbit node = ThrowawayRabbit.start("rel-ledger-restart", 5694);
-                LedgerRig rig = nodeRig(dir, node, "restart")) {
-            rig.startWorker();
-            Thread fault = new Thread(() -> {
-                await().atMost(Duration.ofSeconds(60)).until(() -> ledger.completions(rig.ledgerFile)
-                        .completedIds().size() >= 20);
-                node.stopApp();
-                node.startApp();
-            });
-            long at = System.currentTimeMillis();
-            fault.start();
-            rig.publish(ledger, 300, i -> sleep(20), i -> true, null);
-            fault.join();
-            ledger.faultWindow(at, System.currentTimeMillis());
-            rig.awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
-            rig.stopAndCollect(ledger);
-        }
-        ledger.writeAndAssert();
+        brokerFaultUnderLoad(new Ledger("broker-restart", "stop_app/start_app on a throwaway node while publishing "
+                + "and working"), "rel-ledger-restart", 5694, node -> {
+                    node.stopApp();
+                    node.startApp();
+                });
     }
 
     @Test
     @Tag("full")
     void brokerKill9UnderLoadWhilePublishing() throws Exception {
-        Ledger ledger = new Ledger("broker-kill-9", "kill -9 of a throwaway node's VM while publishing and "
-                + "working, then restarted").duplicateBound(8, "deliveries whose ack was lost (prefetch 8)");
-        try (ThrowawayRabbit node = ThrowawayRabbit.start("rel-ledger-kill", 5695);
-                LedgerRig rig = nodeRig(dir, node, "kill")) {
+        brokerFaultUnderLoad(new Ledger("broker-kill-9", "kill -9 of a throwaway node's VM while publishing and "
+                + "working, then restarted"), "rel-ledger-kill", 5695, node -> {
+                    node.kill9();
+                    node.restart();
+                });
+    }
+
+    /** 600 tasks published while one worker runs them; {@code fault} hits the node after 20 completions. */
+    private void brokerFaultUnderLoad(Ledger ledger, String nodeName, int port,
+            java.util.function.Consumer<ThrowawayRabbit> fault) throws Exception {
+        ledger.duplicateBound(8, "deliveries whose ack was lost (prefetch 8)");
+        try (ThrowawayRabbit node = ThrowawayRabbit.start(nodeName, port);
+                LedgerRig rig = nodeRig(dir, node, "load")) {
             rig.startWorker();
-            Thread fault = new Thread(() -> {
+            long[] window = new long[2];
+            Thread faulter = new Thread(() -> {
                 await().atMost(Duration.ofSeconds(60)).until(() -> ledger.completions(rig.ledgerFile)
                         .completedIds().size() >= 20);
-                node.kill9();
-                node.restart();
+                window[0] = System.currentTimeMillis();
+                fault.accept(node);
+                window[1] = System.currentTimeMillis();
             });
-            long at = System.currentTimeMillis();
-            fault.start();
-            rig.publish(ledger, 300, i -> sleep(20), i -> true, null);
-            fault.join();
-            ledger.faultWindow(at, System.currentTimeMillis());
+            faulter.start();
+            rig.publish(ledger, 600, i -> sleep(50), i -> true, null); // about 8 s of work: the fault lands mid-run
+            faulter.join();
+            ledger.faultWindow(window[0], window[1]);
             rig.awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
             rig.stopAndCollect(ledger);
         }
@@ -322,39 +296,29 @@ class ReliabilityLedgerIT {
     @Test
     @Tag("full")
     void networkResetBetweenWorkerAndBroker(TestBroker broker, TestQueues queues) throws Exception {
-        Ledger ledger = new Ledger("network-reset", "TCP RST of every worker connection (proxy) mid-run")
-                .duplicateBound(8, "deliveries whose ack was lost with the connection (prefetch 8)");
-        try (TcpProxy proxy = TcpProxy.start("127.0.0.1", broker.uri().getPort());
-                LedgerRig rig = proxiedRig(broker, queues, proxy, "reset")) {
-            rig.startWorker();
-            rig.publish(ledger, 200, i -> sleep(50), i -> true, null);
-            awaitCompletions(rig, ledger, 40);
-            long at = System.currentTimeMillis();
-            ledger.note("connections reset", proxy.resetAll());
-            ledger.faultWindow(at, System.currentTimeMillis());
-            rig.awaitSettled(ledger, 0, Duration.ofSeconds(180), () -> {});
-            rig.stopAndCollect(ledger);
-        }
-        ledger.writeAndAssert();
+        networkFault(broker, queues, new Ledger("network-reset", "TCP RST of every worker connection (proxy) "
+                + "mid-run"), "reset", proxy -> proxy.resetAll());
     }
 
     @Test
     @Tag("full")
     void networkBlackholePastTheHeartbeat(TestBroker broker, TestQueues queues) throws Exception {
-        Ledger ledger = new Ledger("network-blackhole", "no bytes either way (proxy) for 35 s, past the 10 s "
-                + "heartbeat, then healed").duplicateBound(8, "deliveries whose ack was lost (prefetch 8)");
+        networkFault(broker, queues, new Ledger("network-blackhole", "no bytes either way (proxy) for 35 s, past "
+                + "the 10 s heartbeat, then healed"), "blackhole", proxy -> {
+                    proxy.blackhole();
+                    await().pollDelay(Duration.ofSeconds(35)).atMost(Duration.ofSeconds(36)).until(() -> true);
+                    proxy.heal();
+                    return 0;
+                });
+    }
+
+    /** 200 tasks through a proxy; {@code fault} hits the proxy after 40 completions. */
+    private void networkFault(TestBroker broker, TestQueues queues, Ledger ledger, String hint,
+            java.util.function.ToIntFunction<TcpProxy> fault) throws Exception {
+        ledger.duplicateBound(8, "deliveries whose ack was lost with the connection (prefetch 8)");
         try (TcpProxy proxy = TcpProxy.start("127.0.0.1", broker.uri().getPort());
-                LedgerRig rig = proxiedRig(broker, queues, proxy, "blackhole")) {
-            rig.startWorker();
-            rig.publish(ledger, 200, i -> sleep(50), i -> true, null);
-            awaitCompletions(rig, ledger, 40);
-            long at = System.currentTimeMillis();
-            proxy.blackhole();
-            await().pollDelay(Duration.ofSeconds(35)).atMost(Duration.ofSeconds(36)).until(() -> true);
-            proxy.heal();
-            ledger.faultWindow(at, System.currentTimeMillis());
-            rig.awaitSettled(ledger, 0, Duration.ofSeconds(240), () -> {});
-            rig.stopAndCollect(ledger);
+                LedgerRig rig = proxiedRig(broker, queues, proxy, hint)) {
+            rig.runWithFault(ledger, 200, 50, null, 40, "connections hit", () -> fault.applyAsInt(proxy));
         }
         ledger.writeAndAssert();
     }
@@ -407,26 +371,8 @@ class ReliabilityLedgerIT {
                 + "mid-run, then a worker drains the work queue (finding 9)")
                 .duplicateBound(64, "replay's confirm window 32, plus removals not yet at the broker");
         try (LedgerRig rig = sharedRig(broker, queues, "replaykill", QUEUE_YAML)) {
-            try (Connection c = rig.connect("ledger-dead-letters"); Channel ch = c.createChannel()) {
-                ch.confirmSelect();
-                for (int i = 0; i < 2000; i++) {
-                    String id = UUID.randomUUID().toString();
-                    byte[] body = "{\"sleepMs\":1}".getBytes(StandardCharsets.UTF_8);
-                    AMQP.BasicProperties props = EnvelopeCodec.properties(TaskEnvelope.fresh(id, LedgerRig.TYPE, null,
-                            null, Instant.now(), body));
-                    Map<String, Object> h = new HashMap<>(props.getHeaders());
-                    h.put(Headers.DEAD_REASON, "exhausted");
-                    h.put(Headers.ORIGIN_QUEUE, rig.spec.name());
-                    ch.basicPublish(QueueNames.DEAD_EXCHANGE, rig.spec.name(), true, props.builder().headers(h).build(),
-                            body);
-                    ledger.confirmed(id, false); // dead letters: staying dead is not a false dead letter
-                }
-                ch.waitForConfirmsOrDie(60_000);
-            }
-            Process replay = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-jar", dev.hopper.ops.worker.HopperJar.jar().toString(), "--uri", broker.uri().toString(), "dlq",
-                    "replay", "--queue", rig.spec.name()).redirectErrorStream(true)
-                    .redirectOutput(rig.dir.resolve("replay.out").toFile()).start();
+            deadLetters(rig, ledger, 2000);
+            Process replay = replay(rig, broker, "replay.out");
             await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(5))
                     .until(() -> rig.depth(rig.spec.name()) >= 500);
             long at = System.currentTimeMillis();
@@ -439,5 +385,54 @@ class ReliabilityLedgerIT {
             ledger.note("left in the dead queue", ledger.deadReasons().size());
         }
         ledger.writeAndAssert();
+    }
+
+    @Test
+    @Tag("fast")
+    void replayToAMissingTarget(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("replay-missing-target", "hopper dlq replay --to a queue that does not exist")
+                .duplicateBound(0, "nothing is moved");
+        try (LedgerRig rig = sharedRig(broker, queues, "replaymissing", QUEUE_YAML)) {
+            deadLetters(rig, ledger, 200);
+            Process replay = replay(rig, broker, "replay-missing.out", "--to", "no-such-queue-" + UUID.randomUUID());
+            assertThat(replay.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(replay.exitValue()).as("exit status").isEqualTo(1);
+            ledger.note("replay said", java.nio.file.Files.readString(rig.dir.resolve("replay-missing.out")).strip()
+                    .lines().reduce((a, b) -> b).orElse(""));
+            await().atMost(Duration.ofSeconds(30)).until(() -> rig.depth(rig.spec.deadQueue()) == 200);
+            rig.stopAndCollect(ledger);
+        }
+        assertThat(ledger.deadReasons()).hasSize(200).containsOnly("exhausted");
+        ledger.writeAndAssert();
+    }
+
+    /** Puts {@code n} dead letters of type ledger.task straight into the dead queue, confirmed. */
+    private static void deadLetters(LedgerRig rig, Ledger ledger, int n) throws Exception {
+        try (Connection c = rig.connect("ledger-dead-letters"); Channel ch = c.createChannel()) {
+            ch.confirmSelect();
+            for (int i = 0; i < n; i++) {
+                String id = UUID.randomUUID().toString();
+                byte[] body = "{\"sleepMs\":1}".getBytes(StandardCharsets.UTF_8);
+                AMQP.BasicProperties props = EnvelopeCodec.properties(TaskEnvelope.fresh(id, LedgerRig.TYPE, null,
+                        null, Instant.now(), body));
+                Map<String, Object> h = new HashMap<>(props.getHeaders());
+                h.put(Headers.DEAD_REASON, "exhausted");
+                h.put(Headers.ORIGIN_QUEUE, rig.spec.name());
+                ch.basicPublish(QueueNames.DEAD_EXCHANGE, rig.spec.name(), true, props.builder().headers(h).build(),
+                        body);
+                ledger.confirmed(id, false); // dead letters: staying dead is not a false dead letter
+            }
+            ch.waitForConfirmsOrDie(60_000);
+        }
+    }
+
+    /** Starts {@code hopper dlq replay --queue Q extra...} as a process of its own. */
+    private static Process replay(LedgerRig rig, TestBroker broker, String log, String... extra) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", dev.hopper.ops.worker.HopperJar.jar().toString(), "--uri", broker.uri().toString(), "dlq",
+                "replay", "--queue", rig.spec.name()));
+        cmd.addAll(List.of(extra));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(rig.dir.resolve(log).toFile())
+                .start();
     }
 }

@@ -192,26 +192,14 @@ class ExecHandlerTest {
     @Test
     void anInterruptKillsTheWholeProcessTreeAndPropagates() throws Exception {
         Path pidFile = dir.resolve("child.pid");
-        ExecHandler h = exec("sleep 30 & echo $! > '" + pidFile + "'; wait");
-        AtomicReference<Thread> runner = new AtomicReference<>();
-        CompletableFuture<Throwable> outcome = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                h.run(PAYLOAD, TASK);
-                outcome.complete(null);
-            } catch (Throwable e) {
-                outcome.complete(e);
-            }
-        });
-        runner.set(t);
-        t.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pidFile) && Files.size(pidFile) > 0);
-        long childPid = Long.parseLong(Files.readString(pidFile).trim());
-        assertThat(ProcessHandle.of(childPid)).hasValueSatisfying(p -> assertThat(p.isAlive()).isTrue());
-        t.interrupt();
+        List<Thread> threads = new java.util.ArrayList<>();
+        CompletableFuture<Throwable> outcome = runInThread(exec("sleep 30 & echo $! > '" + pidFile + "'; wait"),
+                threads);
+        long childPid = pidFrom(pidFile);
+        assertThat(gone(childPid)).isFalse();
+        threads.get(0).interrupt();
         assertThat(outcome.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
-        await().atMost(Duration.ofSeconds(10))
-                .until(() -> ProcessHandle.of(childPid).map(p -> !p.isAlive()).orElse(true));
+        await().atMost(Duration.ofSeconds(10)).until(() -> gone(childPid));
     }
 
     @Test
