@@ -369,7 +369,7 @@ class ReliabilityLedgerIT {
     void replayKilledMidRun(TestBroker broker, TestQueues queues) throws Exception {
         Ledger ledger = new Ledger("replay-killed", "hopper dlq replay of 2,000 dead letters killed with kill -9 "
                 + "mid-run, then a worker drains the work queue (finding 9)")
-                .duplicateBound(64, "replay's confirm window 32, plus removals not yet at the broker");
+                .duplicateBound(32, "replay's window: copies whose dead letter's removal the broker has not processed");
         try (LedgerRig rig = sharedRig(broker, queues, "replaykill", QUEUE_YAML)) {
             deadLetters(rig, ledger, 2000);
             Process replay = replay(rig, broker, "replay.out");
