@@ -5,7 +5,10 @@ import static java.util.Objects.requireNonNull;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
@@ -25,19 +28,33 @@ import org.jspecify.annotations.Nullable;
  * the tokens of an earlier run of the process (as long as the wall clock did not go back across the restart), so
  * a downstream system that remembers the highest token it saw keeps refusing a stale holder after a restart.
  *
- * <p>Revisions live as long as the store; unlocked keys with revision 0 hold no memory, and expired done-markers
- * are swept as new ones are written.
+ * <p>Memory is O(live keys + retained done-markers), and retained markers are at most
+ * {@code min(markers written within the longest TTL in use, markerCapacity)}. A live key is one with a revision
+ * above 0 (revisions live as long as the store) or a lock not yet released; an unlocked key with revision 0 holds
+ * no memory. Markers sit in one first-in-first-out queue in write order; every {@link #complete} first drops the
+ * heads that expired or that exceed {@code markerCapacity} (default {@value #DEFAULT_MARKER_CAPACITY}, about 20 MB),
+ * so expiry is amortized O(1) and no completion ever scans the store. A marker evicted by the capacity before its
+ * TTL is forgotten early: in one process a redelivery comes back within seconds of its channel closing, far sooner
+ * than {@code markerCapacity} newer completions, so only a redelivery older than that runs a second time (at least
+ * once, as without a marker). After the last write, the markers of that last window remain until the next write.
+ *
+ * <p>Follow-up groups are kept apart, in {@link InMemoryFollowUps}, and expire {@link GroupPlan#retention()} after
+ * their last write on the same monotonic clock. Groups and done-markers are this process's only: a follow-up is
+ * deduplicated and a join fired exactly once only within the process.
  */
 public final class InMemoryCoordinationStore implements CoordinationStore {
-    /** Sweep expired done-markers every this many completions, so memory stays bounded by the marker TTL. */
-    private static final int SWEEP_EVERY = 1024;
-
+    /** Done-markers kept at most, by default. */
+    public static final int DEFAULT_MARKER_CAPACITY = 100_000;
     private final Clock wallClock;
     private final LongSupplier nanoTime;
     private final ConcurrentHashMap<String, KeyState> keys = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> doneDeadlines = new ConcurrentHashMap<>();
+    /** Every marker in write order. */
+    private final ConcurrentLinkedQueue<Marker> expiries = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final int markerCapacity;
     private final AtomicLong lastToken = new AtomicLong();
-    private final AtomicLong completions = new AtomicLong();
+    private final InMemoryFollowUps followUps;
 
     /** A store on the system clocks. */
     public InMemoryCoordinationStore() {
@@ -51,8 +68,23 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
      * @param nanoTime monotonic nanoseconds, as {@link System#nanoTime()}: lease deadlines and done-marker expiry
      */
     public InMemoryCoordinationStore(Clock wallClock, LongSupplier nanoTime) {
+        this(wallClock, nanoTime, DEFAULT_MARKER_CAPACITY);
+    }
+
+    /**
+     * A store on the given clocks that keeps at most {@code markerCapacity} done-markers (the oldest go first).
+     *
+     * @param wallClock seeds fencing tokens (microseconds since the epoch), nothing else
+     * @param nanoTime monotonic nanoseconds, as {@link System#nanoTime()}: lease deadlines and done-marker expiry
+     */
+    public InMemoryCoordinationStore(Clock wallClock, LongSupplier nanoTime, int markerCapacity) {
         this.wallClock = requireNonNull(wallClock, "wallClock");
         this.nanoTime = requireNonNull(nanoTime, "nanoTime");
+        if (markerCapacity < 1) {
+            throw new IllegalArgumentException("markerCapacity must be >= 1, was " + markerCapacity);
+        }
+        this.markerCapacity = markerCapacity;
+        this.followUps = new InMemoryFollowUps(nanoTime);
     }
 
     @Override
@@ -104,14 +136,44 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         long ttlNanos = positiveNanos(doneTtl, "doneTtl");
         // Marker first, then the lock: a thread that takes the freed lock and checks isCompleted must see the
         // marker (what the Redis store's single script guarantees by atomicity).
-        doneDeadlines.put(messageId, nanoTime.getAsLong() + ttlNanos);
+        markDone(messageId, ttlNanos);
         if (key != null) {
             release(key, owner, fencingToken);
         }
-        if (completions.incrementAndGet() % SWEEP_EVERY == 0) {
-            long now = nanoTime.getAsLong();
-            doneDeadlines.values().removeIf(deadline -> deadline - now <= 0);
+    }
+
+    private void markDone(String messageId, long ttlNanos) {
+        long now = nanoTime.getAsLong();
+        expire(now);
+        long deadline = now + ttlNanos;
+        doneDeadlines.put(messageId, deadline);
+        expiries.add(new Marker(messageId, deadline));
+        queued.incrementAndGet();
+    }
+
+    /**
+     * Drops the oldest markers while they expired or exceed the capacity (leaving room for one more): only the
+     * queue's head is looked at, each marker once.
+     */
+    private void expire(long now) {
+        for (Marker head = expiries.peek(); head != null
+                && (head.deadlineNanos - now <= 0 || queued.get() >= markerCapacity); head = expiries.peek()) {
+            if (expiries.remove(head)) {
+                queued.decrementAndGet();
+                // A later completion of the same id wrote a later deadline: that marker stays.
+                doneDeadlines.remove(head.messageId, head.deadlineNanos);
+            }
         }
+    }
+
+    /** Done-markers held in memory (test seam: the bound of the class documentation). */
+    int retainedMarkers() {
+        return doneDeadlines.size();
+    }
+
+    /** Keys held in memory (test seam). */
+    int retainedKeys() {
+        return keys.size();
     }
 
     @Override
@@ -149,6 +211,41 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         return bumped.revision;
     }
 
+    // ---- follow-ups and joins: the groups live in InMemoryFollowUps ----
+
+    @Override
+    public GroupOpening openGroup(GroupPlan plan) {
+        return followUps.openGroup(plan);
+    }
+
+    @Override
+    public ChildCompletion completeChild(String parentId, String childId, @Nullable String result,
+            Duration doneTtl) {
+        long ttlNanos = positiveNanos(doneTtl, "doneTtl");
+        // Counted first (it may refuse an oversized result, and then nothing is written), then the marker: a reader
+        // that sees the marker and calls again finds the child counted. Within one process nothing dies between.
+        ChildCompletion answer = followUps.completeChild(parentId, childId, result);
+        markDone(childId, ttlNanos);
+        return answer;
+    }
+
+    @Override
+    public void joinPublished(String parentId) {
+        followUps.joinPublished(parentId);
+    }
+
+    @Override
+    public void childDead(String parentId, String childId, String reason) {
+        followUps.childDead(parentId, childId, reason);
+    }
+
+    @Override
+    public Optional<GroupView> group(String parentId) {
+        return followUps.group(parentId);
+    }
+
+    // ---- end of follow-ups and joins ----
+
     /** Nothing to release; the store keeps answering after close. */
     @Override
     public void close() {}
@@ -166,6 +263,9 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         }
         return d.toNanos();
     }
+
+    /** A done-marker's expiry, queued in write order. */
+    private record Marker(String messageId, long deadlineNanos) {}
 
     /** One key's revision and lock; immutable, replaced under the map's per-key lock. */
     private static final class KeyState {

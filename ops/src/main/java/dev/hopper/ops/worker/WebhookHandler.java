@@ -5,13 +5,14 @@ import static java.util.Objects.requireNonNull;
 import dev.hopper.consumer.PermanentTaskException;
 import dev.hopper.consumer.TaskContext;
 import dev.hopper.consumer.TaskHandler;
-import java.nio.ByteBuffer;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -19,6 +20,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code hopper worker --webhook URL}: POSTs each task's payload (its JSON body as it arrived) to {@code URL} with
@@ -35,12 +38,17 @@ import java.util.concurrent.TimeoutException;
  * message names the URL (without user info or query, which may hold secrets), the status and the first 300
  * characters of the answer's body.
  *
+ * <p>Follow-ups: with follow-ups enabled ({@link #WebhookHandler(URI, Duration, FollowUpLines)}) a 2xx JSON answer
+ * may ask for follow-ups and hand a result to its parent's join ({@link WebhookReply} has the shape); a malformed
+ * request fails the task permanently and nothing is published.
+ *
  * <p>Time: {@code requestTimeout} bounds the whole exchange, connecting, sending, the answer's headers and its
  * body: a server that sends headers and then stalls the body fails the attempt (retryable) when the time is up.
- * Only the first {@value #BODY_SNIPPET_CHARS} characters of the body are kept; the rest is read and discarded.
+ * Only the head of the body is kept (enough for a follow-up reply or the failure's snippet); the rest is read and
+ * discarded.
  *
  * <p>Redirects are not followed (a POST must not silently change target). Thread-safe: one instance and one
- * {@link HttpClient} serve all handler threads; an interrupt (handler timeout) cancels the exchange.
+ * {@link HttpClient} serve all handler threads; an interrupt (handler timeout) abandons the request.
  */
 final class WebhookHandler implements TaskHandler<byte[]> {
     private static final int BODY_SNIPPET_CHARS = 300;
@@ -49,12 +57,20 @@ final class WebhookHandler implements TaskHandler<byte[]> {
     private final String shownUrl;
     private final Duration requestTimeout;
     private final HttpClient client;
+    private final @Nullable FollowUpLines followUps;
+    private final ObjectMapper replyMapper = dev.hopper.topology.TaskJson.newMapper(WebhookReply.MAX_REPLY_BYTES);
 
     /**
      * @param requestTimeout the longest a request may take, connection included
      * @throws IllegalArgumentException unless {@code url} is an absolute http or https URL
      */
     WebhookHandler(URI url, Duration requestTimeout) {
+        this(url, requestTimeout, null);
+    }
+
+    /** @param followUps reads follow-ups from 2xx answers; null: answers are not read for follow-ups */
+    WebhookHandler(URI url, Duration requestTimeout, @Nullable FollowUpLines followUps) {
+        this.followUps = followUps;
         this.url = requireNonNull(url, "url");
         String scheme = url.getScheme();
         if (!("http".equalsIgnoreCase(scheme) || "https".equalsIgnoreCase(scheme)) || url.getHost() == null) {
@@ -71,7 +87,7 @@ final class WebhookHandler implements TaskHandler<byte[]> {
 
     @Override
     public void handle(byte[] payload, TaskContext context) throws Exception {
-        post(payload, TaskInfo.of(context));
+        post(payload, TaskInfo.of(context)).handTo(context);
     }
 
     /**
@@ -80,7 +96,7 @@ final class WebhookHandler implements TaskHandler<byte[]> {
      * @throws WebhookException on any failure to get a 2xx answer
      * @throws PermanentTaskException when the task's key cannot be sent as an HTTP header value
      */
-    void post(byte[] payload, TaskInfo task) throws InterruptedException {
+    FollowUps post(byte[] payload, TaskInfo task) throws InterruptedException {
         HttpRequest request;
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(url)
@@ -104,10 +120,10 @@ final class WebhookHandler implements TaskHandler<byte[]> {
         } catch (IllegalArgumentException e) {
             throw new PermanentTaskException("the task cannot be sent as an HTTP request: " + e.getMessage(), e);
         }
-        HttpResponse<String> response;
-        CompletableFuture<HttpResponse<String>> exchange = client.sendAsync(request,
-                info -> HttpResponse.BodySubscribers.fromSubscriber(new SnippetSubscriber(BODY_SNIPPET_CHARS * 4),
-                        SnippetSubscriber::text));
+        HttpResponse<BodyHead> response;
+        int keep = Math.max(WebhookReply.MAX_REPLY_BYTES + 1, BODY_SNIPPET_CHARS * 4);
+        CompletableFuture<HttpResponse<BodyHead>> exchange = client.sendAsync(request,
+                info -> HttpResponse.BodySubscribers.fromSubscriber(new BodyHead(keep), h -> h));
         try {
             // The future completes only when the whole body has arrived: this bounds headers and body together.
             response = exchange.get(requestTimeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -127,12 +143,28 @@ final class WebhookHandler implements TaskHandler<byte[]> {
             throw new WebhookException("POST " + shownUrl + " failed: " + describe(cause), cause);
         }
         int status = response.statusCode();
-        String snippet = snippet(response.body());
         if (status >= 200 && status < 300) {
-            return;
+            return followUps(response);
         }
+        String snippet = snippet(response.body().bytes());
         throw new WebhookException("POST " + shownUrl + " answered HTTP " + status
                 + (snippet.isEmpty() ? "" : ": " + snippet));
+    }
+
+    /** The follow-ups a 2xx answer asks for; none unless follow-ups are enabled and the answer is JSON. */
+    private FollowUps followUps(HttpResponse<BodyHead> response) {
+        FollowUpLines lines = followUps;
+        String contentType = response.headers().firstValue("Content-Type").orElse(null);
+        if (lines == null || !WebhookReply.isJson(contentType)) {
+            return FollowUps.NONE;
+        }
+        byte[] bytes = response.body().bytes();
+        if (bytes.length > WebhookReply.MAX_REPLY_BYTES) {
+            throw new BadFollowUpException("POST " + shownUrl + " answered with a JSON body over "
+                    + WebhookReply.MAX_REPLY_BYTES + " bytes, too large to read for follow-ups; nothing was "
+                    + "published");
+        }
+        return WebhookReply.parse(bytes, contentType, lines, replyMapper);
     }
 
     /** The URL without user info and query, which may carry credentials. */
@@ -142,17 +174,21 @@ final class WebhookHandler implements TaskHandler<byte[]> {
         return url.getScheme() + "://" + url.getHost() + port + path;
     }
 
-    private static String snippet(String head) {
-        String s = head.replaceAll("\\s+", " ").strip();
+    private static String snippet(byte[] body) {
+        byte[] head = java.util.Arrays.copyOf(body, Math.min(body.length, BODY_SNIPPET_CHARS * 4));
+        String s = new String(head, StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
         return s.length() > BODY_SNIPPET_CHARS ? s.substring(0, BODY_SNIPPET_CHARS) + "…" : s;
     }
 
-    /** Keeps the first {@code max} bytes of a body and discards the rest as it arrives (bounded memory). */
-    static final class SnippetSubscriber implements Flow.Subscriber<List<ByteBuffer>> {
+    /**
+     * Keeps the first {@code max} bytes of a body and discards the rest as it arrives (bounded memory; the whole
+     * body is still read, so the exchange completes and the connection can be reused).
+     */
+    static final class BodyHead implements Flow.Subscriber<List<ByteBuffer>> {
         private final byte[] head;
         private int length;
 
-        SnippetSubscriber(int max) {
+        BodyHead(int max) {
             this.head = new byte[max];
         }
 
@@ -177,11 +213,12 @@ final class WebhookHandler implements TaskHandler<byte[]> {
 
         @Override
         public void onComplete() {
-            // text() is read once the exchange completed.
+            // bytes() is read once the exchange completed.
         }
 
-        String text() {
-            return new String(head, 0, length, StandardCharsets.UTF_8);
+        /** The kept bytes: the whole body when it was at most {@code max} bytes. */
+        byte[] bytes() {
+            return java.util.Arrays.copyOf(head, length);
         }
     }
 
