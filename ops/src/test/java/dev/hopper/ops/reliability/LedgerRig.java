@@ -55,6 +55,7 @@ final class LedgerRig implements AutoCloseable {
         this.spec = spec;
         this.ledgerFile = dir.resolve("ledger-" + spec.name() + ".log");
         this.config = dir.resolve("hopper-" + spec.name() + ".yml");
+        Files.deleteIfExists(ledgerFile); // a recording left by an earlier run of this row is not this run's
         Files.writeString(config, "queues:\n  " + spec.name() + ":\n" + queueYaml.indent(4));
         try (Connection c = connect("ledger-declare")) {
             new Topology(HopperConfig.load(config)).declare(c);
