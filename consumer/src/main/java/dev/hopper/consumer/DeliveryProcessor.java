@@ -164,8 +164,11 @@ final class DeliveryProcessor {
         }
         boolean redelivered = delivery.isRedeliver() || deliveries > 0;
         try {
-            if (redelivered && (env.key() != null || markUnkeyedDone) && store.isCompleted(env.messageId())) {
-                // The previous worker finished the handler but died before its ack.
+            // With markUnkeyedDone every delivery is checked, not only redeliveries: a publisher that lost its
+            // connection sends unconfirmed tasks again under the same id (hopper publish --resume), and such a
+            // copy reaches us as a fresh delivery.
+            if ((redelivered && env.key() != null || markUnkeyedDone) && store.isCompleted(env.messageId())) {
+                // The previous worker finished the handler but died before its ack, or this is a resent copy.
                 settlement.ack();
                 settled(env.type(), Outcome.DUPLICATE, null, null, env.attempt());
                 return;

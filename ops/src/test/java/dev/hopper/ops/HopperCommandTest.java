@@ -74,6 +74,12 @@ class HopperCommandTest {
                         "--count", "0"}, "--count"),
                 Arguments.of("publish a missing file", new String[] {"publish", "--queue", "q", "--type", "t",
                         "--file", "/nonexistent/tasks.jsonl"}, "does not exist"),
+                Arguments.of("--resume with --queue", new String[] {"publish", "--resume", "left.jsonl", "--queue",
+                        "q"}, "--resume takes queue, type"),
+                Arguments.of("--resume with --file", new String[] {"publish", "--resume", "a", "--file", "b"},
+                        "mutually exclusive"),
+                Arguments.of("--resume of a missing file", new String[] {"publish", "--resume",
+                        "/nonexistent/left.jsonl"}, "does not exist"),
                 Arguments.of("revision without --redis", new String[] {"revision", "bump", "k"}, "--redis"),
                 Arguments.of("revision without a key", new String[] {"--redis", "redis://h:1", "revision", "get"},
                         "KEY"));

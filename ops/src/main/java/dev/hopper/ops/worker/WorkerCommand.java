@@ -108,6 +108,13 @@ public final class WorkerCommand implements Callable<Integer> {
             defaultValue = "30s", description = "On SIGTERM, how long running tasks may finish (default: 30s).")
     Duration drainTimeout = Duration.ofSeconds(30);
 
+    @Option(names = "--dedupe",
+            description = "Record a done-marker for every completed task (keyed ones always get one) and ack "
+                    + "without running any delivery whose message id is already done: redeliveries, and copies "
+                    + "sent again by 'hopper publish --resume'. Costs one store call per task; use --redis so "
+                    + "every worker sees the markers.")
+    boolean dedupe;
+
     @Option(names = "--metrics-port", paramLabel = "PORT",
             description = "Serve Prometheus /metrics and /health on this port (0 picks a free one; default: off).")
     @Nullable Integer metricsPort;
@@ -156,6 +163,7 @@ public final class WorkerCommand implements Callable<Integer> {
                 .config(config)
                 .queues(config.queues().keySet().toArray(String[]::new))
                 .listener(status)
+                .markUnkeyedDone(dedupe)
                 .drainTimeout(drainTimeout);
         List<AutoCloseable> resources = new ArrayList<>();
         ClassLoader loader;
