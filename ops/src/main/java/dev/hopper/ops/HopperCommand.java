@@ -97,11 +97,16 @@ public final class HopperCommand {
 
     /**
      * The configuration to work on: {@code --config} (narrowed to {@code queue} when given), or, without a file,
-     * one queue with default settings.
+     * one queue with default settings; queues that set no quorum group size get the number of nodes of a
+     * multi-node {@code --uri}.
      *
      * @throws ParameterException (exit 2) when neither a config file nor a queue is given
      */
     HopperConfig configFor(CommandSpec spec, @Nullable String queue) {
+        return configAsWritten(spec, queue).withDefaultQuorumGroupSize(brokerConfig("hopper").nodeUris().size());
+    }
+
+    private HopperConfig configAsWritten(CommandSpec spec, @Nullable String queue) {
         if (config == null) {
             if (queue == null) {
                 throw new ParameterException(spec.commandLine(), "pass --config hopper.yml or --queue QUEUE");

@@ -156,7 +156,9 @@ public final class WorkerCommand implements Callable<Integer> {
         CommandSpec s = spec();
         PrintWriter err = s.commandLine().getErr();
         GlobalOptions global = GlobalOptions.of(s);
-        HopperConfig config = resolveConfig(global.config() == null ? null : HopperConfig.load(global.config()));
+        // A multi-node --uri tells the cluster's size: queues created now get that many replicas unless configured.
+        HopperConfig config = resolveConfig(global.config() == null ? null : HopperConfig.load(global.config()))
+                .withDefaultQuorumGroupSize(BrokerConfig.builder(global.uri()).build().nodeUris().size());
         StatusLine status = new StatusLine();
         Worker.Builder builder = Worker.builder()
                 .broker(BrokerConfig.builder(global.uri()).connectionName("hopper-worker").build())
