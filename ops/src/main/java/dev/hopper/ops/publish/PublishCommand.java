@@ -1,5 +1,10 @@
-package dev.hopper.ops;
+package dev.hopper.ops.publish;
 
+import dev.hopper.ops.cli.Converters;
+import dev.hopper.ops.cli.ExitCodes;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.Output;
+import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.coordination.RedisCoordinationStore;
 import dev.hopper.publisher.BatchPublishException;
 import dev.hopper.publisher.BatchResult;
@@ -24,7 +29,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -43,9 +47,7 @@ import picocli.CommandLine.Spec;
         footer = {"  hopper publish --queue uploads --type thumbnail --payload '{\"file\":\"a.png\"}'",
                 "  hopper publish --queue uploads --type thumbnail --file tasks.jsonl --json",
                 "  hopper publish --resume tasks.jsonl.unconfirmed.jsonl   (send the unconfirmed tasks again)"})
-final class PublishCommand implements Callable<Integer> {
-    @ParentCommand
-    HopperCommand root;
+public final class PublishCommand implements Callable<Integer>, CommandGroup {
     @Spec
     CommandSpec spec;
 
@@ -124,9 +126,9 @@ final class PublishCommand implements Callable<Integer> {
         BatchResult failed = null;
         // With --redis, a keyed task without --revision is stamped with the key's current revision.
         boolean stamp = tasks.stream().anyMatch(t -> t.key() != null && t.revision() == null);
-        try (RedisCoordinationStore store = stamp && root.redisUri(spec) != null
-                        ? RevisionCommand.store(root, spec) : null;
-                BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-publish"));
+        try (RedisCoordinationStore store = stamp && GlobalOptions.of(spec).redis() != null
+                        ? GlobalOptions.of(spec).revisionStore() : null;
+                BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-publish"));
                 TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(store).build()) {
             try {
                 receipts = publisher.publishAll(tasks);
@@ -135,7 +137,7 @@ final class PublishCommand implements Callable<Integer> {
                 receipts = failed.receipts();
             }
         }
-        Output out = root.output(spec);
+        Output out = GlobalOptions.of(spec).output();
         List<Map<String, ?>> rows = new ArrayList<>();
         for (PublishReceipt r : receipts) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.topology;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

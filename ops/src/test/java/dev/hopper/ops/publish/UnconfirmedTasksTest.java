@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.publish;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

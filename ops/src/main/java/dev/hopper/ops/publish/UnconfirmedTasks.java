@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.publish;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -28,7 +28,7 @@ import java.util.List;
  * <p>Written to a temporary file in the same folder and moved into place, so a crash never leaves half a file and
  * {@code --resume F --unconfirmed-to F} may rewrite the file it reads. Stateless; not thread-confined.
  */
-final class UnconfirmedTasks {
+public final class UnconfirmedTasks {
     private final ObjectMapper mapper = TaskJson.newMapper();
 
     /**
@@ -36,7 +36,7 @@ final class UnconfirmedTasks {
      *
      * @param sourceLines for each task index, the line of the input file it came from (or null)
      */
-    void write(Path file, BatchResult result, List<Integer> sourceLines) throws IOException {
+    public void write(Path file, BatchResult result, List<Integer> sourceLines) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
@@ -79,7 +79,7 @@ final class UnconfirmedTasks {
      *
      * @throws IllegalArgumentException naming the file and line when a line is not such an object
      */
-    List<Task> read(Path file) throws IOException {
+    public List<Task> read(Path file) throws IOException {
         List<Task> tasks = new ArrayList<>();
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;

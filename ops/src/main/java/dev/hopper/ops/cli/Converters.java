@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.cli;
 
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.topology.DeadReason;
@@ -35,7 +35,7 @@ public final class Converters {
      * An {@code amqp://} or {@code amqps://} URI, or several for the nodes of a cluster (comma-separated URIs, or
      * one URI with a host list: {@link BrokerConfig#parseUri}); the error names it with the password masked.
      */
-    static final class BrokerUriConverter implements ITypeConverter<URI> {
+    public static final class BrokerUriConverter implements ITypeConverter<URI> {
         @Override
         public URI convert(String value) {
             try {
@@ -66,7 +66,7 @@ public final class Converters {
     }
 
     /** A dead reason's wire value ({@code exhausted}, {@code permanent}, ...). */
-    static final class DeadReasonConverter implements ITypeConverter<String> {
+    public static final class DeadReasonConverter implements ITypeConverter<String> {
         @Override
         public String convert(String value) {
             if (DeadReason.fromWire(value).isEmpty()) {
@@ -79,7 +79,7 @@ public final class Converters {
     }
 
     /** A work queue name (not a retry or dead queue). */
-    static final class WorkQueueConverter implements ITypeConverter<String> {
+    public static final class WorkQueueConverter implements ITypeConverter<String> {
         @Override
         public String convert(String value) {
             try {
