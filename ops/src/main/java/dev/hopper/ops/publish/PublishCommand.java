@@ -12,9 +12,7 @@ import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.publisher.PublishReceipt;
 import dev.hopper.publisher.Task;
 import dev.hopper.publisher.TaskPublisher;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -171,7 +169,7 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
         }
         if (source.resume != null && unconfirmedTo == null) {
             // Every task of the resume file is confirmed now: a rerun must not send them yet again.
-            java.nio.file.Files.deleteIfExists(source.resume);
+            Files.deleteIfExists(source.resume);
             out.note("all tasks of " + source.resume + " confirmed; removed it");
         }
         return ExitCodes.OK;
@@ -204,14 +202,8 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
 
     private List<Task> fromFile(Path file, List<Integer> lines) throws IOException {
         List<Task> tasks = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int number = 0;
-            while ((line = in.readLine()) != null) {
-                number++;
-                if (line.isBlank()) {
-                    continue;
-                }
+        try {
+            NumberedLines.read(file, (number, line) -> {
                 try {
                     tasks.add(task(line));
                     lines.add(number);
@@ -219,7 +211,7 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
                     throw new IllegalArgumentException(file + " line " + number + ": " + e.getMessage()
                             + "; nothing was published", e);
                 }
-            }
+            });
         } catch (NoSuchFileException e) {
             throw new ParameterException(spec.commandLine(), "--file " + file + " does not exist");
         }

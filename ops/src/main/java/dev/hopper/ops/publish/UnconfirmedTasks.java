@@ -7,7 +7,6 @@ import dev.hopper.publisher.BatchResult;
 import dev.hopper.publisher.Task;
 import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.TaskJson;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -81,23 +80,15 @@ public final class UnconfirmedTasks {
      */
     public List<Task> read(Path file) throws IOException {
         List<Task> tasks = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int number = 0;
-            while ((line = in.readLine()) != null) {
-                number++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                try {
-                    tasks.add(task(mapper.readTree(line)));
-                } catch (IOException | IllegalArgumentException e) {
-                    String why = e instanceof IOException io ? TaskJson.describe(io) : e.getMessage();
-                    throw new IllegalArgumentException(file + " line " + number + ": not a task written by "
-                            + "--unconfirmed-to (" + why + "); nothing was published", e);
-                }
+        NumberedLines.read(file, (number, line) -> {
+            try {
+                tasks.add(task(mapper.readTree(line)));
+            } catch (IOException | IllegalArgumentException e) {
+                String why = e instanceof IOException io ? TaskJson.describe(io) : e.getMessage();
+                throw new IllegalArgumentException(file + " line " + number + ": not a task written by "
+                        + "--unconfirmed-to (" + why + "); nothing was published", e);
             }
-        }
+        });
         return tasks;
     }
 
