@@ -149,9 +149,16 @@ public final class Topology {
         for (BrokerObject o : objects()) {
             List<VerificationReport.Problem> found = check(connection, o);
             if (found.size() == 1 && found.get(0).missing()) {
-                create(connection, o);
-                created.add(o.describe());
-            } else if (found.isEmpty()) {
+                if (create(connection, o)) {
+                    created.add(o.describe());
+                    bind(connection, o);
+                    continue;
+                }
+                // Another process created it between our check and our declaration (workers starting together),
+                // with arguments the broker does not take as equal: check it as an existing object.
+                found = check(connection, o);
+            }
+            if (found.isEmpty()) {
                 existing.add(o.describe());
             } else {
                 problems.addAll(found);
@@ -300,14 +307,22 @@ public final class Topology {
         });
     }
 
-    private void create(Connection connection, BrokerObject o) {
-        withChannel(connection, ch -> {
-            if (o.kind() == BrokerObject.Kind.EXCHANGE) {
-                ch.exchangeDeclare(o.name(), requireNonNull(o.exchangeType()), true, false, Map.of());
-            } else {
-                ch.queueDeclare(o.name(), true, false, false, o.arguments());
+    /** Declares a missing object; false when the broker refused because it exists now with other arguments. */
+    private boolean create(Connection connection, BrokerObject o) {
+        return withChannel(connection, ch -> {
+            try {
+                if (o.kind() == BrokerObject.Kind.EXCHANGE) {
+                    ch.exchangeDeclare(o.name(), requireNonNull(o.exchangeType()), true, false, Map.of());
+                } else {
+                    ch.queueDeclare(o.name(), true, false, false, o.arguments());
+                }
+                return true;
+            } catch (IOException e) {
+                if (replyCode(e) == AMQP.PRECONDITION_FAILED) {
+                    return false;
+                }
+                throw e;
             }
-            return null;
         });
     }
 

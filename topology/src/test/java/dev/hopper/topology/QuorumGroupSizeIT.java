@@ -60,6 +60,40 @@ class QuorumGroupSizeIT {
     }
 
     @Test
+    void workersDeclaringTogetherWithAndWithoutAGroupSizeAllStart(TestBroker broker, TestQueues queues)
+            throws Exception {
+        // A worker given every node of a cluster declares with a group size, one given a single node without:
+        // when they start together, one creates each queue between the other's check and its declaration. The
+        // loser must take the queue as existing (the size is creation-only), not fail.
+        for (int round = 0; round < 4; round++) {
+            QueueSpec plain = queues.track(QueueSpec.builder(queues.name("race" + round))
+                    .tiers(List.of(DelayTier.parse("1s"), DelayTier.parse("2s"))).build());
+            QueueSpec sized = plain.toBuilder().quorumGroupSize(3).build();
+            List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<Thread> threads = new java.util.ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                QueueSpec spec = i % 2 == 0 ? plain : sized;
+                Thread t = new Thread(() -> {
+                    try (Connection c = broker.connect("group-size-race")) {
+                        go.await();
+                        new Topology(HopperConfig.of(List.of(spec))).declare(c);
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                });
+                t.start();
+                threads.add(t);
+            }
+            go.countDown();
+            for (Thread t : threads) {
+                t.join(60_000);
+            }
+            assertThat(failures).as("round %d", round).isEmpty();
+        }
+    }
+
+    @Test
     void configReadsTheGroupSize() {
         HopperConfig c = HopperConfig.parse("defaults: {quorum-initial-group-size: 3}\n"
                 + "queues:\n  a: {}\n  b: {quorum-initial-group-size: 5}\n");
