@@ -29,6 +29,10 @@ final class ClusterLedger {
     final Map<String, Integer> runs = new HashMap<>();
     /** Completions per epoch second. */
     final TreeMap<Long, Integer> perSecond = new TreeMap<>();
+    /** When each task was first handed to the publisher (epoch ms). */
+    final Map<String, Long> sentAt = new HashMap<>();
+    /** Tasks a worker may hold without a backlog: below this many outstanding, the pipeline has caught up. */
+    static final int CAUGHT_UP = 48;
 
     /** Reads every worker's ledger file (again: counts are rebuilt). */
     void readRuns(List<Path> files) throws IOException {
@@ -92,8 +96,9 @@ final class ClusterLedger {
     }
 
     /**
-     * Seconds from the fault until completions over a 5 s window first reach 80% of {@code preRate}, or -1 when
-     * they never do.
+     * Seconds from the fault until completions over a 5 s window first reach 80% of {@code preRate}, or the
+     * workers have caught up with what was published by then (with paced publishers the rate cannot exceed the
+     * publish rate once the backlog is gone); -1 when neither happens.
      */
     long recoverySeconds(long faultMillis, double preRate) {
         if (perSecond.isEmpty()) {
@@ -105,11 +110,32 @@ final class ClusterLedger {
             for (long w = s; w < s + 5; w++) {
                 sum += perSecond.getOrDefault(w, 0);
             }
-            if (sum / 5.0 >= 0.8 * preRate) {
+            if (sum / 5.0 >= 0.8 * preRate || s > start && backlogAt(s * 1000) <= CAUGHT_UP) {
                 return s - start;
             }
         }
         return -1;
+    }
+
+    /** Seconds from the fault until the tasks outstanding (sent, not yet completed) first fall to the caught-up level. */
+    long caughtUpSeconds(long faultMillis) {
+        if (perSecond.isEmpty()) {
+            return -1;
+        }
+        long start = faultMillis / 1000;
+        for (long s = start + 1; s <= perSecond.lastKey() + 1; s++) {
+            if (backlogAt(s * 1000) <= CAUGHT_UP) {
+                return s - start;
+            }
+        }
+        return -1;
+    }
+
+    /** Tasks sent before {@code millis} minus completions before it. */
+    long backlogAt(long millis) {
+        long sent = sentAt.values().stream().filter(t -> t < millis).count();
+        long done = perSecond.headMap(millis / 1000, false).values().stream().mapToLong(Integer::longValue).sum();
+        return sent - done;
     }
 
     /** Lowest completion rate over a 5 s window in the {@code seconds} after the fault. */
@@ -129,17 +155,19 @@ final class ClusterLedger {
     static String header() {
         return "| run | fault | published | confirmed | unknown (in flight) | not sent | resent, confirmed "
                 + "| completed | dead | lost | duplicate runs (max per id; bound) | resent run twice | unexpected "
-                + "| pre-fault /s | lowest 5 s /s | back to 80% after |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+                + "| pre-fault /s | lowest 5 s /s | back to 80% (or caught up) after | backlog gone after |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     }
 
     String row(String run, String fault, int duplicateBound, long faultMillis) {
         double pre = rateBefore(faultMillis, 10);
         long rec = recoverySeconds(faultMillis, pre);
+        long caughtUp = caughtUpSeconds(faultMillis);
         return String.format(Locale.ROOT, "| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %d (%d; %d) | %d | %d "
-                        + "| %.0f | %.0f | %s |%n", run, fault, attempted.size(), confirmed.size(), unknown.size(),
+                        + "| %.0f | %.0f | %s | %s |%n", run, fault, attempted.size(), confirmed.size(), unknown.size(),
                 notSent.size(), resentConfirmed.size(), completed(), dead.size(), lost(), duplicateRuns(),
                 maxRunsPerId(), duplicateBound, resentRunTwice(), unexpected(), pre,
-                lowestRateAfter(faultMillis, 40), rec < 0 ? "never" : rec + " s");
+                lowestRateAfter(faultMillis, 40), rec < 0 ? "never" : rec + " s",
+                caughtUp < 0 ? "never" : caughtUp + " s");
     }
 }

@@ -275,6 +275,7 @@ class NodeLossClusterIT {
                     .jsonPayload("{\"n\":" + n + ",\"ms\":" + HANDLER_MS + "}").build();
             synchronized (ledger) {
                 ledger.attempted.add(task.messageId());
+                ledger.sentAt.put(task.messageId(), System.currentTimeMillis());
             }
             pending.incrementAndGet();
             publisher.publishAsync(task).whenComplete((receipt, error) -> {
