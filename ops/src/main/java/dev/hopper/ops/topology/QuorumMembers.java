@@ -85,17 +85,25 @@ final class QuorumMembers {
     }
 
     /**
-     * The problems: a queue with fewer members than {@code expected} says, and a queue with a member offline.
-     * Queues missing from {@code actual} are left to the declaration check, which reports them missing.
+     * The problems: a queue with fewer members than {@code expected} says, a queue with a member offline, and a
+     * queue the broker did not list although it exists (rabbitmqctl leaves out a quorum queue that has no leader:
+     * a majority of its members is down, so it takes and gives nothing). Queues in {@code missing} are left to the
+     * declaration check, which reports them missing.
      */
-    static List<VerificationReport.Problem> check(Map<String, Integer> expected, Map<String, Members> actual) {
+    static List<VerificationReport.Problem> check(Map<String, Integer> expected, Map<String, Members> actual,
+            java.util.Set<String> missing) {
         List<VerificationReport.Problem> problems = new ArrayList<>();
         expected.forEach((queue, size) -> {
             Members m = actual.get(queue);
+            String object = "queue '" + queue + "'";
             if (m == null) {
+                if (!missing.contains(queue)) {
+                    problems.add(new VerificationReport.Problem(object, "members", String.valueOf(size),
+                            "unknown: rabbitmqctl did not list it (no leader? see 'rabbitmq-queues quorum_status "
+                                    + queue + "')"));
+                }
                 return;
             }
-            String object = "queue '" + queue + "'";
             if (m.members().size() < size) {
                 problems.add(new VerificationReport.Problem(object, "members (under-replicated)",
                         String.valueOf(size), m.members().size() + " " + m.members()));

@@ -93,8 +93,11 @@ public final class TopologyCommand implements CommandGroup {
                 List<VerificationReport.Problem> problems = new ArrayList<>(declared.problems());
                 if (rabbitmqctlNode != null) {
                     QuorumMembers members = new QuorumMembers();
+                    java.util.Set<String> missing = new java.util.HashSet<>();
+                    declared.problems().stream().filter(VerificationReport.Problem::missing)
+                            .forEach(p -> missing.add(p.object().replaceFirst("^queue '(.*)'$", "$1")));
                     problems.addAll(QuorumMembers.check(Topology.expectedGroupSizes(config),
-                            members.list(rabbitmqctl, rabbitmqctlNode, c.config().virtualHost())));
+                            members.list(rabbitmqctl, rabbitmqctlNode, c.config().virtualHost()), missing));
                 }
                 VerificationReport r = new VerificationReport(declared.checked(), problems);
                 Output out = root.output();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.hopper.topology.VerificationReport;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class QuorumMembersTest {
@@ -21,15 +22,18 @@ class QuorumMembersTest {
         assertThat(actual).containsOnlyKeys("uploads", "uploads.dead", "uploads.retry.5s");
 
         List<VerificationReport.Problem> problems = QuorumMembers.check(Map.of("uploads", 3, "uploads.dead", 3,
-                "uploads.retry.5s", 3, "not-yet-declared", 3), actual);
+                "uploads.retry.5s", 3, "not-yet-declared", 3, "uploads.retry.30s", 3), actual,
+                Set.of("not-yet-declared"));
         assertThat(problems).extracting(VerificationReport.Problem::describe).containsExactlyInAnyOrder(
                 "queue 'uploads': members online is 2 (offline: c2@h), expected 3",
-                "queue 'uploads.dead': members (under-replicated) is 1 [c1@h], expected 3");
+                "queue 'uploads.dead': members (under-replicated) is 1 [c1@h], expected 3",
+                "queue 'uploads.retry.30s': members is unknown: rabbitmqctl did not list it (no leader? see "
+                        + "'rabbitmq-queues quorum_status uploads.retry.30s'), expected 3");
     }
 
     @Test
     void nothingToReportWhenNoGroupSizeIsExpected() throws Exception {
-        assertThat(QuorumMembers.check(Map.of(), new QuorumMembers().parse("[]"))).isEmpty();
+        assertThat(QuorumMembers.check(Map.of(), new QuorumMembers().parse("[]"), Set.of())).isEmpty();
         assertThat(new QuorumMembers().parse("")).isEmpty();
     }
 }
