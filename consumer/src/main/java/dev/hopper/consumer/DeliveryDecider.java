@@ -134,8 +134,10 @@ final class DeliveryDecider {
         // copies (a parent that ran twice publishes its follow-ups twice) never run at once.
         String lockKey = key != null ? key : parented ? claimKey(env.messageId()) : null;
         // Done-marker: the previous worker finished the handler but died before its ack. (A follow-up checks its
-        // marker once it holds its lock, below: a copy may be a first delivery.)
-        if (marked && !parented && (a.redelivered() || a.deliveryCount() > 0)) {
+        // marker once it holds its lock, below: a copy may be a first delivery.) With markUnkeyedDone every delivery
+        // is checked, not only redeliveries: a publisher that lost its confirm sends the task again under the same
+        // id (hopper publish --resume), and that copy arrives as a fresh delivery.
+        if (marked && !parented && (a.redelivered() || a.deliveryCount() > 0 || markUnkeyedDone)) {
             Boolean done = f.completedBefore();
             if (done == null) {
                 return new Effect.CheckDone(env.messageId());

@@ -539,10 +539,11 @@ public final class Worker implements AutoCloseable {
         }
 
         /**
-         * Also record a done-marker for every completed task without a key, so a redelivery after a worker died
-         * between its handler's end and its ack is acked unrun. Off by default: it costs one store round trip per
-         * task, and with the in-memory store it only helps within one process. Keyed tasks always get one, in the
-         * same atomic step that releases their lock.
+         * Also record a done-marker for every completed task without a key, and check the markers on every
+         * delivery (not only redeliveries), so a redelivery after a worker died between its handler's end and its
+         * ack, and a copy a publisher sent again under the same message id after losing its confirm, are acked
+         * unrun. Off by default: it costs store round trips per task, and with the in-memory store it only helps
+         * within one process. Keyed tasks always get a marker, in the same atomic step that releases their lock.
          */
         public Builder markUnkeyedDone(boolean on) {
             this.markUnkeyedDone = on;

@@ -2,6 +2,7 @@ package dev.hopper.publisher;
 
 import static java.util.Objects.requireNonNull;
 
+import com.rabbitmq.client.Address;
 import com.rabbitmq.client.BlockedListener;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
@@ -12,6 +13,7 @@ import dev.hopper.topology.HopperException;
 import java.io.IOException;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
 import org.jspecify.annotations.Nullable;
@@ -76,8 +78,8 @@ public final class BrokerConnection implements AutoCloseable {
             r.addRecoveryListener(new RecoveryListener() {
                 @Override
                 public void handleRecovery(Recoverable recoverable) {
-                    log.info("broker connection recovered uri={} name={}", config.redactedUri(),
-                            config.connectionName());
+                    log.info("broker connection recovered uri={} name={} node={}", config.redactedUri(),
+                            config.connectionName(), connectedNode());
                 }
 
                 @Override
@@ -97,21 +99,33 @@ public final class BrokerConnection implements AutoCloseable {
     public static BrokerConnection open(BrokerConfig config) {
         requireNonNull(config, "config");
         ConnectionFactory f = factory(config);
+        List<Address> addresses = addresses(config);
         try {
-            return new BrokerConnection(config, f.newConnection(config.connectionName()));
+            // Several nodes: amqp-client wraps them in a ListAddressResolver, which shuffles them on every connect
+            // and every automatic recovery, so a lost node's connections come back on the other nodes.
+            Connection c = addresses.size() == 1 ? f.newConnection(config.connectionName())
+                    : f.newConnection(addresses, config.connectionName());
+            return new BrokerConnection(config, c);
         } catch (IOException | TimeoutException | RuntimeException e) {
             throw new BrokerUnavailableException(config.redactedUri(), e);
         }
     }
 
-    /** The amqp-client factory for a config; exposed to the package for tests of the URI handling. */
+    /** The nodes of a config as amqp-client addresses, in the order written (the client shuffles them). */
+    static List<Address> addresses(BrokerConfig config) {
+        return config.nodeUris().stream().map(u -> new Address(u.getHost(), u.getPort())).toList();
+    }
+
+    /**
+     * The amqp-client factory for a config, set to its first node (a single-node config connects there; a
+     * multi-node one passes {@link #addresses} at connect); exposed to the package for tests of the URI handling.
+     */
     static ConnectionFactory factory(BrokerConfig config) {
-        var uri = config.uri();
+        var uri = config.nodeUris().get(0);
         ConnectionFactory f = new ConnectionFactory();
         boolean tls = "amqps".equals(uri.getScheme());
         f.setHost(uri.getHost());
-        f.setPort(uri.getPort() > 0 ? uri.getPort() : tls ? ConnectionFactory.DEFAULT_AMQP_OVER_SSL_PORT
-                : ConnectionFactory.DEFAULT_AMQP_PORT);
+        f.setPort(uri.getPort());
         String userInfo = uri.getRawUserInfo();
         if (userInfo != null) {
             int colon = userInfo.indexOf(':');
@@ -155,6 +169,14 @@ public final class BrokerConnection implements AutoCloseable {
 
     public boolean isOpen() {
         return connection.isOpen();
+    }
+
+    /**
+     * The node this connection is on now, as {@code host:port} (after a recovery, the node it recovered onto; with
+     * several nodes configured it may differ from the first).
+     */
+    public String connectedNode() {
+        return connection.getAddress().getHostAddress() + ":" + connection.getPort();
     }
 
     /**

@@ -15,12 +15,18 @@ final class Uris {
     static String redact(URI uri) {
         String userInfo = uri.getRawUserInfo();
         if (userInfo == null) {
-            return uri.toString();
+            // A multi-node URI (amqp://u:p@h1,h2/) has a registry-based authority: java.net.URI gives no user info.
+            return mask(uri.toString());
         }
         int colon = userInfo.indexOf(':');
         String masked = colon < 0 ? userInfo : userInfo.substring(0, colon) + ":***";
         String s = uri.toString();
         return s.replaceFirst(java.util.regex.Pattern.quote(userInfo + "@"),
                 java.util.regex.Matcher.quoteReplacement(masked + "@"));
+    }
+
+    /** Masks whatever sits between {@code ://user:} and the last {@code @} of the authority, in any text. */
+    static String mask(String text) {
+        return text.replaceAll("(://[^/:@\\s]*:)[^/\\s]*@", "$1***@");
     }
 }

@@ -22,9 +22,11 @@ import org.jspecify.annotations.Nullable;
 final class ConfigReader {
     private static final Set<String> ROOT_KEYS = Set.of("defaults", "coordination", "queues");
     private static final Set<String> QUEUE_KEYS = Set.of("tiers", "retry", "types", "delivery-limit", "poison-after",
-            "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock", "breaker", "rate-limit");
+            "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock", "breaker", "rate-limit",
+            "quorum-initial-group-size");
     private static final Set<String> DEFAULT_KEYS = Set.of("tiers", "retry", "delivery-limit", "poison-after",
-            "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock", "breaker", "rate-limit");
+            "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock", "breaker", "rate-limit",
+            "quorum-initial-group-size");
     private static final Set<String> RETRY_KEYS =
             Set.of("delays", "schedule", "backoff", "max-attempts", "max-age", "retry-on", "permanent-on");
     private static final Set<String> LOCK_KEYS = Set.of("lease", "max-waits", "superseded");
@@ -149,6 +151,10 @@ final class ConfigReader {
         }
         if (merged.has("rate-limit")) {
             b.rateLimit(positiveInt(merged.get("rate-limit"), at.apply("rate-limit")));
+        }
+        if (merged.has("quorum-initial-group-size")) {
+            b.quorumGroupSize(positiveInt(merged.get("quorum-initial-group-size"),
+                    at.apply("quorum-initial-group-size")));
         }
         try {
             return b.build();

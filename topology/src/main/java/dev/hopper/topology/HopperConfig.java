@@ -100,6 +100,21 @@ public record HopperConfig(Map<String, QueueSpec> queues, CoordinationSpec coord
         return q;
     }
 
+    /**
+     * This config with {@code nodes} as the quorum group size of every queue that does not set its own: what a
+     * client that knows the cluster's size (the nodes of a multi-node URI) declares with. {@code nodes} below 2
+     * changes nothing (a single node needs no replicas, and a single-node URI says nothing about the cluster).
+     */
+    public HopperConfig withDefaultQuorumGroupSize(int nodes) {
+        if (nodes < 2) {
+            return this;
+        }
+        Map<String, QueueSpec> map = new LinkedHashMap<>();
+        queues.forEach((name, q) -> map.put(name, q.quorumGroupSize() > 0 ? q
+                : q.toBuilder().quorumGroupSize(nodes).build()));
+        return new HopperConfig(map, coordination);
+    }
+
     /** This config plus {@code spec} (replacing a queue of the same name). */
     public HopperConfig withQueue(QueueSpec spec) {
         Map<String, QueueSpec> map = new LinkedHashMap<>(queues);

@@ -22,6 +22,10 @@ import org.jspecify.annotations.Nullable;
  * @param maxBodyBytes bodies larger than this are dead-lettered as {@code malformed} without being parsed
  * @param breaker the queue's circuit breaker over handler failures; null when the queue has none
  * @param rateLimit most handler starts per second on this queue, per worker; 0 for no limit
+ * @param quorumGroupSize {@code x-quorum-initial-group-size} of the queue and its retry and dead queues: how many
+ *     cluster nodes get a replica when the queue is created; 0 for the broker's default. Applies at creation
+ *     only: an existing queue keeps its members whatever this says ({@code topology verify} reports queues with
+ *     fewer members than this)
  */
 public record QueueSpec(
         String name,
@@ -36,7 +40,8 @@ public record QueueSpec(
         int maxBodyBytes,
         LockSpec lock,
         @Nullable BreakerSpec breaker,
-        int rateLimit) {
+        int rateLimit,
+        int quorumGroupSize) {
 
     /** The broker's default consumer_timeout; a handler must finish (or be timed out) well before it. */
     public static final Duration BROKER_CONSUMER_TIMEOUT = Duration.ofMinutes(30);
@@ -79,6 +84,10 @@ public record QueueSpec(
         if (rateLimit < 0) {
             throw new IllegalArgumentException("rate-limit must be >= 1 (or absent for no limit), was " + rateLimit);
         }
+        if (quorumGroupSize < 0) {
+            throw new IllegalArgumentException("quorum-initial-group-size must be >= 1 (or absent for the broker's "
+                    + "default), was " + quorumGroupSize);
+        }
     }
 
     /** The retry policy for a task type: its override, or the queue's policy. */
@@ -113,6 +122,7 @@ public record QueueSpec(
         b.lock = lock;
         b.breaker = breaker;
         b.rateLimit = rateLimit;
+        b.quorumGroupSize = quorumGroupSize;
         return b;
     }
 
@@ -131,6 +141,7 @@ public record QueueSpec(
         private LockSpec lock = LockSpec.DEFAULT;
         private @Nullable BreakerSpec breaker;
         private int rateLimit;
+        private int quorumGroupSize;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -198,6 +209,15 @@ public record QueueSpec(
             return this;
         }
 
+        /**
+         * Replicas (cluster nodes) each of the queue's quorum queues gets when created; 0 (the default) leaves the
+         * choice to the broker.
+         */
+        public Builder quorumGroupSize(int nodes) {
+            this.quorumGroupSize = nodes;
+            return this;
+        }
+
         public QueueSpec build() {
             List<DelayTier> effective = tiers;
             if (effective.isEmpty()) {
@@ -206,7 +226,7 @@ public record QueueSpec(
                 effective = List.copyOf(implied);
             }
             return new QueueSpec(name, effective, retry, typeRetry, deliveryLimit, poisonAfter, concurrency,
-                    prefetch, handlerTimeout, maxBodyBytes, lock, breaker, rateLimit);
+                    prefetch, handlerTimeout, maxBodyBytes, lock, breaker, rateLimit, quorumGroupSize);
         }
     }
 }

@@ -41,6 +41,12 @@ import org.slf4j.LoggerFactory;
 public final class Topology {
     private static final Logger log = LoggerFactory.getLogger(Topology.class);
     private static final int MAX_PROBES_PER_OBJECT = 32;
+    /**
+     * Used when a queue is created and compared by the broker on re-declaration, but not a difference Hopper
+     * reports: a queue created before the setting (or with another cluster size) is as good, and its members are
+     * checked by counting them instead ({@link #expectedGroupSizes}).
+     */
+    static final String QUORUM_GROUP_SIZE = "x-quorum-initial-group-size";
     private static final Pattern INEQUIVALENT = Pattern.compile(
             "inequivalent arg '([^']+)' for (?:queue|exchange) '.*?' in vhost '.*?': "
                     + "received (none|the value '(.*?)' of type '(\\w+)'|'(.*?)') "
@@ -105,12 +111,40 @@ public final class Topology {
         out.add(BrokerObject.exchange(QueueNames.TASKS_EXCHANGE, "direct"));
         out.add(BrokerObject.exchange(QueueNames.DEAD_EXCHANGE, "direct"));
         for (QueueSpec q : config.queues().values()) {
-            out.add(BrokerObject.queue(q.name(), workQueueArguments(q), QueueNames.TASKS_EXCHANGE, q.name()));
+            out.add(BrokerObject.queue(q.name(), replicated(workQueueArguments(q), q), QueueNames.TASKS_EXCHANGE,
+                    q.name()));
             for (DelayTier t : q.tiers()) {
                 // Retry copies are published to the tier queue by name (default exchange): no binding needed.
-                out.add(BrokerObject.queue(q.retryQueue(t), retryQueueArguments(q, t), null, null));
+                out.add(BrokerObject.queue(q.retryQueue(t), replicated(retryQueueArguments(q, t), q), null, null));
             }
-            out.add(BrokerObject.queue(q.deadQueue(), deadQueueArguments(), QueueNames.DEAD_EXCHANGE, q.name()));
+            out.add(BrokerObject.queue(q.deadQueue(), replicated(deadQueueArguments(), q), QueueNames.DEAD_EXCHANGE,
+                    q.name()));
+        }
+        return out;
+    }
+
+    /** {@code args} plus the queue's {@code x-quorum-initial-group-size}, when it sets one. */
+    private static Map<String, Object> replicated(Map<String, Object> args, QueueSpec q) {
+        if (q.quorumGroupSize() < 1) {
+            return args;
+        }
+        Map<String, Object> a = new LinkedHashMap<>(args);
+        a.put(QUORUM_GROUP_SIZE, q.quorumGroupSize());
+        return a;
+    }
+
+    /**
+     * The names of the quorum queues of {@code config} with the group size each should have (queues that set
+     * none are left out): what an under-replication check compares the broker's member counts with.
+     */
+    public static Map<String, Integer> expectedGroupSizes(HopperConfig config) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (QueueSpec q : config.queues().values()) {
+            if (q.quorumGroupSize() > 0) {
+                out.put(q.name(), q.quorumGroupSize());
+                q.tiers().forEach(t -> out.put(q.retryQueue(t), q.quorumGroupSize()));
+                out.put(q.deadQueue(), q.quorumGroupSize());
+            }
         }
         return out;
     }
@@ -153,8 +187,17 @@ public final class Topology {
         }
         for (BrokerObject o : objects()) {
             if (missing.contains(o)) {
-                create(connection, o);
-                created.add(o.describe());
+                if (create(connection, o)) {
+                    created.add(o.describe());
+                } else {
+                    // Another process created it between our check and our declaration (workers starting
+                    // together), with arguments the broker does not take as equal: check it as an existing object.
+                    List<VerificationReport.Problem> found = check(connection, o);
+                    if (!found.isEmpty()) {
+                        throw new TopologyMismatchException(found);
+                    }
+                    existing.add(o.describe());
+                }
             }
             bind(connection, o);
         }
@@ -204,6 +247,15 @@ public final class Topology {
             }
             String arg = m.group(1);
             String actual = m.group(6).equals("none") ? null : m.group(7) != null ? m.group(7) : m.group(9);
+            if (arg.equals(QUORUM_GROUP_SIZE)) {
+                // Creation-only: take the broker's value (or its absence) and look for real differences.
+                if (actual == null) {
+                    args.remove(arg);
+                } else {
+                    args.put(arg, typed(actual, m.group(8)));
+                }
+                continue;
+            }
             if (!reported.add(arg)) {
                 // The broker refuses even its own current value (the AMQP type it reports is not the one it
                 // stored): this argument is listed already, and probing cannot get past it.
@@ -331,14 +383,22 @@ public final class Topology {
         });
     }
 
-    private void create(Connection connection, BrokerObject o) {
-        withChannel(connection, ch -> {
-            if (o.kind() == BrokerObject.Kind.EXCHANGE) {
-                ch.exchangeDeclare(o.name(), requireNonNull(o.exchangeType()), true, false, Map.of());
-            } else {
-                ch.queueDeclare(o.name(), true, false, false, o.arguments());
+    /** Declares a missing object; false when the broker refused because it exists now with other arguments. */
+    private boolean create(Connection connection, BrokerObject o) {
+        return withChannel(connection, ch -> {
+            try {
+                if (o.kind() == BrokerObject.Kind.EXCHANGE) {
+                    ch.exchangeDeclare(o.name(), requireNonNull(o.exchangeType()), true, false, Map.of());
+                } else {
+                    ch.queueDeclare(o.name(), true, false, false, o.arguments());
+                }
+                return true;
+            } catch (IOException e) {
+                if (replyCode(e) == AMQP.PRECONDITION_FAILED) {
+                    return false;
+                }
+                throw e;
             }
-            return null;
         });
     }
 

@@ -31,21 +31,17 @@ public final class Converters {
         }
     }
 
-    /** An {@code amqp://} or {@code amqps://} URI; the error names it with the password masked. */
+    /**
+     * An {@code amqp://} or {@code amqps://} URI, or several for the nodes of a cluster (comma-separated URIs, or
+     * one URI with a host list: {@link BrokerConfig#parseUri}); the error names it with the password masked.
+     */
     public static final class BrokerUriConverter implements ITypeConverter<URI> {
         @Override
         public URI convert(String value) {
-            URI uri;
             try {
-                uri = new URI(value.trim());
-            } catch (URISyntaxException e) {
-                throw new TypeConversionException("'" + maskPassword(value) + "' is not a URI like "
-                        + "amqp://user:pass@host:5672/vhost");
-            }
-            try {
-                return BrokerConfig.builder(uri).build().uri();
+                return BrokerConfig.parseUri(value);
             } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
+                throw new TypeConversionException(maskPassword(e.getMessage()));
             }
         }
     }

@@ -120,11 +120,16 @@ public final class GlobalOptions {
 
     /**
      * The configuration to work on: {@code --config} (narrowed to {@code queue} when given), or, without a file,
-     * one queue with default settings.
+     * one queue with default settings; queues that set no quorum group size get the number of nodes of a
+     * multi-node {@code --uri} (the cluster's size, as far as this command knows it).
      *
      * @throws ParameterException (exit 2) when neither a config file nor a queue is given
      */
     public HopperConfig configFor(@Nullable String queue) {
+        return configAsWritten(queue).withDefaultQuorumGroupSize(brokerConfig("hopper").nodeUris().size());
+    }
+
+    private HopperConfig configAsWritten(@Nullable String queue) {
         if (config == null) {
             if (queue == null) {
                 throw new ParameterException(spec.commandLine(), "pass --config hopper.yml or --queue QUEUE");

@@ -30,7 +30,10 @@ public final class HopperCommand {
     @Option(names = "--uri", scope = ScopeType.INHERIT, paramLabel = "URI",
             converter = Converters.BrokerUriConverter.class,
             defaultValue = "${env:RABBITMQ_URI:-amqp://guest:guest@localhost:5672/}",
-            description = "RabbitMQ URI (default: $RABBITMQ_URI, else amqp://guest:***@localhost:5672/).")
+            description = "RabbitMQ URI (default: $RABBITMQ_URI, else amqp://guest:***@localhost:5672/). For a "
+                    + "cluster, comma-separated URIs of its nodes (amqp://u:p@h1:5672/,amqp://u:p@h2:5672/) or one "
+                    + "URI with a host list (amqp://u:p@h1:5672,h2:5672/); connections pick a node at random and "
+                    + "recover onto another when theirs is lost.")
     private URI uri = BrokerConfig.DEFAULT_URI;
 
     // Kept as text and converted where Redis is used: a bad REDIS_URI must not break commands that never touch it.

@@ -12,9 +12,7 @@ import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.publisher.PublishReceipt;
 import dev.hopper.publisher.Task;
 import dev.hopper.publisher.TaskPublisher;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -34,23 +32,29 @@ import picocli.CommandLine.Spec;
 /**
  * {@code hopper publish}: publishes tasks with confirms through {@link TaskPublisher}. Exit 0 only when the broker
  * confirmed every task; a malformed {@code --payload} is a usage error (exit 2) and publishes nothing.
+ *
+ * <p>Tasks the broker did not confirm (a lost connection, a node lost from a cluster, a timeout) are written to the
+ * {@code --unconfirmed-to} file (by default {@code FILE.unconfirmed.jsonl} for {@code --file FILE}, and the file
+ * itself for {@code --resume}), each with its message id; {@code --resume} sends exactly those again under the
+ * same ids, so workers with done-markers run a task that had arrived after all only once ({@link UnconfirmedTasks}).
  */
 @Command(mixinStandardHelpOptions = true, name = "publish",
         description = "Publish tasks to a work queue; each is confirmed by the broker. --payload publishes one "
                 + "JSON payload (--count times); --file publishes each line of a JSON-lines file as one payload.",
         footerHeading = "%nExamples:%n",
         footer = {"  hopper publish --queue uploads --type thumbnail --payload '{\"file\":\"a.png\"}'",
-                "  hopper publish --queue uploads --type thumbnail --file tasks.jsonl --json"})
+                "  hopper publish --queue uploads --type thumbnail --file tasks.jsonl --json",
+                "  hopper publish --resume tasks.jsonl.unconfirmed.jsonl   (send the unconfirmed tasks again)"})
 public final class PublishCommand implements Callable<Integer>, CommandGroup {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--queue", required = true, paramLabel = "QUEUE", converter = Converters.WorkQueueConverter.class,
-            description = "The work queue.")
-    String queue;
+    @Option(names = "--queue", paramLabel = "QUEUE", converter = Converters.WorkQueueConverter.class,
+            description = "The work queue (required, except with --resume).")
+    @Nullable String queue;
 
-    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "The task type.")
-    String type;
+    @Option(names = "--type", paramLabel = "TYPE", description = "The task type (required, except with --resume).")
+    @Nullable String type;
 
     @Option(names = "--key", paramLabel = "KEY", description = "Entity key for lock and revision checks.")
     @Nullable String key;
@@ -71,7 +75,17 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
         @Option(names = "--file", required = true, paramLabel = "FILE",
                 description = "A JSON-lines file: one payload per line (blank lines skipped).")
         @Nullable Path file;
+
+        @Option(names = "--resume", required = true, paramLabel = "FILE",
+                description = "Send again, with their message ids, the tasks an earlier run wrote to its "
+                        + "--unconfirmed-to file (queue, type, key and revision come from the file).")
+        @Nullable Path resume;
     }
+
+    @Option(names = "--unconfirmed-to", paramLabel = "FILE",
+            description = "On failure, write the tasks the broker did not confirm here, for --resume (default: "
+                    + "FILE.unconfirmed.jsonl with --file, the --resume file itself with --resume).")
+    @Nullable Path unconfirmedTo;
 
     @Option(names = "--count", paramLabel = "N", defaultValue = "1",
             description = "Publish the --payload N times, each a task of its own. Default: 1.")
@@ -79,6 +93,15 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
 
     @Override
     public Integer call() throws IOException {
+        if (source.resume != null) {
+            if (queue != null || type != null || key != null || revision != null || count != 1) {
+                throw new ParameterException(spec.commandLine(), "--resume takes queue, type, key and revision "
+                        + "from its file; leave out --queue, --type, --key, --revision and --count");
+            }
+        } else if (queue == null || type == null) {
+            throw new ParameterException(spec.commandLine(), "Missing required option: '"
+                    + (queue == null ? "--queue=QUEUE" : "--type=TYPE") + "'");
+        }
         if (count < 1) {
             throw new ParameterException(spec.commandLine(), "--count must be at least 1, was " + count);
         }
@@ -92,11 +115,16 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
             throw new ParameterException(spec.commandLine(), "--count repeats a --payload; a --file publishes each "
                     + "of its lines once");
         }
-        List<Task> tasks = source.payload != null ? fromPayload(source.payload) : fromFile(source.file);
+        List<Integer> lines = new ArrayList<>();
+        List<Task> tasks = source.payload != null ? fromPayload(source.payload)
+                : source.file != null ? fromFile(source.file, lines) : fromResume(source.resume);
+        Path unconfirmedFile = unconfirmedTo != null ? unconfirmedTo
+                : source.file != null ? Path.of(source.file + ".unconfirmed.jsonl") : source.resume;
         List<PublishReceipt> receipts;
         BatchResult failed = null;
         // With --redis, a keyed task without --revision is stamped with the key's current revision.
-        try (RedisCoordinationStore store = key != null && revision == null && GlobalOptions.of(spec).redis() != null
+        boolean stamp = tasks.stream().anyMatch(t -> t.key() != null && t.revision() == null);
+        try (RedisCoordinationStore store = stamp && GlobalOptions.of(spec).redis() != null
                         ? GlobalOptions.of(spec).revisionStore() : null;
                 BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-publish"));
                 TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(store).build()) {
@@ -120,13 +148,29 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
         if (!rows.isEmpty()) {
             out.details(List.of("message_id", "queue", "revision", "confirmed_at"), rows);
         }
-        out.note("published " + receipts.size() + " of " + tasks.size() + " task(s) of type " + type + " to " + queue
+        out.note("published " + receipts.size() + " of " + tasks.size() + " task(s)"
+                + (source.resume != null ? " from " + source.resume : " of type " + type + " to " + queue)
                 + ", confirmed by the broker");
         if (failed != null) {
             BatchResult.Failure first = failed.failures().get(0);
+            String kept;
+            if (unconfirmedFile == null) {
+                kept = "; pass --unconfirmed-to FILE to keep them for --resume";
+            } else {
+                new UnconfirmedTasks().write(unconfirmedFile, failed, lines);
+                long unknown = failed.failures().stream().filter(f -> f.error().mayHaveArrived()).count();
+                kept = "; " + failed.failures().size() + " unconfirmed (" + unknown + " may have arrived) written to "
+                        + unconfirmedFile + ": send exactly those again with 'hopper publish --resume "
+                        + unconfirmedFile + "'";
+            }
             throw new dev.hopper.topology.HopperException(failed.failures().size() + " of " + tasks.size()
                     + " task(s) failed (" + receipts.size() + " confirmed); first: " + first.error().getMessage()
-                    + (first.error().mayHaveArrived() ? " (it may have arrived anyway)" : ""), first.error());
+                    + (first.error().mayHaveArrived() ? " (it may have arrived anyway)" : "") + kept, first.error());
+        }
+        if (source.resume != null && unconfirmedTo == null) {
+            // Every task of the resume file is confirmed now: a rerun must not send them yet again.
+            Files.deleteIfExists(source.resume);
+            out.note("all tasks of " + source.resume + " confirmed; removed it");
         }
         return ExitCodes.OK;
     }
@@ -143,23 +187,31 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
         return tasks;
     }
 
-    private List<Task> fromFile(Path file) throws IOException {
+    private List<Task> fromResume(Path file) throws IOException {
+        List<Task> tasks;
+        try {
+            tasks = new UnconfirmedTasks().read(file);
+        } catch (NoSuchFileException e) {
+            throw new ParameterException(spec.commandLine(), "--resume " + file + " does not exist");
+        }
+        if (tasks.isEmpty()) {
+            throw new IllegalArgumentException(file + " has no tasks; nothing was published");
+        }
+        return tasks;
+    }
+
+    private List<Task> fromFile(Path file, List<Integer> lines) throws IOException {
         List<Task> tasks = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int number = 0;
-            while ((line = in.readLine()) != null) {
-                number++;
-                if (line.isBlank()) {
-                    continue;
-                }
+        try {
+            NumberedLines.read(file, (number, line) -> {
                 try {
                     tasks.add(task(line));
+                    lines.add(number);
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException(file + " line " + number + ": " + e.getMessage()
                             + "; nothing was published", e);
                 }
-            }
+            });
         } catch (NoSuchFileException e) {
             throw new ParameterException(spec.commandLine(), "--file " + file + " does not exist");
         }

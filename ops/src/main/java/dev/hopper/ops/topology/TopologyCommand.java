@@ -7,6 +7,7 @@ import dev.hopper.ops.cli.Output;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.DeclareReport;
+import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.Topology;
 import dev.hopper.topology.VerificationReport;
 import java.util.ArrayList;
@@ -71,13 +72,39 @@ public final class TopologyCommand implements CommandGroup {
                 description = "Only this queue (with defaults when there is no --config).")
         @Nullable String queue;
 
+        @Option(names = "--rabbitmqctl-node", paramLabel = "NODE",
+                description = "Also count each quorum queue's members with 'rabbitmqctl -n NODE list_queues' on "
+                        + "this machine (needs the cluster's Erlang cookie in $HOME/.erlang.cookie) and report "
+                        + "queues with fewer members than their group size (quorum-initial-group-size, or the "
+                        + "number of nodes in --uri) or with a member offline.")
+        @Nullable String rabbitmqctlNode;
+
+        @Option(names = "--rabbitmqctl", paramLabel = "PATH", defaultValue = "rabbitmqctl",
+                description = "The rabbitmqctl to run for --rabbitmqctl-node (default: rabbitmqctl on the PATH).")
+        String rabbitmqctl = "rabbitmqctl";
+
         @Override
         public Integer call() {
             GlobalOptions root = GlobalOptions.of(spec);
-            Topology topology = new Topology(GlobalOptions.of(spec).configFor(queue));
+            HopperConfig config = root.configFor(queue);
+            Topology topology = new Topology(config);
             try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-topology"))) {
-                VerificationReport r = topology.verify(c.amqp());
-                Output out = GlobalOptions.of(spec).output();
+                VerificationReport declared = topology.verify(c.amqp());
+                List<VerificationReport.Problem> problems = new ArrayList<>(declared.problems());
+                if (rabbitmqctlNode != null) {
+                    QuorumMembers members = new QuorumMembers();
+                    java.util.Set<String> missing = new java.util.HashSet<>();
+                    declared.problems().stream().filter(VerificationReport.Problem::missing)
+                            .forEach(p -> missing.add(p.object().replaceFirst("^queue '(.*)'$", "$1")));
+                    problems.addAll(QuorumMembers.check(Topology.expectedGroupSizes(config),
+                            members.list(rabbitmqctl, rabbitmqctlNode, c.config().virtualHost()), missing));
+                }
+                VerificationReport r = new VerificationReport(declared.checked(), problems);
+                Output out = root.output();
+                if (rabbitmqctlNode == null) {
+                    out.note("replicas not counted (AMQP does not tell them): pass --rabbitmqctl-node NODE to "
+                            + "report under-replicated quorum queues");
+                }
                 for (VerificationReport.Problem p : r.problems()) {
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("object", p.object());

@@ -119,6 +119,13 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             defaultValue = "30s", description = "On SIGTERM, how long running tasks may finish (default: 30s).")
     Duration drainTimeout = Duration.ofSeconds(30);
 
+    @Option(names = "--dedupe",
+            description = "Record a done-marker for every completed task (keyed ones always get one) and ack "
+                    + "without running any delivery whose message id is already done: redeliveries, and copies "
+                    + "sent again by 'hopper publish --resume'. Costs one store call per task; use --redis so "
+                    + "every worker sees the markers.")
+    boolean dedupe;
+
     @Option(names = "--metrics-port", paramLabel = "PORT",
             description = "Serve Prometheus /metrics and /health on this port (0 picks a free one; default: off).")
     @Nullable Integer metricsPort;
@@ -163,13 +170,16 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         CommandSpec s = spec();
         PrintWriter err = s.commandLine().getErr();
         GlobalOptions global = GlobalOptions.of(s);
-        HopperConfig config = resolveConfig(global.config() == null ? null : HopperConfig.load(global.config()));
+        // A multi-node --uri tells the cluster's size: queues created now get that many replicas unless configured.
+        HopperConfig config = resolveConfig(global.config() == null ? null : HopperConfig.load(global.config()))
+                .withDefaultQuorumGroupSize(BrokerConfig.builder(global.uri()).build().nodeUris().size());
         StatusLine status = new StatusLine();
         Worker.Builder builder = Worker.builder()
                 .broker(BrokerConfig.builder(global.uri()).connectionName("hopper-worker").build())
                 .config(config)
                 .queues(config.queues().keySet().toArray(String[]::new))
                 .listener(status)
+                .markUnkeyedDone(dedupe)
                 .drainTimeout(drainTimeout);
         List<AutoCloseable> resources = new ArrayList<>();
         ClassLoader loader;

@@ -52,6 +52,12 @@ class HopperCommandTest {
                 Arguments.of("topology without config or queue", new String[] {"topology", "verify"}, "--config"),
                 Arguments.of("non-amqp --uri", new String[] {"--uri", "http://u:pw@h/", "stats", "--queue", "q"},
                         "amqp://"),
+                Arguments.of("--uri nodes with different users", new String[] {"--uri",
+                        "amqp://u:pw@h1/,amqp://v:pw@h2/", "stats", "--queue", "q"}, "same user and password"),
+                Arguments.of("--uri nodes with different schemes", new String[] {"--uri",
+                        "amqp://u:pw@h1/,amqps://u:pw@h2/", "stats", "--queue", "q"}, "same scheme"),
+                Arguments.of("--uri with an empty node", new String[] {"--uri", "amqp://u:pw@h1,,h2/", "stats",
+                        "--queue", "q"}, "valid host"),
                 Arguments.of("non-redis --redis", new String[] {"--redis", "http://u:pw@h", "revision", "get", "k"},
                         "redis://"),
                 Arguments.of("group show without a parent id", new String[] {"group", "show"}, "PARENT_ID"),
@@ -69,6 +75,12 @@ class HopperCommandTest {
                         "--count", "0"}, "--count"),
                 Arguments.of("publish a missing file", new String[] {"publish", "--queue", "q", "--type", "t",
                         "--file", "/nonexistent/tasks.jsonl"}, "does not exist"),
+                Arguments.of("--resume with --queue", new String[] {"publish", "--resume", "left.jsonl", "--queue",
+                        "q"}, "--resume takes queue, type"),
+                Arguments.of("--resume with --file", new String[] {"publish", "--resume", "a", "--file", "b"},
+                        "mutually exclusive"),
+                Arguments.of("--resume of a missing file", new String[] {"publish", "--resume",
+                        "/nonexistent/left.jsonl"}, "does not exist"),
                 Arguments.of("revision without --redis", new String[] {"revision", "bump", "k"}, "--redis"),
                 Arguments.of("group show without --redis", new String[] {"group", "show", "p"}, "--redis"),
                 Arguments.of("revision without a key", new String[] {"--redis", "redis://h:1", "revision", "get"},
@@ -91,6 +103,15 @@ class HopperCommandTest {
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.errLines()).hasSize(1);
         assertThat(r.err()).startsWith("hopper: cannot reach RabbitMQ at amqp://ops:***@127.0.0.1:1/")
+                .doesNotContain("s3cret");
+    }
+
+    @Test
+    void unreachableClusterNamesEveryNodeWithoutThePassword() {
+        Run r = run("--uri", DEAD_BROKER + ",amqp://ops:s3cret@127.0.0.1:2/", "dlq", "list", "--queue", "q");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.errLines()).hasSize(1);
+        assertThat(r.err()).startsWith("hopper: cannot reach RabbitMQ at amqp://ops:***@127.0.0.1:1,127.0.0.1:2/")
                 .doesNotContain("s3cret");
     }
 
