@@ -76,7 +76,7 @@ final class DlqCommand {
 
         @Option(names = "--reason", paramLabel = "REASON", converter = Converters.DeadReasonConverter.class,
                 description = "Only this dead reason: exhausted, permanent, malformed, unknown-type, poison, "
-                        + "lock-timeout.")
+                        + "lock-timeout, hop-limit.")
         @Nullable String reason;
 
         @Option(names = "--error-class", paramLabel = "CLASS",
