@@ -2,6 +2,7 @@ package dev.hopper.coordination;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.topology.CoalesceWindow;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,7 +27,8 @@ import org.jspecify.annotations.Nullable;
  * a downstream system that remembers the highest token it saw keeps refusing a stale holder after a restart.
  *
  * <p>Revisions live as long as the store; unlocked keys with revision 0 hold no memory, and expired done-markers
- * are swept as new ones are written.
+ * are swept as new ones are written. Coalescing state is kept apart, in {@link InMemoryCoalescing}, measured on the
+ * wall-clock instants its callers pass in, and expires as that class says.
  */
 public final class InMemoryCoordinationStore implements CoordinationStore {
     /** Sweep expired done-markers every this many completions, so memory stays bounded by the marker TTL. */
@@ -38,6 +40,7 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
     private final ConcurrentHashMap<String, Long> doneDeadlines = new ConcurrentHashMap<>();
     private final AtomicLong lastToken = new AtomicLong();
     private final AtomicLong completions = new AtomicLong();
+    private final InMemoryCoalescing coalescing = new InMemoryCoalescing();
 
     /** A store on the system clocks. */
     public InMemoryCoordinationStore() {
@@ -148,6 +151,21 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
                 : new KeyState(state.revision + 1, state.owner, state.token, state.deadlineNanos));
         return bumped.revision;
     }
+
+    // ---- coalescing: all of it lives in InMemoryCoalescing ----
+
+    @Override
+    public CoalesceSchedule scheduleOrAbsorb(CoalesceKey key, String messageId, byte[] payload, CoalesceWindow window,
+            Instant now) {
+        return coalescing.scheduleOrAbsorb(key, messageId, payload, window, now);
+    }
+
+    @Override
+    public CoalesceClaim claim(CoalesceKey key, String messageId, CoalesceWindow window, Instant now) {
+        return coalescing.claim(key, messageId, window, now);
+    }
+
+    // ---- end of coalescing ----
 
     /** Nothing to release; the store keeps answering after close. */
     @Override

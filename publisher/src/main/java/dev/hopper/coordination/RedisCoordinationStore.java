@@ -17,7 +17,9 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import dev.hopper.topology.CoalesceWindow;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -47,6 +49,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code <ns>token:<key>}: the last fencing token issued for the key; expires after a week without locking
  *       (see below why losing it is harmless)</li>
  *   <li>{@code <ns>done:<messageId>}: the owner that completed the message; expires after the done-marker TTL</li>
+ *   <li>{@code <ns>coalesce:<queue length>:<queue>:<type length>:<type>:<key>}: a hash with one key's coalescing
+ *       state ({@link CoalescingStore}); expires on its own (PEXPIRE)</li>
  * </ul>
  * The three keys of one entity are used together in one script, so the store needs a standalone Redis (or the
  * primary behind Sentinel), not Redis Cluster.
@@ -94,6 +98,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
 
     private final RedisStoreConfig config;
     private final RedisKeys keys;
+    private final RedisCoalescing coalescing;
     private final ClientResources resources;
     private final RedisClient client;
     private final Object connectLock = new Object();
@@ -107,6 +112,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     public RedisCoordinationStore(RedisStoreConfig config) {
         this.config = requireNonNull(config, "config");
         this.keys = new RedisKeys(config.namespace());
+        this.coalescing = new RedisCoalescing(keys);
         this.resources = DefaultClientResources.builder()
                 .ioThreadPoolSize(2)
                 .computationThreadPoolSize(2)
@@ -220,6 +226,30 @@ public final class RedisCoordinationStore implements CoordinationStore {
         return call("bumpRevision", c -> c.incr(keys.revision(key)));
     }
 
+    // ---- coalescing: all of it lives in RedisCoalescing and its scripts ----
+
+    @Override
+    public CoalesceSchedule scheduleOrAbsorb(CoalesceKey key, String messageId, byte[] payload, CoalesceWindow window,
+            Instant now) {
+        requireNonNull(key, "key");
+        requireNonNull(messageId, "messageId");
+        requireNonNull(payload, "payload");
+        requireNonNull(window, "window");
+        requireNonNull(now, "now");
+        return call("scheduleOrAbsorb", c -> coalescing.scheduleOrAbsorb(c, key, messageId, payload, window, now));
+    }
+
+    @Override
+    public CoalesceClaim claim(CoalesceKey key, String messageId, CoalesceWindow window, Instant now) {
+        requireNonNull(key, "key");
+        requireNonNull(messageId, "messageId");
+        requireNonNull(window, "window");
+        requireNonNull(now, "now");
+        return call("claim", c -> coalescing.claim(c, key, messageId, window, now));
+    }
+
+    // ---- end of coalescing ----
+
     /** Closes the connection and the client's threads; calls made afterwards throw IllegalStateException. */
     @Override
     public void close() {
@@ -263,7 +293,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     }
 
     /** EVALSHA, and EVAL once when the server does not know the script (restarted, or SCRIPT FLUSH). */
-    private static <T> T script(RedisCommands<String, String> c, LuaScript script, ScriptOutputType type,
+    static <T> T script(RedisCommands<String, String> c, LuaScript script, ScriptOutputType type,
             String[] scriptKeys, String... args) {
         try {
             return c.evalsha(script.sha1(), type, scriptKeys, args);

@@ -17,4 +17,13 @@ record RedisKeys(String namespace) {
     String done(String messageId) {
         return namespace + "done:" + messageId;
     }
+
+    /**
+     * The coalescing state of one queue + type + key. Queue and type are length-prefixed, so no choice of
+     * characters in them (colons included) can make two keys collide.
+     */
+    String coalesce(CoalesceKey k) {
+        return namespace + "coalesce:" + k.queue().length() + ":" + k.queue() + ":" + k.type().length() + ":"
+                + k.type() + ":" + k.key();
+    }
 }
