@@ -4,10 +4,15 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hopper.topology.CoalesceWindow;
+import dev.hopper.topology.DurationText;
 import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.TaskJson;
+import dev.hopper.topology.TaskSchedule;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 
@@ -24,9 +29,16 @@ import org.jspecify.annotations.Nullable;
  * @param revision the key's revision the task was published against; null lets {@link TaskPublisher} stamp the
  *     key's current revision from its revision store
  * @param messageId stable across retries and replays; a random UUID unless given
+ * @param notBefore the task must not run before this instant (design.md, "Delayed tasks"); null when it has no
+ *     fixed time
+ * @param delay the task must not run before this long after it is published; null when it has none (at most one of
+ *     {@code notBefore} and {@code delay} is set)
+ * @param coalesce the task's runs are coalesced per queue + type + key with this window (design.md,
+ *     "Coalescing"); needs a key and excludes {@code notBefore} and {@code delay}, since the coordination store
+ *     decides when the run happens
  */
 public record Task(String queue, String type, byte[] body, @Nullable String key, @Nullable Long revision,
-        String messageId) {
+        String messageId, @Nullable Instant notBefore, @Nullable Duration delay, @Nullable CoalesceWindow coalesce) {
 
     public Task {
         requireNonNull(queue, "queue");
@@ -53,7 +65,34 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         if (revision != null && key == null) {
             throw new IllegalArgumentException("a task with a revision needs a key (queue '" + queue + "')");
         }
+        if (notBefore != null && delay != null) {
+            throw new IllegalArgumentException("a task has a delay or a not-before time, not both (queue '" + queue
+                    + "')");
+        }
+        if (delay != null && delay.isNegative()) {
+            throw new IllegalArgumentException("task delay must be >= 0, was " + delay + " (queue '" + queue + "')");
+        }
+        if (delay != null && delay.compareTo(MAX_DELAY) > 0) {
+            throw new IllegalArgumentException("task delay must be at most 3650d, was " + DurationText.format(delay)
+                    + " (queue '" + queue + "')");
+        }
+        if (notBefore != null && (notBefore.isBefore(Instant.EPOCH) || notBefore.isAfter(
+                TaskSchedule.LATEST_NOT_BEFORE))) {
+            throw new IllegalArgumentException("task not-before must be between 1970 and the end of 9999, was "
+                    + notBefore + " (queue '" + queue + "')");
+        }
+        if (coalesce != null && key == null) {
+            throw new IllegalArgumentException("a coalesced task needs a key: runs are coalesced per queue, type and "
+                    + "key (queue '" + queue + "', type '" + type + "'); set key(...)");
+        }
+        if (coalesce != null && (notBefore != null || delay != null)) {
+            throw new IllegalArgumentException("a coalesced task takes no delay or not-before time: the coalescing "
+                    + "window decides when it runs (queue '" + queue + "', type '" + type + "')");
+        }
     }
+
+    /** The longest {@link #delay} accepted: ten years. */
+    public static final Duration MAX_DELAY = Duration.ofDays(3650);
 
     /** The payload as JSON text. */
     public String bodyText() {
@@ -62,14 +101,16 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
 
     /** This task with {@code revision} set (used when the publisher stamps the key's current revision). */
     public Task withRevision(long revision) {
-        return new Task(queue, type, body, key, revision, messageId);
+        return new Task(queue, type, body, key, revision, messageId, notBefore, delay, coalesce);
     }
 
     @Override
     public String toString() {
         // Never the payload: it is the user's data and may be large or sensitive.
         return "Task[queue=" + queue + ", type=" + type + ", messageId=" + messageId + ", key=" + key
-                + ", revision=" + revision + ", bytes=" + body.length + "]";
+                + ", revision=" + revision + (notBefore != null ? ", notBefore=" + notBefore : "")
+                + (delay != null ? ", delay=" + DurationText.format(delay) : "")
+                + (coalesce != null ? ", coalesce=" + coalesce : "") + ", bytes=" + body.length + "]";
     }
 
     /** A builder that serializes payloads with {@link TaskJson#newMapper()}. */
@@ -98,6 +139,10 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         private @Nullable String key;
         private @Nullable Long revision;
         private @Nullable String messageId;
+        private @Nullable Instant notBefore;
+        private @Nullable Duration delay;
+        private @Nullable Duration debounce;
+        private @Nullable Duration maxDelay;
 
         private Builder(ObjectMapper mapper) {
             this.mapper = mapper;
@@ -151,6 +196,36 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         }
 
         /**
+         * Not to run before {@code delay} has passed since it is published (design.md, "Delayed tasks"): it waits
+         * in the queue's delay tiers, never in a worker's memory, and runs at most one smallest tier after its time.
+         * Replaces an earlier {@link #notBefore}; null for none.
+         */
+        public Builder delay(@Nullable Duration delay) {
+            this.delay = delay;
+            this.notBefore = null;
+            return this;
+        }
+
+        /** Not to run before {@code instant}; like {@link #delay}. Replaces an earlier delay; null for none. */
+        public Builder notBefore(@Nullable Instant instant) {
+            this.notBefore = instant;
+            this.delay = null;
+            return this;
+        }
+
+        /**
+         * Coalesce this task's runs per queue + type + key (design.md, "Coalescing"): the first trigger runs at once;
+         * later ones join one pending run whose due time moves by {@code debounce} with each trigger, but never past
+         * the last run's start plus {@code maxDelay}. The handler gets the latest payload. Needs a {@link #key} and a
+         * publisher with a coordination store ({@link TaskPublisher.Builder#coalescingStore}).
+         */
+        public Builder coalesce(Duration debounce, Duration maxDelay) {
+            this.debounce = requireNonNull(debounce, "debounce");
+            this.maxDelay = requireNonNull(maxDelay, "maxDelay");
+            return this;
+        }
+
+        /**
          * Validates and serializes.
          *
          * @throws IllegalArgumentException naming the field that is missing or wrong, or the payload's type and
@@ -168,7 +243,16 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
                         + "'): set payload(...) or jsonPayload(...)");
             }
             String id = messageId == null ? UUID.randomUUID().toString() : messageId;
-            return new Task(queue, type, body(), key, revision, id);
+            CoalesceWindow window = null;
+            if (debounce != null && maxDelay != null) {
+                try {
+                    window = new CoalesceWindow(debounce, maxDelay);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(e.getMessage() + " (queue '" + queue + "', type '" + type
+                            + "')", e);
+                }
+            }
+            return new Task(queue, type, body(), key, revision, id, notBefore, delay, window);
         }
 
         private byte[] body() {
