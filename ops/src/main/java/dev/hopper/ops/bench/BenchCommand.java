@@ -1,6 +1,7 @@
 package dev.hopper.ops.bench;
 
-import dev.hopper.ops.worker.GlobalOptions;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.topology.DurationText;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Spec;
         footer = {"  hopper bench --tasks 20000 --json",
                 "  hopper bench --keyed --keys 1000 --store redis --concurrency 8 --prefetch 64",
                 "  hopper bench --duration 60s --rate 2000 --workers 2"})
-public final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer>, CommandGroup {
 
     @Spec
     CommandSpec spec;

@@ -1,5 +1,8 @@
 package dev.hopper.ops.demo;
 
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.CommandGroup;
+import dev.hopper.ops.cli.Operator;
 import com.rabbitmq.client.Channel;
 import dev.hopper.consumer.Worker;
 import dev.hopper.ops.dlq.DeadLetter;
@@ -8,7 +11,6 @@ import dev.hopper.ops.dlq.DeadLetterReplayer;
 import dev.hopper.ops.dlq.DlqFilter;
 import dev.hopper.ops.dlq.ReplayReport;
 import dev.hopper.ops.dlq.ReplayRequest;
-import dev.hopper.ops.worker.GlobalOptions;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.publisher.ConfirmedChannel;
@@ -64,7 +66,7 @@ import picocli.CommandLine.Spec;
             "  hopper demo",
             "  hopper --uri amqp://guest:guest@rabbit.local:5672/ demo --keep",
             ""})
-public final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand implements Callable<Integer>, CommandGroup {
     private static final Duration FIRST_ROUND = Duration.ofSeconds(30);
     private static final Duration AFTER_REPLAY = Duration.ofSeconds(20);
     /** How long a dead-queue pass waits for a delivery; the pass itself stops at the depth it started with. */
@@ -168,7 +170,7 @@ public final class DemoCommand implements Callable<Integer> {
             shop.fix();
             narrator.replaying();
             ReplayReport replay = new DeadLetterReplayer(connection, connection, Clock.systemUTC(), SCAN_IDLE,
-                    dev.hopper.ops.Operator.name()).replay(ReplayRequest.builder(queue).resetAttempts(true).build(),
+                    Operator.name()).replay(ReplayRequest.builder(queue).resetAttempts(true).build(),
                             DeadLetterReplayer.Progress.NONE);
             if (!replay.ok()) {
                 throw new HopperException("demo failed: the replay did not finish: " + replay.firstFailure());

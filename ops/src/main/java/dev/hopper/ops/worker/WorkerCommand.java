@@ -1,5 +1,8 @@
 package dev.hopper.ops.worker;
 
+import dev.hopper.ops.cli.Converters;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.CommandGroup;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.hopper.consumer.TaskHandler;
 import dev.hopper.coordination.CoordinationStore;
@@ -82,7 +85,7 @@ import picocli.CommandLine.TypeConversionException;
             "  hopper --config hopper.yml worker --queue uploads \\",
             "      --classpath app.jar --discover",
             ""})
-public final class WorkerCommand implements Callable<Integer> {
+public final class WorkerCommand implements Callable<Integer>, CommandGroup {
     private static final Duration STATUS_EVERY = Duration.ofSeconds(10);
 
     @Spec
@@ -100,11 +103,11 @@ public final class WorkerCommand implements Callable<Integer> {
                     + "is higher).")
     @Nullable Integer prefetch;
 
-    @Option(names = "--handler-timeout", paramLabel = "DURATION", converter = dev.hopper.ops.Converters.DurationConverter.class,
+    @Option(names = "--handler-timeout", paramLabel = "DURATION", converter = Converters.DurationConverter.class,
             description = "Interrupt a handler after this long (e.g. 30s) and retry the task.")
     @Nullable Duration handlerTimeout;
 
-    @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = dev.hopper.ops.Converters.DurationConverter.class,
+    @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = Converters.DurationConverter.class,
             defaultValue = "30s", description = "On SIGTERM, how long running tasks may finish (default: 30s).")
     Duration drainTimeout = Duration.ofSeconds(30);
 

@@ -2,7 +2,7 @@ package dev.hopper.ops.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hopper.ops.HopperCommand;
+import dev.hopper.ops.cli.HopperCommand;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -126,7 +126,7 @@ class BenchCommandTest {
     }
 
     private static BenchSettings parse(String... args) {
-        CommandLine cl = new CommandLine(new HopperCommand());
+        CommandLine cl = HopperCommand.commandLine();
         CommandLine.ParseResult r = cl.parseArgs(args);
         BenchCommand bench = (BenchCommand) r.subcommand().commandSpec().userObject();
         return bench.settings();

@@ -2,7 +2,7 @@ package dev.hopper.ops.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hopper.ops.HopperCommand;
+import dev.hopper.ops.cli.HopperCommand;
 import dev.hopper.topology.DelayTier;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.RetryPolicy;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.AMQP;
-import dev.hopper.ops.HopperCommand;
+import dev.hopper.ops.cli.HopperCommand;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.publisher.ConfirmedChannel;

@@ -3,7 +3,8 @@ package dev.hopper.ops.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.hopper.ops.HopperCommand;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.HopperCommand;
 import dev.hopper.topology.DelayTier;
 import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.QueueSpec;
@@ -29,7 +30,7 @@ class WorkerCommandTest {
     }
 
     private static WorkerCommand parse(String... args) {
-        CommandLine cl = new CommandLine(new HopperCommand());
+        CommandLine cl = HopperCommand.commandLine();
         CommandLine.ParseResult r = cl.parseArgs(args);
         return (WorkerCommand) r.subcommand().commandSpec().userObject();
     }
@@ -124,7 +125,7 @@ class WorkerCommandTest {
 
     @Test
     void theGlobalOptionsAreSeenFromTheSubcommand() {
-        CommandLine cl = new CommandLine(new HopperCommand());
+        CommandLine cl = HopperCommand.commandLine();
         CommandLine.ParseResult r = cl.parseArgs("--uri", "amqp://u:p@example.com:5673/", "worker", "--queue", "q",
                 "--builtin", "noop", "--config", "x.yml", "--redis", "redis://127.0.0.1:6390");
         GlobalOptions g = GlobalOptions.of(r.subcommand().commandSpec());

@@ -1,12 +1,12 @@
-package dev.hopper.ops;
+package dev.hopper.ops.cli;
 
 /** The {@code hopper} command's exit codes (design.md): the only values it ever returns. */
-final class ExitCodes {
-    static final int OK = 0;
+public final class ExitCodes {
+    public static final int OK = 0;
     /** The work failed: broker unreachable, a publish not confirmed, a topology difference, nothing found. */
-    static final int FAILURE = 1;
+    public static final int FAILURE = 1;
     /** The command line is wrong: unknown flag, missing required option, malformed value. */
-    static final int USAGE = 2;
+    public static final int USAGE = 2;
 
     private ExitCodes() {}
 }

@@ -1,5 +1,10 @@
-package dev.hopper.ops;
+package dev.hopper.ops.publish;
 
+import dev.hopper.ops.cli.Converters;
+import dev.hopper.ops.cli.ExitCodes;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.Output;
+import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.coordination.RedisCoordinationStore;
 import dev.hopper.publisher.BatchPublishException;
 import dev.hopper.publisher.BatchResult;
@@ -24,7 +29,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -37,9 +41,7 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {"  hopper publish --queue uploads --type thumbnail --payload '{\"file\":\"a.png\"}'",
                 "  hopper publish --queue uploads --type thumbnail --file tasks.jsonl --json"})
-final class PublishCommand implements Callable<Integer> {
-    @ParentCommand
-    HopperCommand root;
+public final class PublishCommand implements Callable<Integer>, CommandGroup {
     @Spec
     CommandSpec spec;
 
@@ -94,9 +96,9 @@ final class PublishCommand implements Callable<Integer> {
         List<PublishReceipt> receipts;
         BatchResult failed = null;
         // With --redis, a keyed task without --revision is stamped with the key's current revision.
-        try (RedisCoordinationStore store = key != null && revision == null && root.redisUri(spec) != null
-                        ? RevisionCommand.store(root, spec) : null;
-                BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-publish"));
+        try (RedisCoordinationStore store = key != null && revision == null && GlobalOptions.of(spec).redis() != null
+                        ? GlobalOptions.of(spec).revisionStore() : null;
+                BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-publish"));
                 TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(store).build()) {
             try {
                 receipts = publisher.publishAll(tasks);
@@ -105,7 +107,7 @@ final class PublishCommand implements Callable<Integer> {
                 receipts = failed.receipts();
             }
         }
-        Output out = root.output(spec);
+        Output out = GlobalOptions.of(spec).output();
         List<Map<String, ?>> rows = new ArrayList<>();
         for (PublishReceipt r : receipts) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.cli;
 
 import java.util.List;
 import java.util.Map;
@@ -9,7 +9,7 @@ import java.util.Map;
  * text form derives its headings from them. Values may be strings, numbers, booleans, instants, lists and
  * nested maps. Not thread-safe: one command writes at a time.
  */
-interface Output {
+public interface Output {
 
     /** Rows of the same shape: an aligned table with a heading, or one JSON object per row. */
     void table(List<String> columns, List<? extends Map<String, ?>> rows);

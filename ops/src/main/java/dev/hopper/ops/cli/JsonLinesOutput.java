@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

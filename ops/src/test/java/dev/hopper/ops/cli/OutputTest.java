@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.dlq;
 
 import dev.hopper.ops.dlq.DeadLetterReplayer;
 import java.io.PrintWriter;

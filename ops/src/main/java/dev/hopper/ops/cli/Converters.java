@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.cli;
 
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.topology.DeadReason;
@@ -32,7 +32,7 @@ public final class Converters {
     }
 
     /** An {@code amqp://} or {@code amqps://} URI; the error names it with the password masked. */
-    static final class BrokerUriConverter implements ITypeConverter<URI> {
+    public static final class BrokerUriConverter implements ITypeConverter<URI> {
         @Override
         public URI convert(String value) {
             URI uri;
@@ -70,7 +70,7 @@ public final class Converters {
     }
 
     /** A dead reason's wire value ({@code exhausted}, {@code permanent}, ...). */
-    static final class DeadReasonConverter implements ITypeConverter<String> {
+    public static final class DeadReasonConverter implements ITypeConverter<String> {
         @Override
         public String convert(String value) {
             if (DeadReason.fromWire(value).isEmpty()) {
@@ -83,7 +83,7 @@ public final class Converters {
     }
 
     /** A work queue name (not a retry or dead queue). */
-    static final class WorkQueueConverter implements ITypeConverter<String> {
+    public static final class WorkQueueConverter implements ITypeConverter<String> {
         @Override
         public String convert(String value) {
             try {

@@ -1,5 +1,9 @@
-package dev.hopper.ops;
+package dev.hopper.ops.stats;
 
+import dev.hopper.ops.cli.Converters;
+import dev.hopper.ops.cli.ExitCodes;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.HopperConfig;
 import java.util.ArrayList;
@@ -12,7 +16,6 @@ import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -22,9 +25,7 @@ import picocli.CommandLine.Spec;
 @Command(mixinStandardHelpOptions = true, name = "stats", description = "Depth (ready messages) and consumers of every work, retry-tier and dead "
         + "queue, read with passive declares. Without --config, --queue uses the default tiers.",
         footerHeading = "%nExample:%n", footer = "  hopper stats --config hopper.yml --json")
-final class StatsCommand implements Callable<Integer> {
-    @ParentCommand
-    HopperCommand root;
+public final class StatsCommand implements Callable<Integer>, CommandGroup {
     @Spec
     CommandSpec spec;
 
@@ -34,9 +35,9 @@ final class StatsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        HopperConfig config = root.configFor(spec, queue);
+        HopperConfig config = GlobalOptions.of(spec).configFor(queue);
         List<QueueDepths.Depth> depths;
-        try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-stats"))) {
+        try (BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-stats"))) {
             depths = new QueueDepths(c).read(config);
         }
         List<Map<String, ?>> rows = new ArrayList<>();
@@ -55,10 +56,10 @@ final class StatsCommand implements Callable<Integer> {
                 missing++;
             }
         }
-        root.output(spec).table(List.of("queue", "kind", "tier", "messages", "consumers", "state"), rows);
+        GlobalOptions.of(spec).output().table(List.of("queue", "kind", "tier", "messages", "consumers", "state"), rows);
         if (missing > 0) {
             spec.commandLine().getErr().println("hopper: " + missing + " queue(s) missing on "
-                    + root.brokerConfig("hopper-stats").redactedUri() + "; create them with 'hopper topology declare'");
+                    + GlobalOptions.of(spec).brokerConfig("hopper-stats").redactedUri() + "; create them with 'hopper topology declare'");
             spec.commandLine().getErr().flush();
             return ExitCodes.FAILURE;
         }

@@ -1,5 +1,10 @@
-package dev.hopper.ops;
+package dev.hopper.ops.topology;
 
+import dev.hopper.ops.cli.Converters;
+import dev.hopper.ops.cli.ExitCodes;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.Output;
+import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.DeclareReport;
 import dev.hopper.topology.Topology;
@@ -13,23 +18,18 @@ import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code hopper topology declare|verify}. */
 @Command(mixinStandardHelpOptions = true, name = "topology", description = "Declare or verify the exchanges and queues of hopper.yml.",
         footerHeading = "%nExample:%n", footer = "  hopper topology verify --config hopper.yml",
         subcommands = {TopologyCommand.Declare.class, TopologyCommand.Verify.class})
-final class TopologyCommand {
-    @ParentCommand
-    HopperCommand root;
+public final class TopologyCommand implements CommandGroup {
 
     @Command(mixinStandardHelpOptions = true, name = "declare", description = "Create missing exchanges and queues; report (never delete or change) "
             + "ones that differ. Without --config, --queue declares one queue with default tiers.",
             footerHeading = "%nExample:%n", footer = "  hopper topology declare --config hopper.yml")
     static final class Declare implements Callable<Integer> {
-        @ParentCommand
-        TopologyCommand parent;
         @Spec
         CommandSpec spec;
         @Option(names = "--queue", paramLabel = "QUEUE", converter = Converters.WorkQueueConverter.class,
@@ -38,14 +38,14 @@ final class TopologyCommand {
 
         @Override
         public Integer call() {
-            HopperCommand root = parent.root;
-            Topology topology = new Topology(root.configFor(spec, queue));
+            GlobalOptions root = GlobalOptions.of(spec);
+            Topology topology = new Topology(GlobalOptions.of(spec).configFor(queue));
             try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-topology"))) {
                 DeclareReport r = topology.declare(c.amqp());
                 List<Map<String, ?>> rows = new ArrayList<>();
                 r.created().forEach(o -> rows.add(row(o, "created")));
                 r.existing().forEach(o -> rows.add(row(o, "exists")));
-                Output out = root.output(spec);
+                Output out = GlobalOptions.of(spec).output();
                 out.table(List.of("object", "action"), rows);
                 out.result(r.created().size() + " created, " + r.existing().size() + " already there",
                         Map.of("created", r.created().size(), "existing", r.existing().size()));
@@ -65,8 +65,6 @@ final class TopologyCommand {
             + "and print each difference when there is one.",
             footerHeading = "%nExample:%n", footer = "  hopper topology verify --config hopper.yml")
     static final class Verify implements Callable<Integer> {
-        @ParentCommand
-        TopologyCommand parent;
         @Spec
         CommandSpec spec;
         @Option(names = "--queue", paramLabel = "QUEUE", converter = Converters.WorkQueueConverter.class,
@@ -75,11 +73,11 @@ final class TopologyCommand {
 
         @Override
         public Integer call() {
-            HopperCommand root = parent.root;
-            Topology topology = new Topology(root.configFor(spec, queue));
+            GlobalOptions root = GlobalOptions.of(spec);
+            Topology topology = new Topology(GlobalOptions.of(spec).configFor(queue));
             try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-topology"))) {
                 VerificationReport r = topology.verify(c.amqp());
-                Output out = root.output(spec);
+                Output out = GlobalOptions.of(spec).output();
                 for (VerificationReport.Problem p : r.problems()) {
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("object", p.object());

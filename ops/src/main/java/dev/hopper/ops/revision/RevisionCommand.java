@@ -1,20 +1,15 @@
-package dev.hopper.ops;
+package dev.hopper.ops.revision;
 
-import ch.qos.logback.classic.Level;
+import dev.hopper.ops.cli.ExitCodes;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.coordination.RedisCoordinationStore;
-import dev.hopper.coordination.RedisStoreConfig;
-import dev.hopper.topology.CoordinationSpec;
-import dev.hopper.topology.HopperConfig;
-import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -26,28 +21,7 @@ import picocli.CommandLine.Spec;
                 + "against an older revision are superseded.",
         footerHeading = "%nExample:%n", footer = "  hopper --redis redis://localhost:6379 revision bump repo:42",
         subcommands = {RevisionCommand.Get.class, RevisionCommand.Bump.class})
-final class RevisionCommand {
-    @ParentCommand
-    HopperCommand root;
-
-    /** Opens the Redis store of {@code --redis}, with the namespace of {@code --config} when one is given. */
-    static RedisCoordinationStore store(HopperCommand root, CommandSpec spec) {
-        URI redis = root.redisUri(spec);
-        if (redis == null) {
-            throw new ParameterException(spec.commandLine(), "revisions live in Redis: pass --redis "
-                    + "redis://host:6379 or set REDIS_URI (an in-memory store would forget the revision when this "
-                    + "command exits)");
-        }
-        CoordinationSpec coordination = root.config == null ? CoordinationSpec.DEFAULT
-                : HopperConfig.load(root.config).coordination();
-        if (!root.verbose) {
-            // This one-shot command reports a store failure itself, in one line; the store's own warning about the
-            // same failure would be a second one.
-            ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(RedisCoordinationStore.class))
-                    .setLevel(Level.ERROR);
-        }
-        return new RedisCoordinationStore(RedisStoreConfig.builder(redis).coordination(coordination).build());
-    }
+public final class RevisionCommand implements CommandGroup {
 
     static Map<String, Object> row(String key, long revision) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -60,8 +34,6 @@ final class RevisionCommand {
             + "(0 for a key never bumped).",
             footerHeading = "%nExample:%n", footer = "  hopper --redis redis://localhost:6379 revision get repo:42")
     static final class Get implements Callable<Integer> {
-        @ParentCommand
-        RevisionCommand parent;
         @Spec
         CommandSpec spec;
         @Parameters(index = "0", paramLabel = "KEY", description = "The entity key, e.g. repo:42.")
@@ -70,10 +42,10 @@ final class RevisionCommand {
         @Override
         public Integer call() {
             long revision;
-            try (RedisCoordinationStore store = store(parent.root, spec)) {
+            try (RedisCoordinationStore store = GlobalOptions.of(spec).revisionStore()) {
                 revision = store.currentRevision(key);
             }
-            parent.root.output(spec).result(key + " is at revision " + revision, row(key, revision));
+            GlobalOptions.of(spec).output().result(key + " is at revision " + revision, row(key, revision));
             return ExitCodes.OK;
         }
     }
@@ -82,8 +54,6 @@ final class RevisionCommand {
             + "the new one: queued tasks of older revisions become superseded.",
             footerHeading = "%nExample:%n", footer = "  hopper --redis redis://localhost:6379 revision bump repo:42")
     static final class Bump implements Callable<Integer> {
-        @ParentCommand
-        RevisionCommand parent;
         @Spec
         CommandSpec spec;
         @Parameters(index = "0", paramLabel = "KEY", description = "The entity key, e.g. repo:42.")
@@ -92,10 +62,10 @@ final class RevisionCommand {
         @Override
         public Integer call() {
             long revision;
-            try (RedisCoordinationStore store = store(parent.root, spec)) {
+            try (RedisCoordinationStore store = GlobalOptions.of(spec).revisionStore()) {
                 revision = store.bumpRevision(key);
             }
-            parent.root.output(spec).result(key + " bumped to revision " + revision, row(key, revision));
+            GlobalOptions.of(spec).output().result(key + " bumped to revision " + revision, row(key, revision));
             return ExitCodes.OK;
         }
     }

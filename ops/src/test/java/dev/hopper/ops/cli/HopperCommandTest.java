@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -118,7 +118,7 @@ class HopperCommandTest {
     void everyCommandHasHelpWithAnExample() {
         List<String> missing = new ArrayList<>();
         List<List<String>> paths = new ArrayList<>();
-        collect(new CommandLine(new HopperCommand()), new ArrayList<>(), paths);
+        collect(HopperCommand.commandLine(), new ArrayList<>(), paths);
         assertThat(paths).hasSizeGreaterThan(10);
         for (List<String> path : paths) {
             List<String> args = new ArrayList<>(path);

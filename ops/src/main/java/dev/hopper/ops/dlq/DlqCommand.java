@@ -1,5 +1,11 @@
-package dev.hopper.ops;
+package dev.hopper.ops.dlq;
 
+import dev.hopper.ops.cli.Converters;
+import dev.hopper.ops.cli.ExitCodes;
+import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.Output;
+import dev.hopper.ops.cli.CommandGroup;
+import dev.hopper.ops.cli.Operator;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hopper.ops.dlq.DeadLetter;
@@ -39,7 +45,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -51,12 +56,10 @@ import picocli.CommandLine.Spec;
         footer = "  hopper dlq replay --queue uploads --reason exhausted --error-class java.io.IOException",
         subcommands = {DlqCommand.ListLetters.class, DlqCommand.Show.class, DlqCommand.Replay.class,
                 DlqCommand.Purge.class, DlqCommand.Export.class, DlqCommand.Import.class, DlqCommand.Groups.class})
-final class DlqCommand {
+public final class DlqCommand implements CommandGroup {
     /** How long a pass waits for the next dead letter before deciding there are no more for it. */
     static final Duration IDLE_TIMEOUT = Duration.ofSeconds(5);
 
-    @ParentCommand
-    HopperCommand root;
 
     /** {@code --queue Q}: the work queue whose dead queue {@code Q.dead} is used. */
     static final class QueueOption {
@@ -128,8 +131,6 @@ final class DlqCommand {
     @Command(mixinStandardHelpOptions = true, name = "list", description = "List dead letters in queue order; nothing is removed or reordered.",
             footerHeading = "%nExample:%n", footer = "  hopper dlq list --queue uploads --reason exhausted --limit 20")
     static final class ListLetters implements Callable<Integer> {
-        @ParentCommand
-        DlqCommand parent;
         @Spec
         CommandSpec spec;
         @Mixin
@@ -139,7 +140,7 @@ final class DlqCommand {
 
         @Override
         public Integer call() {
-            HopperCommand root = parent.root;
+            GlobalOptions root = GlobalOptions.of(spec);
             DlqFilter filter = filters.filter(spec);
             List<Map<String, ?>> rows = new ArrayList<>();
             ScanReport report;
@@ -147,7 +148,7 @@ final class DlqCommand {
                 report = new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT)
                         .browse(queue.queue, filter, d -> rows.add(summaryRow(d)));
             }
-            Output out = root.output(spec);
+            Output out = GlobalOptions.of(spec).output();
             out.table(LIST_COLUMNS, rows);
             out.note(report.matched() + " of " + report.depth() + " dead letters in " + report.deadQueue()
                     + " (filter: " + filter.describe() + ")");
@@ -160,8 +161,6 @@ final class DlqCommand {
             footerHeading = "%nExample:%n",
             footer = "  hopper dlq show --queue uploads 6f1c2b9e-3d4a-4e59-9a51-1c2f0e8d7b10")
     static final class Show implements Callable<Integer> {
-        @ParentCommand
-        DlqCommand parent;
         @Spec
         CommandSpec spec;
         @Mixin
@@ -171,7 +170,7 @@ final class DlqCommand {
 
         @Override
         public Integer call() {
-            HopperCommand root = parent.root;
+            GlobalOptions root = GlobalOptions.of(spec);
             DeadLetter letter;
             try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-dlq-show"))) {
                 letter = new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT).find(queue.queue, id)
@@ -193,7 +192,7 @@ final class DlqCommand {
                     record.put(e.getKey(), e.getValue());
                 }
             });
-            root.output(spec).record(record);
+            GlobalOptions.of(spec).output().record(record);
             return ExitCodes.OK;
         }
     }
@@ -204,8 +203,6 @@ final class DlqCommand {
             footer = {"  hopper dlq replay --queue uploads --group 3fa2c1d0 --dry-run",
                     "  hopper dlq replay --queue uploads --reason exhausted --reset-attempts --rate 50"})
     static final class Replay implements Callable<Integer> {
-        @ParentCommand
-        DlqCommand parent;
         @Spec
         CommandSpec spec;
         @Mixin
@@ -228,7 +225,7 @@ final class DlqCommand {
 
         @Override
         public Integer call() {
-            HopperCommand root = parent.root;
+            GlobalOptions root = GlobalOptions.of(spec);
             if (rate != null && rate < 1) {
                 throw new ParameterException(spec.commandLine(), "--rate must be at least 1, was " + rate);
             }
@@ -246,7 +243,7 @@ final class DlqCommand {
                     progress.finish();
                 }
             }
-            Output out = root.output(spec);
+            Output out = GlobalOptions.of(spec).output();
             ScanReport scan = report.scan();
             Map<String, Object> fields = new LinkedHashMap<>();
             fields.put("dry_run", dryRun);
@@ -297,8 +294,6 @@ final class DlqCommand {
             + "letters on its own; purge with --older-than is how retention is done.",
             footerHeading = "%nExample:%n", footer = "  hopper dlq purge --queue uploads --older-than 7d --yes")
     static final class Purge implements Callable<Integer> {
-        @ParentCommand
-        DlqCommand parent;
         @Spec
         CommandSpec spec;
         @Mixin
@@ -311,7 +306,7 @@ final class DlqCommand {
 
         @Override
         public Integer call() {
-            HopperCommand root = parent.root;
+            GlobalOptions root = GlobalOptions.of(spec);
             DlqFilter filter = filters.filter(spec);
             if (!yes) {
                 throw new ParameterException(spec.commandLine(), "purge deletes dead letters for good; add --yes "
@@ -326,7 +321,7 @@ final class DlqCommand {
             fields.put("dead_queue", report.deadQueue());
             fields.put("scanned", report.scanned());
             fields.put("purged", report.matched());
-            root.output(spec).result("purged " + report.matched() + " dead letters from " + report.deadQueue()
+            GlobalOptions.of(spec).output().result("purged " + report.matched() + " dead letters from " + report.deadQueue()
                     + " (filter: " + filter.describe() + ")", fields);
             warn(spec, report);
             return ExitCodes.OK;
@@ -337,8 +332,6 @@ final class DlqCommand {
             + "base64 for non-JSON bodies) to a file or stdout. The dead queue is left as it was.",
             footerHeading = "%nExample:%n", footer = "  hopper dlq export --queue uploads --file uploads-dead.jsonl")
     static final class Export implements Callable<Integer> {
-        @ParentCommand
-        DlqCommand parent;
         @Spec
         CommandSpec spec;
         @Mixin
@@ -351,7 +344,7 @@ final class DlqCommand {
 
         @Override
         public Integer call() throws IOException {
-            HopperCommand root = parent.root;
+            GlobalOptions root = GlobalOptions.of(spec);
             DlqFilter filter = filters.filter(spec);
             DeadLetterJson json = new DeadLetterJson();
             Writer target = file == null ? spec.commandLine().getOut()
@@ -387,7 +380,7 @@ final class DlqCommand {
                 fields.put("dead_queue", report.deadQueue());
                 fields.put("exported", report.matched());
                 fields.put("file", file.toString());
-                root.output(spec).result(text, fields);
+                GlobalOptions.of(spec).output().result(text, fields);
             }
             warn(spec, report);
             return ExitCodes.OK;
@@ -400,8 +393,6 @@ final class DlqCommand {
             footerHeading = "%nExample:%n",
             footer = "  hopper dlq import --queue uploads --file uploads-dead.jsonl --into work")
     static final class Import implements Callable<Integer> {
-        @ParentCommand
-        DlqCommand parent;
         @Spec
         CommandSpec spec;
         @Mixin
@@ -416,7 +407,7 @@ final class DlqCommand {
 
         @Override
         public Integer call() throws IOException {
-            HopperCommand root = parent.root;
+            GlobalOptions root = GlobalOptions.of(spec);
             DeadLetterImporter.Target target;
             if (into.equals("dead")) {
                 target = DeadLetterImporter.Target.DEAD;
@@ -440,7 +431,7 @@ final class DlqCommand {
             Map<String, Object> fields = new LinkedHashMap<>();
             fields.put("queue", dest);
             fields.put("imported", n);
-            root.output(spec).result("imported " + n + " messages into " + dest, fields);
+            GlobalOptions.of(spec).output().result("imported " + n + " messages into " + dest, fields);
             return ExitCodes.OK;
         }
     }
@@ -449,8 +440,6 @@ final class DlqCommand {
             + "largest first. Replay one group with 'hopper dlq replay --group ID'.",
             footerHeading = "%nExample:%n", footer = "  hopper dlq groups --queue uploads")
     static final class Groups implements Callable<Integer> {
-        @ParentCommand
-        DlqCommand parent;
         @Spec
         CommandSpec spec;
         @Mixin
@@ -460,7 +449,7 @@ final class DlqCommand {
 
         @Override
         public Integer call() {
-            HopperCommand root = parent.root;
+            GlobalOptions root = GlobalOptions.of(spec);
             DlqFilter filter = filters.filter(spec);
             DeadLetterGroups groups = new DeadLetterGroups();
             ScanReport report;
@@ -480,7 +469,7 @@ final class DlqCommand {
                 m.put("last_failed_at", g.lastFailedAt());
                 rows.add(m);
             }
-            Output out = root.output(spec);
+            Output out = GlobalOptions.of(spec).output();
             out.table(List.of("group", "count", "reason", "error_class", "top_frame", "first_failed_at",
                     "last_failed_at"), rows);
             out.note(rows.size() + " group(s) of " + report.matched() + " dead letters in " + report.deadQueue());

@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.stats;
 
 import static java.util.Objects.requireNonNull;
 

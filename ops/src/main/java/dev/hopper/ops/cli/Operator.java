@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.cli;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;

@@ -1,4 +1,4 @@
-package dev.hopper.ops;
+package dev.hopper.ops.dlq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
