@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
@@ -26,20 +27,24 @@ import org.jspecify.annotations.Nullable;
  * the tokens of an earlier run of the process (as long as the wall clock did not go back across the restart), so
  * a downstream system that remembers the highest token it saw keeps refusing a stale holder after a restart.
  *
- * <p>Revisions live as long as the store; unlocked keys with revision 0 hold no memory, and expired done-markers
- * are swept as new ones are written. Coalescing state is kept apart, in {@link InMemoryCoalescing}, measured on the
- * wall-clock instants its callers pass in, and expires as that class says.
+ * <p>Memory is O(live keys + done-markers written within one marker TTL). A live key is one with a revision
+ * above 0 (revisions live as long as the store) or a lock not yet released; an unlocked key with revision 0 holds
+ * no memory. Done-markers expire in amortized O(1): each TTL in use has a first-in-first-out queue of markers in
+ * write order (so in deadline order), and every {@link #complete} first drops the expired heads of those queues,
+ * so no completion ever scans the whole store. After the last write, at most the markers of that last TTL window
+ * remain until the next write. Callers should use few distinct TTLs (Hopper uses one, {@code done-marker-ttl}):
+ * each costs one queue and one look at its head per completion. Coalescing state is kept apart, in
+ * {@link InMemoryCoalescing}, measured on the wall-clock instants its callers pass in, and expires as that class
+ * says.
  */
 public final class InMemoryCoordinationStore implements CoordinationStore {
-    /** Sweep expired done-markers every this many completions, so memory stays bounded by the marker TTL. */
-    private static final int SWEEP_EVERY = 1024;
-
     private final Clock wallClock;
     private final LongSupplier nanoTime;
     private final ConcurrentHashMap<String, KeyState> keys = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> doneDeadlines = new ConcurrentHashMap<>();
+    /** Markers by TTL, each queue in write order, hence in deadline order (give or take racing writers). */
+    private final ConcurrentHashMap<Long, ConcurrentLinkedQueue<Marker>> expiries = new ConcurrentHashMap<>();
     private final AtomicLong lastToken = new AtomicLong();
-    private final AtomicLong completions = new AtomicLong();
     private final InMemoryCoalescing coalescing = new InMemoryCoalescing();
 
     /** A store on the system clocks. */
@@ -105,16 +110,38 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         requireNonNull(owner, "owner");
         requireNonNull(messageId, "messageId");
         long ttlNanos = positiveNanos(doneTtl, "doneTtl");
+        long now = nanoTime.getAsLong();
+        expire(now);
         // Marker first, then the lock: a thread that takes the freed lock and checks isCompleted must see the
         // marker (what the Redis store's single script guarantees by atomicity).
-        doneDeadlines.put(messageId, nanoTime.getAsLong() + ttlNanos);
+        long deadline = now + ttlNanos;
+        doneDeadlines.put(messageId, deadline);
+        expiries.computeIfAbsent(ttlNanos, t -> new ConcurrentLinkedQueue<>()).add(new Marker(messageId, deadline));
         if (key != null) {
             release(key, owner, fencingToken);
         }
-        if (completions.incrementAndGet() % SWEEP_EVERY == 0) {
-            long now = nanoTime.getAsLong();
-            doneDeadlines.values().removeIf(deadline -> deadline - now <= 0);
+    }
+
+    /** Drops the markers whose deadline passed: only queue heads are looked at, each marker once. */
+    private void expire(long now) {
+        for (ConcurrentLinkedQueue<Marker> queue : expiries.values()) {
+            for (Marker head = queue.peek(); head != null && head.deadlineNanos - now <= 0; head = queue.peek()) {
+                if (queue.remove(head)) {
+                    // A later completion of the same id wrote a later deadline: that marker stays.
+                    doneDeadlines.remove(head.messageId, head.deadlineNanos);
+                }
+            }
         }
+    }
+
+    /** Done-markers held in memory (test seam: the bound of the class documentation). */
+    int retainedMarkers() {
+        return doneDeadlines.size();
+    }
+
+    /** Keys held in memory (test seam). */
+    int retainedKeys() {
+        return keys.size();
     }
 
     @Override
@@ -184,6 +211,9 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         }
         return d.toNanos();
     }
+
+    /** A done-marker's expiry, queued by TTL. */
+    private record Marker(String messageId, long deadlineNanos) {}
 
     /** One key's revision and lock; immutable, replaced under the map's per-key lock. */
     private static final class KeyState {
