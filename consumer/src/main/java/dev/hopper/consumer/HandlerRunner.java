@@ -32,6 +32,11 @@ final class HandlerRunner {
         this.shuttingDown = shuttingDown;
     }
 
+    /** The wall clock runs are stamped with (also the time a coalesced claim is made at). */
+    Clock clock() {
+        return clock;
+    }
+
     HandlerOutcome run(Effect.RunHandler effect, Reading.Readable task, @Nullable Map<String, Object> headers,
             @Nullable LockResult lock) {
         TaskEnvelope env = task.envelope();
@@ -40,15 +45,18 @@ final class HandlerRunner {
         OptionalLong token = held == null ? OptionalLong.empty() : OptionalLong.of(held.fencingToken());
         OptionalLong revision = lock instanceof LockResult.Acquired a ? OptionalLong.of(a.currentRevision())
                 : OptionalLong.empty();
+        CoalescedRun coalesced = effect.coalesced();
         TaskContext ctx = new TaskContext(queue, env, headers == null ? Map.of() : headers, startedAt,
-                startedAt.plus(effect.timeout()), token, revision);
+                startedAt.plus(effect.timeout()), token, revision,
+                coalesced == null ? OptionalLong.empty() : OptionalLong.of(coalesced.absorbed()));
+        Object payload = coalesced == null ? task.payload() : coalesced.payload();
         HandlerRun run = new HandlerRun(Thread.currentThread(), ctx);
         Throwable thrown = null;
         HandlerRun.Stop stop;
         long t0 = nanoTime.getAsLong();
         try (DeadlineSweeper.Watch watch = sweeper.watch(run, effect.timeout(), held)) {
             try {
-                task.handler().run(task.payload(), ctx);
+                task.handler().run(payload, ctx);
             } catch (Throwable t) { // the handler's failure, whatever it is, is a fact to decide on
                 thrown = t;
             } finally {

@@ -20,11 +20,12 @@ public final class TaskContext {
     private final Instant deadline;
     private final OptionalLong fencingToken;
     private final OptionalLong currentRevision;
+    private final OptionalLong coalesced;
     private final AtomicBoolean leaseLost = new AtomicBoolean();
     private final AtomicBoolean cancelled = new AtomicBoolean();
 
     TaskContext(String queue, TaskEnvelope envelope, Map<String, Object> headers, Instant startedAt, Instant deadline,
-            OptionalLong fencingToken, OptionalLong currentRevision) {
+            OptionalLong fencingToken, OptionalLong currentRevision, OptionalLong coalesced) {
         this.queue = queue;
         this.envelope = envelope;
         this.headers = Collections.unmodifiableMap(headers);
@@ -32,6 +33,15 @@ public final class TaskContext {
         this.deadline = deadline;
         this.fencingToken = fencingToken;
         this.currentRevision = currentRevision;
+        this.coalesced = coalesced;
+    }
+
+    /**
+     * For a coalesced task (design.md, "Coalescing"): how many publishes for the key this run absorbed besides the one
+     * that created it. The payload the handler got is the latest of them. Empty for a task that is not coalesced.
+     */
+    public OptionalLong coalesced() {
+        return coalesced;
     }
 
     public String queue() {
