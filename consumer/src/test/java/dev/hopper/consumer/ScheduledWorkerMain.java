@@ -22,7 +22,7 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>Task types: {@code at} appends {@code start <id> <startMs> <notBeforeMs>} (-1 without a not-before);
  * {@code digest} ({@code {"n": N, "fail": bool, "ms": M}}) appends {@code run <id> <startMs> <n> <coalesced>
- * <attempt>}, sleeps {@code ms}, and fails its first attempt when {@code fail}. Each line is one small O_APPEND
+ * <attempt> <hops>}, sleeps {@code ms}, and fails its first attempt when {@code fail}. Each line is one small O_APPEND
  * write, so threads and processes never interleave.
  */
 public final class ScheduledWorkerMain {
@@ -33,8 +33,12 @@ public final class ScheduledWorkerMain {
                 .config(HopperConfig.load(Path.of(args[1]))).queues(args[2]).drainTimeout(Duration.ofSeconds(5));
         handlers(b, sink);
         if (args.length > 5) {
-            b.coordinationStore(new RedisCoordinationStore(RedisStoreConfig.builder(URI.create(args[4]))
-                    .namespace(args[5]).build()));
+            RedisCoordinationStore store = new RedisCoordinationStore(RedisStoreConfig.builder(URI.create(args[4]))
+                    .namespace(args[5]).build());
+            // The store connects on its first call, which takes seconds in a cold JVM on a busy machine: connect
+            // before saying ready, so "runs at once" measures Hopper, not the JVM warming up.
+            store.currentRevision("warm-up");
+            b.coordinationStore(store);
         }
         Worker w = b.build();
         w.start();
@@ -53,7 +57,8 @@ public final class ScheduledWorkerMain {
         }).handler("digest", JsonNode.class, (payload, ctx) -> {
             long startMs = Instant.now().toEpochMilli();
             append(sink, "run " + ctx.messageId() + " " + startMs + " " + payload.path("n").asLong() + " "
-                    + (ctx.coalesced().isPresent() ? ctx.coalesced().getAsLong() : -1) + " " + ctx.attempt());
+                    + (ctx.coalesced().isPresent() ? ctx.coalesced().getAsLong() : -1) + " " + ctx.attempt() + " "
+                    + TaskSchedule.read(ctx.headers()).hops());
             Thread.sleep(payload.path("ms").asLong(0));
             if (payload.path("fail").asBoolean(false) && ctx.attempt() == 0) {
                 throw new IllegalStateException("first attempt of " + payload + " fails on purpose");
