@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
  * <p>Renewals run on {@code renewals}, an executor of their own (never the sweeper's thread, never a broker
  * thread), at most one in flight per lock, so a store that answers slowly delays no other key's renewal and no
  * timeout. The lease is measured from the moment a successful renewal (or the lock call) was <em>sent</em>: if the
- * store stays silent, the run is stopped (interrupt + {@link TaskContext#leaseLost()}) when that lease ends, on
- * time, whenever the silent call returns. So a run never goes on past the lease the store granted it, and no
- * other worker runs the key meanwhile.
+ * store stays silent, the run is stopped (interrupt + {@link TaskContext#leaseLost()}) a safety margin (a fifth of
+ * the lease, several sweeps) before that lease ends, whenever the silent call returns. So a run does not go on
+ * past the lease the store granted it, and no other worker runs the key meanwhile.
  *
  * <p>Costs O(running handlers) per sweep; {@link Watch#close()} is O(1). Thread-safe.
  */
@@ -40,9 +40,9 @@ final class DeadlineSweeper {
         this.nanoTime = nanoTime;
     }
 
-    /** How often to sweep for the shortest lease: a tenth of it, between 10 and 100 ms. */
+    /** How often to sweep for the shortest lease: a twentieth of it, between 10 and 100 ms. */
     static Duration tickFor(Duration shortestLease) {
-        long ms = Math.max(10, Math.min(100, shortestLease.toMillis() / 10));
+        long ms = Math.max(10, Math.min(100, shortestLease.toMillis() / 20));
         return Duration.ofMillis(ms);
     }
 
@@ -102,7 +102,7 @@ final class DeadlineSweeper {
             if (l == null) {
                 return;
             }
-            if (now - leaseEndsNanos >= 0) {
+            if (now - (leaseEndsNanos - l.lease().toNanos() / 5) >= 0) {
                 if (!run.isFinished()) {
                     log.warn("lock lease ran out unrenewed key={} token={}; stopping the handler", l.key(),
                             l.fencingToken());

@@ -42,12 +42,9 @@ final class HandlerRunner {
         TaskEnvelope env = task.envelope();
         Instant startedAt = clock.instant();
         Effect.HeldLock held = effect.lock();
-        OptionalLong token = held == null ? OptionalLong.empty() : OptionalLong.of(held.fencingToken());
-        OptionalLong revision = lock instanceof LockResult.Acquired a ? OptionalLong.of(a.currentRevision())
-                : OptionalLong.empty();
         CoalescedRun coalesced = effect.coalesced();
         TaskContext ctx = new TaskContext(queue, env, headers == null ? Map.of() : headers, startedAt,
-                startedAt.plus(effect.timeout()), token, revision,
+                startedAt.plus(effect.timeout()), held != null && lock instanceof LockResult.Acquired a ? a : null,
                 coalesced == null ? OptionalLong.empty() : OptionalLong.of(coalesced.absorbed()));
         Object payload = coalesced == null ? task.payload() : coalesced.payload();
         HandlerRun run = new HandlerRun(Thread.currentThread(), ctx);

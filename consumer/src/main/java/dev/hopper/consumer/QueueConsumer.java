@@ -69,6 +69,7 @@ final class QueueConsumer implements QueueControl {
     private volatile @Nullable Deliveries consumer;
     private volatile boolean stopped;
     private volatile boolean paused;
+    private volatile boolean waitingForRoom;
     private final EnumSet<Hold> holds = EnumSet.noneOf(Hold.class);
     private @Nullable Deliveries cancelling;
     private long cancellingSinceNanos;
@@ -110,6 +111,14 @@ final class QueueConsumer implements QueueControl {
     /** True while any hold (breaker, store outage, manual pause) stops consumption. */
     boolean isPaused() {
         return paused;
+    }
+
+    /**
+     * True while a new subscription waits for deliveries of the previous one to finish (the hand-off holds
+     * prefetch already): healthy, consuming again as soon as one finishes.
+     */
+    boolean isWaitingForRoom() {
+        return waitingForRoom && !stopped;
     }
 
     /** Deliveries handed to handler threads and not yet finished. */
@@ -212,6 +221,7 @@ final class QueueConsumer implements QueueControl {
         try {
             subscribeNow();
         } catch (RuntimeException e) {
+            waitingForRoom = false;
             // E.g. the connection is recovering: keep trying rather than stay paused until a restart.
             log.warn("subscribing again failed queue={}: {}", spec.name(), e.getMessage());
             scheduleSubscribe(nextBackoff());
@@ -224,14 +234,17 @@ final class QueueConsumer implements QueueControl {
         }
         Channel ch = channel;
         if (ch != null && ch.isOpen() && !previousCancelled()) {
+            waitingForRoom = true;
             scheduleSubscribe(RECHECK_MS); // its deliveries are not all counted yet
             return;
         }
         int room = prefetch - inHand.get();
         if (room <= 0) {
+            waitingForRoom = true;
             scheduleSubscribe(RECHECK_MS); // the hand-off is full; subscribe once a delivery finishes
             return;
         }
+        waitingForRoom = false;
         if (!connection.isOpen()) {
             throw new HopperException("connection down (automatic recovery is at work)");
         }

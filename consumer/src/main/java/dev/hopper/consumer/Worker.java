@@ -58,9 +58,17 @@ import org.slf4j.LoggerFactory;
  * before the ack, so a redelivery after a crash between the two is acked unrun. While the store does not answer,
  * keyed tasks go back unrun and the worker pauses consuming until it answers again.
  *
- * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads; handlers never run
- * on the connection's I/O thread. Retry and dead-letter copies go over a separate publishing connection, so a
- * broker that blocks publishers cannot stall acks. All public methods are thread-safe.
+ * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads fed by a hand-off
+ * that never holds more than the queue's prefetch; handlers never run on amqp-client's threads. Besides, each job
+ * has threads of its own so one slow job cannot starve another: one control thread for subscribe, cancel and
+ * resubscribe RPCs (each bounded by the connection's RPC timeout); one deadline sweeper for every handler timeout
+ * and lease renewal schedule; lease renewal calls (at most one in flight per running keyed handler); one store
+ * probe; one queue-depth reader (with metrics). Thread names carry the worker id. Retry and dead-letter copies go
+ * over a separate publishing connection, so a broker that blocks publishers cannot stall acks. All public methods
+ * are thread-safe; {@link #isHealthy()}, {@link #isConsuming} and {@link #inFlight()} never block.
+ *
+ * <p>Each delivery is decided by one pure function ({@code DeliveryDecider}) and carried out by a thin executor;
+ * see the package documentation.
  *
  * <p>Shutdown: {@link #close()} stops consuming, lets running handlers finish for up to the drain timeout and
  * settles their outcomes, hands back (nack+requeue) deliveries that had not started, and closes; a handler still
@@ -171,13 +179,13 @@ public final class Worker implements AutoCloseable {
         // Threads by job, so one slow job cannot starve another: broker control RPCs; the deadline sweep; lease
         // renewals (at most one in flight per running handler); store probes; queue depth reads.
         ScheduledExecutorService control = ownPool(Executors.newSingleThreadScheduledExecutor(
-                daemonThreads("hopper-control")));
+                daemonThreads("hopper-control-" + workerId)));
         ScheduledExecutorService sweeps = ownPool(Executors.newSingleThreadScheduledExecutor(
-                daemonThreads("hopper-deadlines")));
+                daemonThreads("hopper-deadlines-" + workerId)));
         ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, handlerThreads + 1, 30, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), daemonThreads("hopper-lease")));
+                new SynchronousQueue<>(), daemonThreads("hopper-lease-" + workerId)));
         ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
-                daemonThreads("hopper-store-probe")));
+                daemonThreads("hopper-store-probe-" + workerId)));
         DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
         long tick = DeadlineSweeper.tickFor(shortestLease).toMillis();
         sweeps.scheduleWithFixedDelay(sweeper::sweep, tick, tick, TimeUnit.MILLISECONDS);
@@ -228,7 +236,7 @@ public final class Worker implements AutoCloseable {
         }
         if (metrics != null) {
             ScheduledExecutorService depths = ownPool(Executors.newSingleThreadScheduledExecutor(
-                    daemonThreads("hopper-depth")));
+                    daemonThreads("hopper-depth-" + workerId)));
             QueueDepthPoller poller = own(new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics));
             poller.start(depths, QueueDepthPoller.DEFAULT_INTERVAL);
         }
@@ -277,7 +285,7 @@ public final class Worker implements AutoCloseable {
      */
     public boolean isHealthy() {
         return started && !closing && isConnected()
-                && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused());
+                && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused() || c.isWaitingForRoom());
     }
 
     /** Test seam (package-private): the consuming channel of {@code queue}. */

@@ -31,6 +31,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.StoreUnavailableException;
+import java.util.concurrent.ScheduledExecutorService;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +44,7 @@ class DeliveryExecutorTest {
     private final FakeBroker broker = new FakeBroker();
     private final InMemoryCoordinationStore store = new InMemoryCoordinationStore();
     private final ExecutorService renewals = Executors.newCachedThreadPool();
+    private final ScheduledExecutorService sweeps = Executors.newSingleThreadScheduledExecutor();
     private final AtomicLong tags = new AtomicLong();
     private final List<String> storeDown = new ArrayList<>();
 
@@ -48,15 +53,21 @@ class DeliveryExecutorTest {
     @AfterEach
     void stop() {
         renewals.shutdownNow();
+        sweeps.shutdownNow();
     }
 
     private DeliveryExecutor executor(TaskHandler<Job> handler) {
+        return executor(handler, store, Duration.ofMinutes(1));
+    }
+
+    private DeliveryExecutor executor(TaskHandler<Job> handler, CoordinationStore store, Duration timeout) {
         QueueSpec spec = QueueSpec.builder(QUEUE).tiers(List.of(DelayTier.parse("5s"), DelayTier.parse("30s")))
-                .retry(RetryPolicy.ofDelays(Duration.ofSeconds(5)).withMaxAttempts(3))
+                .retry(RetryPolicy.ofDelays(Duration.ofSeconds(5)).withMaxAttempts(3)).handlerTimeout(timeout)
                 .lock(new LockSpec(Duration.ofSeconds(30), 3, SupersededPolicy.SKIP)).build();
         Map<String, RegisteredHandler<?>> handlers = Map.of("job", new RegisteredHandler<>("job", Job.class,
                 TaskJson.newMapper().readerFor(Job.class), handler));
         DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
+        sweeps.scheduleWithFixedDelay(sweeper::sweep, 10, 10, TimeUnit.MILLISECONDS);
         DeliveryGate gate = new DeliveryGate(null, null);
         DeliveryEffects effects = new DeliveryEffects(QUEUE, new DeliveryEffects.Store(store,
                 e -> storeDown.add(e.getMessage()), System::nanoTime), gate,
@@ -165,6 +176,55 @@ class DeliveryExecutorTest {
                 "ack " + tag);
         assertThat(HeaderValues.text(broker.copies.get(0).props().getHeaders(), Headers.RETRY_REASON))
                 .contains("lock-busy");
+    }
+
+    @Test
+    void aHandlerThatReturnsNormallyAfterItsTimeoutFiredSucceedsAndIsNotRetriedAsATimeout() {
+        AtomicInteger interrupted = new AtomicInteger();
+        long tag = deliver(executor((job, ctx) -> {
+            long until = System.nanoTime() + Duration.ofMillis(600).toNanos();
+            while (System.nanoTime() < until) {
+                if (Thread.interrupted()) { // a handler that finishes its work anyway
+                    interrupted.incrementAndGet();
+                }
+            }
+        }, store, Duration.ofMillis(200)), "{\"n\":1}", null);
+
+        assertThat(interrupted.get()).as("the timeout fired while it ran").isEqualTo(1);
+        assertThat(broker.log).containsExactly("ack " + tag);
+        assertThat(Thread.currentThread().isInterrupted()).isFalse();
+    }
+
+    @Test
+    void aHandlerThatThrowsAfterItsTimeoutIsRetriedAsATimeout() {
+        long tag = deliver(executor((job, ctx) -> Thread.sleep(10_000), store, Duration.ofMillis(200)),
+                "{\"n\":1}", null);
+
+        assertThat(broker.log).containsExactly("publish /" + QueueNames.retryQueue(QUEUE, DelayTier.parse("5s")),
+                "ack " + tag);
+        assertThat(HeaderValues.text(broker.copies.get(0).props().getHeaders(), Headers.ERROR_CLASS))
+                .contains(HandlerTimeoutException.class.getName());
+    }
+
+    @Test
+    void aStoreThatDoesNotAnswerHandsTheTaskBackAsACopyOrByNackWhenTheCopyFails() {
+        CoordinationStore down = new DeadlineSweeperTest.ForwardingStore(store) {
+            @Override
+            public LockResult checkAndLock(String key, @Nullable Long revision, String owner, Duration lease,
+                    boolean lockIfSuperseded) {
+                throw new StoreUnavailableException("checkAndLock", new java.io.IOException("connection refused"));
+            }
+        };
+        AtomicInteger runs = new AtomicInteger();
+        DeliveryExecutor ex = executor((job, ctx) -> runs.incrementAndGet(), down, Duration.ofMinutes(1));
+        long copied = deliver(ex, "{\"n\":1}", "K");
+        broker.confirms = FakeBroker.Confirms.NACK;
+        long nacked = deliver(ex, "{\"n\":2}", "K");
+
+        assertThat(runs.get()).isZero();
+        assertThat(broker.log).containsExactly("publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "ack " + copied,
+                "publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "nack " + nacked);
+        assertThat(storeDown).hasSize(2);
     }
 
     @Test

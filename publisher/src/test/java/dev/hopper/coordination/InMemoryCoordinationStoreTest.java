@@ -91,6 +91,19 @@ class InMemoryCoordinationStoreTest extends CoordinationStoreContract {
     }
 
     @Test
+    void markersBeyondTheCapacityGoOldestFirst() {
+        InMemoryCoordinationStore s = new InMemoryCoordinationStore(wallClock(), nanos::get, 1_000);
+        for (int i = 0; i < 10_000; i++) {
+            s.complete(null, "a", 0, "m-" + i, LONG);
+        }
+
+        assertThat(s.retainedMarkers()).isEqualTo(1_000);
+        assertThat(s.isCompleted("m-9999")).isTrue();
+        assertThat(s.isCompleted("m-9000")).isTrue();
+        assertThat(s.isCompleted("m-8999")).isFalse();
+    }
+
+    @Test
     void aMarkerWrittenAgainKeepsItsLaterDeadline() {
         InMemoryCoordinationStore s = new InMemoryCoordinationStore(wallClock(), nanos::get);
         s.complete(null, "a", 0, "m-1", SHORT);
