@@ -199,6 +199,18 @@ class DeadlineSweeperTest {
         }
 
         @Override
+        public dev.hopper.coordination.CoalesceSchedule scheduleOrAbsorb(dev.hopper.coordination.CoalesceKey key,
+                String messageId, byte[] payload, dev.hopper.topology.CoalesceWindow window, Instant now) {
+            return delegate.scheduleOrAbsorb(key, messageId, payload, window, now);
+        }
+
+        @Override
+        public dev.hopper.coordination.CoalesceClaim claim(dev.hopper.coordination.CoalesceKey key, String messageId,
+                dev.hopper.topology.CoalesceWindow window, Instant now) {
+            return delegate.claim(key, messageId, window, now);
+        }
+
+        @Override
         public boolean isCompleted(String messageId) {
             return delegate.isCompleted(messageId);
         }
