@@ -264,9 +264,10 @@ final class QueueConsumer implements QueueControl {
             resubscribeDelayMs = 200;
             log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), room, spec.concurrency());
         } catch (IOException | AlreadyClosedException e) {
+            String why = rootMessage(e);
             throw new HopperException("cannot consume from queue '" + spec.name() + "' on "
-                    + connection.redactedUri() + ": " + rootMessage(e) + " (declare the topology first: "
-                    + "hopper topology declare)", e);
+                    + connection.redactedUri() + ": " + why + (why.contains("NOT_FOUND")
+                            ? " (declare the topology first: hopper topology declare)" : ""), e);
         }
     }
 

@@ -295,8 +295,11 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. Waits (bounded) until
-     * the broker confirmed the cancel; holds no lock meanwhile, so {@link #isHealthy()} keeps answering.
+     * Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. Waits until the
+     * broker confirmed the cancel, at most {@code QueueConsumer.CONTROL_WAIT} (60 s); holds no lock meanwhile, so
+     * {@link #isHealthy()} keeps answering.
+     *
+     * @throws HopperException when the worker's control thread did not get it done in time (or is closed)
      */
     public void pause(String queue, String why) {
         awaitAll(consumers.stream().filter(c -> c.queue().equals(queue))

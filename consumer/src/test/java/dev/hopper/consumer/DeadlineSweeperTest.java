@@ -19,7 +19,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -167,67 +166,5 @@ class DeadlineSweeperTest {
     private static TaskContext ctx() {
         TaskEnvelope env = TaskEnvelope.fresh("m2", "t", null, null, Instant.now(), "{}".getBytes(StandardCharsets.UTF_8));
         return new TaskContext("q", env, Map.of(), Instant.now(), Instant.now(), null);
-    }
-
-    /** Passes every call to a delegate; tests override what they slow down. */
-    static class ForwardingStore implements CoordinationStore {
-        private final CoordinationStore delegate;
-
-        ForwardingStore(CoordinationStore delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public LockResult checkAndLock(String key, @Nullable Long revision, String owner, Duration lease,
-                boolean lockIfSuperseded) {
-            return delegate.checkAndLock(key, revision, owner, lease, lockIfSuperseded);
-        }
-
-        @Override
-        public boolean renew(String key, String owner, long token, Duration lease) {
-            return delegate.renew(key, owner, token, lease);
-        }
-
-        @Override
-        public void complete(@Nullable String key, String owner, long token, String messageId, Duration doneTtl) {
-            delegate.complete(key, owner, token, messageId, doneTtl);
-        }
-
-        @Override
-        public void release(String key, String owner, long token) {
-            delegate.release(key, owner, token);
-        }
-
-        @Override
-        public dev.hopper.coordination.CoalesceSchedule scheduleOrAbsorb(dev.hopper.coordination.CoalesceKey key,
-                String messageId, byte[] payload, dev.hopper.topology.CoalesceWindow window, Instant now) {
-            return delegate.scheduleOrAbsorb(key, messageId, payload, window, now);
-        }
-
-        @Override
-        public dev.hopper.coordination.CoalesceClaim claim(dev.hopper.coordination.CoalesceKey key, String messageId,
-                dev.hopper.topology.CoalesceWindow window, Instant now) {
-            return delegate.claim(key, messageId, window, now);
-        }
-
-        @Override
-        public boolean isCompleted(String messageId) {
-            return delegate.isCompleted(messageId);
-        }
-
-        @Override
-        public long currentRevision(String key) {
-            return delegate.currentRevision(key);
-        }
-
-        @Override
-        public long bumpRevision(String key) {
-            return delegate.bumpRevision(key);
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
-        }
     }
 }

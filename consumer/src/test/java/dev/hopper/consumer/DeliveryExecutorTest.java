@@ -208,7 +208,7 @@ class DeliveryExecutorTest {
 
     @Test
     void aStoreThatDoesNotAnswerHandsTheTaskBackAsACopyOrByNackWhenTheCopyFails() {
-        CoordinationStore down = new DeadlineSweeperTest.ForwardingStore(store) {
+        CoordinationStore down = new ForwardingStore(store) {
             @Override
             public LockResult checkAndLock(String key, @Nullable Long revision, String owner, Duration lease,
                     boolean lockIfSuperseded) {

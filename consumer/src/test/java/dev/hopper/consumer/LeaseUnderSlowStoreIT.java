@@ -44,7 +44,7 @@ class LeaseUnderSlowStoreIT {
                 .lock(new LockSpec(Duration.ofSeconds(1), 50, SupersededPolicy.SKIP)).build());
         HopperConfig config = HopperConfig.of(List.of(spec));
         InMemoryCoordinationStore shared = new InMemoryCoordinationStore();
-        DeadlineSweeperTest.ForwardingStore slowRenewals = new DeadlineSweeperTest.ForwardingStore(shared) {
+        ForwardingStore slowRenewals = new ForwardingStore(shared) {
             @Override
             public boolean renew(String key, String owner, long token, Duration lease) {
                 if (key.startsWith("slow")) {
@@ -105,7 +105,7 @@ class LeaseUnderSlowStoreIT {
         }
     }
 
-    private static Worker worker(TestBroker broker, HopperConfig config, DeadlineSweeperTest.ForwardingStore store,
+    private static Worker worker(TestBroker broker, HopperConfig config, ForwardingStore store,
             String name, TaskHandler<Job> handler) {
         return Worker.builder().broker(BrokerConfig.builder(broker.uri()).connectionName(name).build()).config(config)
                 .coordinationStore(store).workerId(name).drainTimeout(Duration.ofSeconds(10))

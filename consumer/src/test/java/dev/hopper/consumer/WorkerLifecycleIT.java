@@ -33,7 +33,8 @@ class WorkerLifecycleIT {
                     .workerId(name).config(HopperConfig.of(List.of(declared, missing))).handler("job", Job.class, (j, c) -> { })
                     .build();
 
-            assertThatThrownBy(w::start).isInstanceOf(HopperException.class).hasMessageContaining(missing.name());
+            assertThatThrownBy(w::start).isInstanceOf(HopperException.class).hasMessageContaining(missing.name())
+                    .hasMessageContaining("hopper topology declare");
 
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
                 assertThat(broker.connectionPids(name, true)).as("connections of the failed worker").isEmpty();
