@@ -33,37 +33,39 @@ final class InMemoryCoalescing implements CoalescingStore {
     @Override
     public CoalesceSchedule scheduleOrAbsorb(CoalesceKey key, String messageId, byte[] payload, CoalesceWindow window,
             Instant now) {
-        requireNonNull(key, "key");
         requireNonNull(messageId, "messageId");
         requireNonNull(payload, "payload");
         requireNonNull(window, "window");
-        long nowMs = now.toEpochMilli();
-        expire(nowMs);
-        @SuppressWarnings("unchecked")
-        Step<CoalesceSchedule>[] step = new Step[1];
-        states.compute(key, (k, s) -> {
-            step[0] = CoalescingRules.schedule(s, messageId, payload, window, nowMs);
-            return step[0].state();
-        });
-        file(key, step[0].state());
-        return step[0].answer();
+        return apply(key, now, (s, nowMs) -> CoalescingRules.schedule(s, messageId, payload, window, nowMs));
     }
 
     @Override
     public CoalesceClaim claim(CoalesceKey key, String messageId, CoalesceWindow window, Instant now) {
-        requireNonNull(key, "key");
         requireNonNull(messageId, "messageId");
         requireNonNull(window, "window");
+        return apply(key, now, (s, nowMs) -> CoalescingRules.claim(s, messageId, window, nowMs));
+    }
+
+    /** One rule applied to one key's state under the map's per-key lock: the atomic step of both operations. */
+    private <A> A apply(CoalesceKey key, Instant now, Rule<A> rule) {
+        requireNonNull(key, "key");
         long nowMs = now.toEpochMilli();
         expire(nowMs);
-        @SuppressWarnings("unchecked")
-        Step<CoalesceClaim>[] step = new Step[1];
+        List<Step<A>> step = new ArrayList<>(1);
         states.compute(key, (k, s) -> {
-            step[0] = CoalescingRules.claim(s, messageId, window, nowMs);
-            return step[0].state();
+            Step<A> next = rule.apply(s, nowMs);
+            step.add(next);
+            return next.state();
         });
-        file(key, step[0].state());
-        return step[0].answer();
+        Step<A> done = step.get(0);
+        file(key, done.state());
+        return done.answer();
+    }
+
+    /** A rule of {@link CoalescingRules} with its arguments bound. */
+    @FunctionalInterface
+    private interface Rule<A> {
+        Step<A> apply(@org.jspecify.annotations.Nullable CoalesceState state, long nowMs);
     }
 
     /** Keys with a live state (for tests of the memory bound). */
