@@ -50,7 +50,8 @@ class DelayedTaskIT {
     private static HopperConfig config(TestQueues queues, String hint) {
         QueueSpec spec = queues.track(QueueSpec.builder(queues.name(hint))
                 .tiers(List.of(dev.hopper.topology.DelayTier.parse("1s"), dev.hopper.topology.DelayTier.parse("5s")))
-                .concurrency(8).prefetch(64).build());
+                // Enough handler threads that hops (each a confirmed publish) never queue behind each other.
+                .concurrency(16).prefetch(128).build());
         return HopperConfig.of(List.of(spec));
     }
 
@@ -149,8 +150,8 @@ class DelayedTaskIT {
         HopperConfig config = config(queues, "delaykill");
         String queue = config.queues().keySet().iterator().next();
         Path yaml = dir.resolve("hopper.yml");
-        Files.writeString(yaml, "queues:\n  " + queue + ":\n    tiers: [1s, 5s]\n    concurrency: 8\n"
-                + "    prefetch: 64\n");
+        Files.writeString(yaml, "queues:\n  " + queue + ":\n    tiers: [1s, 5s]\n    concurrency: 16\n"
+                + "    prefetch: 128\n");
         Path sink = dir.resolve("sink.log");
         Files.writeString(sink, "");
         try (TestTasks admin = new TestTasks(broker, "delaykill-it-admin")) {
