@@ -43,6 +43,9 @@ final class DeliveryEffects {
 
     DeliveryFacts run(Effect effect, DeliveryFacts f, @Nullable Map<String, Object> headers) {
         CoordinationStore s = store.store();
+        if ((effect instanceof Effect.CheckDone || effect instanceof Effect.CheckAndLock) && store.health().isDown()) {
+            return f.withStoreUnavailable(); // known down: fail fast instead of waiting out the store's timeout
+        }
         if (effect instanceof Effect.CheckDone c) {
             try {
                 return f.withCompletedBefore(s.isCompleted(c.messageId()));

@@ -42,7 +42,8 @@ final class StoreWatch implements StoreHealth {
         schedule(FIRST_PROBE_MS);
     }
 
-    boolean isDown() {
+    @Override
+    public boolean isDown() {
         return down.get();
     }
 

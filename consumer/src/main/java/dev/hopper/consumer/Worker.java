@@ -182,7 +182,10 @@ public final class Worker implements AutoCloseable {
                 daemonThreads("hopper-control-" + workerId)));
         ScheduledExecutorService sweeps = ownPool(Executors.newSingleThreadScheduledExecutor(
                 daemonThreads("hopper-deadlines-" + workerId)));
-        ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, handlerThreads + 1, 30, TimeUnit.SECONDS,
+        // At most one renewal in flight per running keyed handler, but a call stuck in a silent store outlives the
+        // run it was for (until the store's own timeout): room for several generations of stuck calls, so they
+        // cannot crowd out the renewals of keys whose store calls do answer.
+        ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, 4 * handlerThreads + 4, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), daemonThreads("hopper-lease-" + workerId)));
         ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
                 daemonThreads("hopper-store-probe-" + workerId)));
@@ -203,7 +206,17 @@ public final class Worker implements AutoCloseable {
         }
         List<QueueConsumer> built = new ArrayList<>();
         List<DeliveryGate> gates = new ArrayList<>();
-        StoreHealth health = e -> requireNonNull(storeWatch).unavailable(e);
+        StoreHealth health = new StoreHealth() {
+            @Override
+            public void unavailable(dev.hopper.coordination.StoreUnavailableException e) {
+                requireNonNull(storeWatch).unavailable(e);
+            }
+
+            @Override
+            public boolean isDown() {
+                return requireNonNull(storeWatch).isDown();
+            }
+        };
         for (QueueSpec spec : specs) {
             String name = spec.name();
             // The hand-off never holds more than prefetch (QueueConsumer keeps in-hand <= prefetch): a full queue

@@ -47,6 +47,7 @@ class DeliveryExecutorTest {
     private final ScheduledExecutorService sweeps = Executors.newSingleThreadScheduledExecutor();
     private final AtomicLong tags = new AtomicLong();
     private final List<String> storeDown = new ArrayList<>();
+    private volatile boolean storeKnownDown;
 
     record Job(int n) {}
 
@@ -69,8 +70,19 @@ class DeliveryExecutorTest {
         DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
         sweeps.scheduleWithFixedDelay(sweeper::sweep, 10, 10, TimeUnit.MILLISECONDS);
         DeliveryGate gate = new DeliveryGate(null, null);
-        DeliveryEffects effects = new DeliveryEffects(QUEUE, new DeliveryEffects.Store(store,
-                e -> storeDown.add(e.getMessage()), System::nanoTime), gate,
+        StoreHealth health = new StoreHealth() {
+            @Override
+            public void unavailable(StoreUnavailableException e) {
+                storeDown.add(e.getMessage());
+            }
+
+            @Override
+            public boolean isDown() {
+                return storeKnownDown;
+            }
+        };
+        DeliveryEffects effects = new DeliveryEffects(QUEUE, new DeliveryEffects.Store(store, health,
+                System::nanoTime), gate,
                 new HandlerRunner(QUEUE, Clock.systemUTC(), sweeper, System::nanoTime, () -> false), id -> { });
         return new DeliveryExecutor(QUEUE, new DeliveryReader(spec.maxBodyBytes(), handlers, null),
                 new DeliveryDecider(spec, handlers.keySet(), false, Duration.ofHours(1)), effects,
@@ -225,6 +237,24 @@ class DeliveryExecutorTest {
         assertThat(broker.log).containsExactly("publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "ack " + copied,
                 "publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "nack " + nacked);
         assertThat(storeDown).hasSize(2);
+    }
+
+    @Test
+    void whileTheStoreIsKnownDownAKeyedTaskGoesBackWithoutCallingIt() {
+        AtomicInteger calls = new AtomicInteger();
+        CoordinationStore counting = new ForwardingStore(store) {
+            @Override
+            public LockResult checkAndLock(String key, @Nullable Long revision, String owner, Duration lease,
+                    boolean lockIfSuperseded) {
+                calls.incrementAndGet();
+                return super.checkAndLock(key, revision, owner, lease, lockIfSuperseded);
+            }
+        };
+        storeKnownDown = true;
+        long tag = deliver(executor((job, ctx) -> { }, counting, Duration.ofMinutes(1)), "{\"n\":1}", "K");
+
+        assertThat(calls.get()).isZero();
+        assertThat(broker.log).containsExactly("publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "ack " + tag);
     }
 
     @Test
