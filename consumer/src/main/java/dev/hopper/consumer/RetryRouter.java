@@ -34,6 +34,10 @@ final class RetryRouter {
         if (firstAttemptAt != null) {
             // Only a run sets the first-attempt time; a lock wait did not run anything.
             changes.put(Headers.FIRST_ATTEMPT_AT, firstAttemptAt.toString());
+            // A delayed task that ran is past its time: the retry waits for its own tier only, and its lateness is
+            // not counted again.
+            changes.put(Headers.NOT_BEFORE, null);
+            changes.put(Headers.HOPS, null);
         }
         if (lastError != null) {
             changes.put(Headers.ERROR_CLASS, lastError.getClass().getName());
