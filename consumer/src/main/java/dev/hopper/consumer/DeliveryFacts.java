@@ -63,6 +63,7 @@ final class DeliveryFacts {
     private boolean completionRecorded;
     private java.time.@Nullable Instant now;
     private @Nullable ClaimAnswer claim;
+    private FollowUpFacts followUps = FollowUpFacts.NONE;
 
     private DeliveryFacts(Arrival arrival) {
         this.arrival = requireNonNull(arrival, "arrival");
@@ -86,6 +87,7 @@ final class DeliveryFacts {
         f.completionRecorded = completionRecorded;
         f.now = now;
         f.claim = claim;
+        f.followUps = followUps;
         return f;
     }
 
@@ -227,11 +229,22 @@ final class DeliveryFacts {
         return f;
     }
 
+    /** What is known about this delivery's follow-ups, join and group ({@link FollowUpEffect}s' results). */
+    FollowUpFacts followUps() {
+        return followUps;
+    }
+
+    DeliveryFacts withFollowUps(FollowUpFacts facts) {
+        DeliveryFacts f = copy();
+        f.followUps = requireNonNull(facts, "facts");
+        return f;
+    }
+
     @Override
     public String toString() {
         return "DeliveryFacts[" + arrival + ", completedBefore=" + completedBefore + ", storeUnavailable="
                 + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", lock=" + lock
                 + ", handler=" + handler + ", revisionAfter=" + revisionAfter + ", completionRecorded="
-                + completionRecorded + ", now=" + now + ", claim=" + claim + "]";
+                + completionRecorded + ", followUps=" + followUps + ", now=" + now + ", claim=" + claim + "]";
     }
 }

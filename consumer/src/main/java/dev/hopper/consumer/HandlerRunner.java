@@ -37,15 +37,16 @@ final class HandlerRunner {
         return clock;
     }
 
+    /** @param followUps collects what the run asks for; closed by the caller once this returns */
     HandlerOutcome run(Effect.RunHandler effect, Reading.Readable task, @Nullable Map<String, Object> headers,
-            @Nullable LockResult lock) {
+            @Nullable LockResult lock, @Nullable FollowUpRequests followUps) {
         TaskEnvelope env = task.envelope();
         Instant startedAt = clock.instant();
         Effect.HeldLock held = effect.lock();
         CoalescedRun coalesced = effect.coalesced();
         TaskContext ctx = new TaskContext(queue, env, headers == null ? Map.of() : headers, startedAt,
                 startedAt.plus(effect.timeout()), held != null && lock instanceof LockResult.Acquired a ? a : null,
-                coalesced == null ? OptionalLong.empty() : OptionalLong.of(coalesced.absorbed()));
+                followUps, coalesced == null ? OptionalLong.empty() : OptionalLong.of(coalesced.absorbed()));
         Object payload = coalesced == null ? task.payload() : coalesced.payload();
         HandlerRun run = new HandlerRun(Thread.currentThread(), ctx);
         Throwable thrown = null;

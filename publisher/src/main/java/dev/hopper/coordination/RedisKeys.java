@@ -26,4 +26,21 @@ record RedisKeys(String namespace) {
         return namespace + "coalesce:" + k.queue().length() + ":" + k.queue() + ":" + k.type().length() + ":"
                 + k.type() + ":" + k.key();
     }
+
+    /** A parent's follow-up group: plan, counters and join (see {@link RedisFollowUps}). */
+    String group(String parentId) {
+        return namespace + "group:" + parentId;
+    }
+
+    String groupMembers(String parentId) {
+        return namespace + "group-members:" + parentId;
+    }
+
+    String groupResults(String parentId) {
+        return namespace + "group-results:" + parentId;
+    }
+
+    String groupDead(String parentId) {
+        return namespace + "group-dead:" + parentId;
+    }
 }

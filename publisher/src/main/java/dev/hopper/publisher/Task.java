@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hopper.topology.CoalesceWindow;
 import dev.hopper.topology.DurationText;
+import dev.hopper.topology.Lineage;
 import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.TaskJson;
 import dev.hopper.topology.TaskSchedule;
@@ -36,15 +37,19 @@ import org.jspecify.annotations.Nullable;
  * @param coalesce the task's runs are coalesced per queue + type + key with this window (design.md,
  *     "Coalescing"); needs a key and excludes {@code notBefore} and {@code delay}, since the coordination store
  *     decides when the run happens
+ * @param lineage the parent and join flag of a follow-up ({@link Lineage#NONE} for a producer's task); set by the
+ *     worker that publishes a handler's follow-ups ({@link #asFollowUp}), never by the builder
  */
 public record Task(String queue, String type, byte[] body, @Nullable String key, @Nullable Long revision,
-        String messageId, @Nullable Instant notBefore, @Nullable Duration delay, @Nullable CoalesceWindow coalesce) {
+        String messageId, Lineage lineage, @Nullable Instant notBefore, @Nullable Duration delay,
+        @Nullable CoalesceWindow coalesce) {
 
     public Task {
         requireNonNull(queue, "queue");
         requireNonNull(type, "type");
         requireNonNull(body, "body");
         requireNonNull(messageId, "messageId");
+        requireNonNull(lineage, "lineage");
         QueueNames.checkWorkQueue(queue);
         if (type.isBlank()) {
             throw new IllegalArgumentException("task type must not be empty (queue '" + queue + "')");
@@ -91,6 +96,12 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         }
     }
 
+    /** A task to publish at once, without coalescing (what a follow-up is). */
+    public Task(String queue, String type, byte[] body, @Nullable String key, @Nullable Long revision,
+            String messageId, Lineage lineage) {
+        this(queue, type, body, key, revision, messageId, lineage, null, null, null);
+    }
+
     /** The longest {@link #delay} accepted: ten years. */
     public static final Duration MAX_DELAY = Duration.ofDays(3650);
 
@@ -101,14 +112,29 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
 
     /** This task with {@code revision} set (used when the publisher stamps the key's current revision). */
     public Task withRevision(long revision) {
-        return new Task(queue, type, body, key, revision, messageId, notBefore, delay, coalesce);
+        return new Task(queue, type, body, key, revision, messageId, lineage, notBefore, delay, coalesce);
+    }
+
+    /**
+     * This task as a follow-up: its message id replaced by the deterministic one the worker derived
+     * ({@link dev.hopper.topology.FollowUpIds}) and the parent (and join flag) set. Whatever message id the handler
+     * gave is dropped: a follow-up's id must be the same each time its parent runs.
+     */
+    public Task asFollowUp(String followUpId, Lineage lineage) {
+        requireNonNull(lineage, "lineage");
+        if (!lineage.hasParent()) {
+            throw new IllegalArgumentException("a follow-up's lineage needs a parent");
+        }
+        return new Task(queue, type, body, key, revision, followUpId, lineage, notBefore, delay, coalesce);
     }
 
     @Override
     public String toString() {
         // Never the payload: it is the user's data and may be large or sensitive.
         return "Task[queue=" + queue + ", type=" + type + ", messageId=" + messageId + ", key=" + key
-                + ", revision=" + revision + (notBefore != null ? ", notBefore=" + notBefore : "")
+                + ", revision=" + revision + (lineage.hasParent() ? ", parent=" + lineage.parentId() : "")
+                + (lineage.join() ? ", join" : "")
+                + (notBefore != null ? ", notBefore=" + notBefore : "")
                 + (delay != null ? ", delay=" + DurationText.format(delay) : "")
                 + (coalesce != null ? ", coalesce=" + coalesce : "") + ", bytes=" + body.length + "]";
     }
@@ -252,7 +278,7 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
                             + "')", e);
                 }
             }
-            return new Task(queue, type, body(), key, revision, id, notBefore, delay, window);
+            return new Task(queue, type, body(), key, revision, id, Lineage.NONE, notBefore, delay, window);
         }
 
         private byte[] body() {

@@ -165,7 +165,7 @@ public final class TaskPublisher implements AutoCloseable {
             notBefore = answer instanceof CoalesceSchedule.PublishDelayed d ? d.notBefore() : null;
         }
         TaskEnvelope envelope = TaskEnvelope.fresh(stamped.messageId(), stamped.type(), stamped.key(),
-                stamped.revision(), now, stamped.body());
+                stamped.revision(), now, stamped.body()).withLineage(stamped.lineage());
         String exchange = QueueNames.TASKS_EXCHANGE;
         String routingKey = stamped.queue();
         TaskSchedule schedule = new TaskSchedule(null, window, 0, null);

@@ -83,6 +83,7 @@ public final class EnvelopeCodec {
                 h.put(name, value);
             }
         });
+        h.putAll(e.lineage().headers());
         return new AMQP.BasicProperties.Builder()
                 .contentType(CONTENT_TYPE)
                 .deliveryMode(2)
@@ -96,9 +97,9 @@ public final class EnvelopeCodec {
 
     /**
      * Reads a delivery. Checks the body's size first, then the properties and the control headers
-     * ({@code attempt}, {@code revision}, {@code key}, timestamps, and the schedule headers read by
-     * {@link TaskSchedule#read}); a present-but-mistyped control header makes the message {@link Malformed}, and so
-     * does a coalesce header without a key. Whether the body is valid JSON for the handler's payload type is decided by
+     * ({@code attempt}, {@code revision}, {@code key}, timestamps, the {@link Lineage} headers parent and join, and
+     * the schedule headers read by {@link TaskSchedule#read}); a present-but-mistyped control header makes the message
+     * {@link Malformed}, and so does a coalesce header without a key. Whether the body is valid JSON for the handler's payload type is decided by
      * the worker, which knows the type.
      */
     public Decoded decode(AMQP.@Nullable BasicProperties props, byte @Nullable [] body) {
@@ -137,14 +138,14 @@ public final class EnvelopeCodec {
                     .or(() -> Optional.ofNullable(props.getTimestamp()).map(Date::toInstant))
                     .orElse(Instant.EPOCH);
             Instant firstAttempt = HeaderValues.instant(h, Headers.FIRST_ATTEMPT_AT).orElse(null);
+            Lineage lineage = Lineage.read(h);
             TaskSchedule schedule = TaskSchedule.read(h);
             if (schedule.coalesce() != null && key == null) {
                 return new Malformed("header " + Headers.COALESCE + " needs a " + Headers.KEY
                         + " (runs are coalesced per key)", messageId, type);
             }
-            return new Valid(new TaskEnvelope(
-                    messageId, type, key, revision, attempt, publishedAt, firstAttempt, lockWaits, replays, body),
-                    schedule);
+            return new Valid(new TaskEnvelope(messageId, type, key, revision, attempt, publishedAt, firstAttempt,
+                    lockWaits, replays, body, lineage), schedule);
         } catch (HeaderValues.Mistyped e) {
             return new Malformed(e.getMessage(), messageId, type);
         }

@@ -21,10 +21,10 @@ import org.jspecify.annotations.Nullable;
  * declares (no management plugin needed; nothing is created). A passive declare reports ready messages only:
  * messages delivered to a consumer and not yet acknowledged are not counted. Use from one thread at a time.
  */
-final class QueueDepths {
+public final class QueueDepths {
 
     /** Which role a queue plays for its work queue. */
-    enum Kind { WORK, RETRY, DEAD }
+    public enum Kind { WORK, RETRY, DEAD }
 
     /**
      * One queue.
@@ -33,21 +33,21 @@ final class QueueDepths {
      * @param messages ready messages, or null when the queue does not exist
      * @param consumers consumers, or null when the queue does not exist
      */
-    record Depth(String workQueue, String queue, Kind kind, @Nullable String tier, @Nullable Long messages,
+    public record Depth(String workQueue, String queue, Kind kind, @Nullable String tier, @Nullable Long messages,
             @Nullable Integer consumers) {
-        boolean exists() {
+        public boolean exists() {
             return messages != null;
         }
     }
 
     private final BrokerConnection connection;
 
-    QueueDepths(BrokerConnection connection) {
+    public QueueDepths(BrokerConnection connection) {
         this.connection = requireNonNull(connection, "connection");
     }
 
     /** Every queue of {@code config}, each work queue followed by its tiers (shortest first) and its dead queue. */
-    List<Depth> read(HopperConfig config) {
+    public List<Depth> read(HopperConfig config) {
         List<Depth> out = new ArrayList<>();
         for (QueueSpec q : config.queues().values()) {
             out.add(read(q.name(), q.name(), Kind.WORK, null));
