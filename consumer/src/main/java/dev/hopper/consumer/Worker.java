@@ -282,6 +282,8 @@ public final class Worker implements AutoCloseable {
     }
 
     /** Deliveries handed to handler threads and not yet settled. */
+    private volatile boolean drainTimedOut;
+
     public int inFlight() {
         int n = 0;
         for (QueueConsumer c : consumers) {
@@ -351,6 +353,14 @@ public final class Worker implements AutoCloseable {
         }
     }
 
+    /**
+     * True once {@link #close()} had to interrupt handlers still running at the end of the drain timeout (their
+     * deliveries go back to the queue); a process supervisor may want to know (the CLI exits non-zero).
+     */
+    public boolean drainTimedOut() {
+        return drainTimedOut;
+    }
+
     /** Graceful shutdown; see the class documentation. Idempotent. */
     @Override
     public void close() {
@@ -378,6 +388,7 @@ public final class Worker implements AutoCloseable {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || !p.awaitTermination(left, TimeUnit.NANOSECONDS)) {
                     log.warn("handlers still running after the drain timeout; their deliveries go back to the queue");
+                    drainTimedOut = true;
                     p.shutdownNow();
                 }
             } catch (InterruptedException e) {

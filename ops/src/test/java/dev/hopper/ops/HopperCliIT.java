@@ -182,6 +182,17 @@ class HopperCliIT {
         assertThat(malformed.errLines()).hasSize(1);
         assertThat(malformed.err()).contains("line 2: not JSON");
         assertThat(DeadLetterFixture.depth(raw, q.deadQueue())).isZero();
+
+        // Finding 13: a binary file said only "Input length = 1".
+        Path binary = dir.resolve("export.jsonl.gz");
+        Files.writeString(binary, exportOut.outLines().get(0) + "\n");
+        Files.write(binary, new byte[] {0x1f, (byte) 0x8b, 0x08, 0x00, (byte) 0xff, (byte) 0xfe, '\n'},
+                java.nio.file.StandardOpenOption.APPEND);
+        HopperJar.Result notText = HopperJar.run("dlq", "import", "--queue", q.name(), "--file", binary.toString());
+        assertThat(notText.exitCode()).isEqualTo(1);
+        assertThat(notText.errLines()).hasSize(1);
+        assertThat(notText.err()).contains(binary.toString()).contains("line 2: not UTF-8 text");
+        assertThat(DeadLetterFixture.depth(raw, q.deadQueue())).isZero();
     }
 
     @Test

@@ -40,6 +40,10 @@ public final class BrokerConnection implements AutoCloseable {
     private final Connection connection;
     private final Object blockLock = new Object();
     private volatile @Nullable String blockedReason;
+    /** When the current block started (System.nanoTime), valid while blockedReason is set; guarded by blockLock. */
+    private long blockedSinceNanos;
+    /** Total time of blocks that have ended; guarded by blockLock. */
+    private long blockedEndedNanos;
 
     private BrokerConnection(BrokerConfig config, Connection connection) {
         this.config = config;
@@ -48,13 +52,21 @@ public final class BrokerConnection implements AutoCloseable {
             @Override
             public void handleBlocked(String reason) {
                 log.warn("broker blocked publishing uri={} reason={}", config.redactedUri(), reason);
-                blockedReason = reason;
+                synchronized (blockLock) {
+                    if (blockedReason == null) {
+                        blockedSinceNanos = System.nanoTime();
+                    }
+                    blockedReason = reason;
+                }
             }
 
             @Override
             public void handleUnblocked() {
                 log.info("broker unblocked publishing uri={}", config.redactedUri());
                 synchronized (blockLock) {
+                    if (blockedReason != null) {
+                        blockedEndedNanos += System.nanoTime() - blockedSinceNanos;
+                    }
                     blockedReason = null;
                     blockLock.notifyAll();
                 }
@@ -172,6 +184,16 @@ public final class BrokerConnection implements AutoCloseable {
     }
 
     /**
+     * Total time the broker has blocked this connection so far, the current block included: a monotonic counter
+     * for excluding blocked time from confirm timeouts.
+     */
+    public long blockedNanosTotal() {
+        synchronized (blockLock) {
+            return blockedEndedNanos + (blockedReason == null ? 0 : System.nanoTime() - blockedSinceNanos);
+        }
+    }
+
+    /**
      * Waits until the broker unblocks this connection.
      *
      * @return true when unblocked (or never blocked), false when still blocked after {@code max}
@@ -191,16 +213,22 @@ public final class BrokerConnection implements AutoCloseable {
     }
 
     /**
-     * Closes the connection (and every channel on it), waiting up to 5 seconds. Also stops automatic recovery when
-     * the connection is down at that moment (closing only an open connection would let recovery reconnect later).
+     * Closes the connection (and every channel on it), returning within about 6 seconds even when the broker
+     * blocks it (a blocked broker never answers the close: the socket is dropped after 5 s). Also stops automatic
+     * recovery when the connection is down at that moment (closing only an open connection would let recovery
+     * reconnect later).
      */
     @Override
     public void close() {
-        try {
-            connection.close(5000);
-        } catch (IOException | RuntimeException e) {
-            // AlreadyClosedException when it was down or closed before: recovery is stopped all the same.
-            log.debug("error closing connection uri={}: {}", redactedUri(), e.toString());
-        }
+        // connection.close(5000) drops the socket after 5 s without close-ok, but its write of connection.close can
+        // itself wait on a socket a blocked broker no longer reads: bound the whole call.
+        BoundedClose.run("connection " + redactedUri(), Duration.ofSeconds(6), () -> {
+            try {
+                connection.close(5000);
+            } catch (IOException | RuntimeException e) {
+                // AlreadyClosedException when it was down or closed before: recovery is stopped all the same.
+                log.debug("error closing connection uri={}: {}", redactedUri(), e.toString());
+            }
+        });
     }
 }

@@ -26,6 +26,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,8 +39,17 @@ import org.slf4j.LoggerFactory;
  * left hanging, and every window permit taken is given back exactly once.
  *
  * <p>Back-pressure: at most {@code maxInFlight} messages are unconfirmed at once. A publish waits up to
- * {@code windowWait} in total for the broker to lift a {@code connection.blocked} alarm and for room in the
- * window, then fails with {@code BLOCKED} or {@code WINDOW_FULL}, so unconfirmed messages never pile up in memory.
+ * {@code windowWait} in total for the broker to lift a {@code connection.blocked} alarm, for room in the window
+ * and for its turn on the channel, then fails with {@code BLOCKED} ("broker blocked publishing (low on memory)")
+ * or {@code WINDOW_FULL}, so unconfirmed messages never pile up in memory. Publishes take their turn with a
+ * bounded {@code tryLock}, never an unbounded monitor: if the broker blocks the connection while one publish is
+ * writing (a blocked broker stops reading its socket), the others give up after their {@code windowWait}.
+ *
+ * <p>Confirm timeout and alarms: time the connection spends blocked by the broker does not count against a
+ * message's {@code confirmTimeout}. A message sent just before a memory alarm keeps waiting for its confirm once
+ * the alarm clears (the caller's own overall timeout, e.g. {@link TaskPublisher#publish(Task, Duration)}, still
+ * bounds the wait); a message whose confirm time runs out while the broker still blocks fails with
+ * {@code BLOCKED} (may have arrived).
  *
  * <p>Channel lifecycle: sequence numbers belong to one AMQP channel, so each channel this class opens has its own
  * table of unconfirmed messages. When that channel shuts down for any reason (the broker closed it, the
@@ -50,6 +60,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Unroutable returns are matched to their message by exchange, routing key and {@code message_id} (the
  * broker sends the return before the confirm of the same message); give every message a unique id.
+ *
+ * <p>Close: {@link #close(Duration)} never waits longer than its drain plus {@link #CLOSE_WAIT} for the channel's
+ * close-ok (a blocked broker never sends one).
  *
  * <p>Threading: thread-safe; publishes are serialized on the one channel. Confirms, returns and nacks are
  * handled on the connection's I/O thread, but futures are completed on a dedicated thread, never on the I/O
@@ -65,12 +78,16 @@ public final class ConfirmedChannel implements AutoCloseable {
     private final int maxInFlight;
     private final Duration windowWait;
     private final Duration confirmTimeout;
-    private final Object publishLock = new Object();
+    /** How long {@link #close(Duration)} waits for the broker's close-ok after draining. */
+    public static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+
+    /** Serializes publishes (sequence number + basicPublish) and channel replacement; always taken with a bound. */
+    private final ReentrantLock publishLock = new ReentrantLock();
     /** Every channel that may still have unconfirmed messages: the current one and retired ones not yet drained. */
     private final Set<Generation> generations = ConcurrentHashMap.newKeySet();
     private final ExecutorService completer;
     private final ScheduledExecutorService sweeper;
-    private @Nullable Generation current; // guarded by publishLock
+    private volatile @Nullable Generation current; // written under publishLock
     private volatile boolean closed;
 
     /** One unconfirmed message. Its future is settled and its window permit returned exactly once. */
@@ -80,14 +97,18 @@ public final class ConfirmedChannel implements AutoCloseable {
         final String routingKey;
         final @Nullable String messageId;
         final long deadlineNanos;
+        /** The connection's total blocked time when this message was sent: blocked time after it is not counted. */
+        final long blockedAtSendNanos;
         final AtomicBoolean settled = new AtomicBoolean();
         volatile @Nullable String returnedText;
 
-        Pending(String exchange, String routingKey, @Nullable String messageId, long deadlineNanos) {
+        Pending(String exchange, String routingKey, @Nullable String messageId, long deadlineNanos,
+                long blockedAtSendNanos) {
             this.exchange = exchange;
             this.routingKey = routingKey;
             this.messageId = messageId;
             this.deadlineNanos = deadlineNanos;
+            this.blockedAtSendNanos = blockedAtSendNanos;
         }
 
         /** Releases the permit and settles the future on the completer thread, once; later calls do nothing. */
@@ -187,13 +208,28 @@ public final class ConfirmedChannel implements AutoCloseable {
             return n;
         }
 
-        void failExpired(long now) {
+        /**
+         * Fails messages whose confirm time ran out, not counting time the broker blocked the connection since
+         * they were sent. Visits every pending message (at most {@code maxInFlight}): with blocked time excluded,
+         * sequence order is no longer deadline order.
+         */
+        void failExpired(long now, long blockedTotal, @Nullable String blockedNow) {
             for (Map.Entry<Long, Pending> e : pending.entrySet()) {
-                if (now - e.getValue().deadlineNanos < 0) {
-                    return; // ordered by sequence number, so (nearly) by deadline
+                Pending candidate = e.getValue();
+                long blockedSince = blockedTotal - candidate.blockedAtSendNanos;
+                if (now - candidate.deadlineNanos - blockedSince < 0) {
+                    continue;
                 }
                 Pending p = pending.remove(e.getKey());
-                if (p != null) {
+                if (p == null) {
+                    continue;
+                }
+                if (blockedNow != null) {
+                    p.settle(new PublishException(PublishException.Reason.BLOCKED, true, blockedMessage(blockedNow)
+                            + ": no confirm within " + confirmTimeout.toMillis() + "ms for "
+                            + describe(p.exchange, p.routingKey) + "; the message may or may not have arrived",
+                            new TimeoutException()));
+                } else {
                     p.settle(new PublishException(PublishException.Reason.TIMEOUT, "no confirm within "
                             + confirmTimeout.toMillis() + "ms for " + describe(p.exchange, p.routingKey)
                             + "; the message may or may not have arrived", new TimeoutException()));
@@ -224,8 +260,11 @@ public final class ConfirmedChannel implements AutoCloseable {
         this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, name + "-timeouts"));
         long period = Math.max(50, Math.min(1000, confirmTimeout.toMillis() / 4));
         sweeper.scheduleWithFixedDelay(this::failExpired, period, period, TimeUnit.MILLISECONDS);
-        synchronized (publishLock) {
+        publishLock.lock(); // uncontended: nobody else has this instance yet
+        try {
             current = openGeneration();
+        } finally {
+            publishLock.unlock();
         }
     }
 
@@ -254,9 +293,7 @@ public final class ConfirmedChannel implements AutoCloseable {
         long waitDeadline = System.nanoTime() + windowWait.toNanos();
         try {
             if (!connection.awaitUnblocked(windowWait)) {
-                return CompletableFuture.failedFuture(new PublishException(PublishException.Reason.BLOCKED,
-                        "the broker blocks publishing (" + connection.blockedReason() + ") for longer than "
-                                + windowWait.toMillis() + "ms; free memory or disk on the broker"));
+                return CompletableFuture.failedFuture(blockedTooLong());
             }
             long left = Math.max(0, waitDeadline - System.nanoTime());
             if (!window.tryAcquire(left, TimeUnit.NANOSECONDS)) {
@@ -271,8 +308,23 @@ public final class ConfirmedChannel implements AutoCloseable {
         }
         // From here the permit belongs to p: p.settle gives it back exactly once, whoever settles first.
         Pending p = new Pending(exchange, routingKey, props.getMessageId(),
-                System.nanoTime() + confirmTimeout.toNanos());
-        synchronized (publishLock) {
+                System.nanoTime() + confirmTimeout.toNanos(), connection.blockedNanosTotal());
+        try {
+            if (!publishLock.tryLock(Math.max(0, waitDeadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                // Another publish holds the channel: it is writing to a broker that stopped reading (an alarm).
+                p.failNow(connection.blockedReason() != null ? blockedTooLong()
+                        : new PublishException(PublishException.Reason.WINDOW_FULL, "another publish on this "
+                                + "channel did not finish within " + windowWait.toMillis() + "ms; the broker is "
+                                + "slow or overloaded"));
+                return p.future;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.failNow(new PublishException(PublishException.Reason.CLOSED, "interrupted while waiting to publish",
+                    e));
+            return p.future;
+        }
+        try {
             if (closed) {
                 p.failNow(closedException());
                 return p.future;
@@ -292,7 +344,12 @@ public final class ConfirmedChannel implements AutoCloseable {
             gen.pending.put(seq, p);
             try {
                 gen.channel.basicPublish(exchange, routingKey, true, props, body);
-                if (gen.dead && gen.pending.remove(seq) != null) {
+                if (closed && gen.pending.remove(seq) != null) {
+                    // close() gave up waiting for this publish and has failed what it could see: settle ours.
+                    p.failNow(new PublishException(PublishException.Reason.CLOSED, true, "publisher closed while "
+                            + "publishing to " + describe(exchange, routingKey)
+                            + "; the message may or may not have arrived", null));
+                } else if (gen.dead && gen.pending.remove(seq) != null) {
                     // The channel died (and may already be recovered with fresh sequence numbers) while we published.
                     p.failNow(new PublishException(PublishException.Reason.CONNECTION_LOST, "channel closed while "
                             + "publishing to " + describe(exchange, routingKey)
@@ -310,8 +367,21 @@ public final class ConfirmedChannel implements AutoCloseable {
                         + describe(exchange, routingKey) + ": " + e, e));
                 throw e;
             }
+        } finally {
+            publishLock.unlock();
         }
         return p.future;
+    }
+
+    private PublishException blockedTooLong() {
+        return new PublishException(PublishException.Reason.BLOCKED, blockedMessage(connection.blockedReason())
+                + " for longer than " + windowWait.toMillis() + "ms; nothing was sent; free memory or disk on the "
+                + "broker " + connection.redactedUri());
+    }
+
+    /** The one wording of a blocked connection, e.g. "broker blocked publishing (low on memory)". */
+    static String blockedMessage(@Nullable String reason) {
+        return "broker blocked publishing (" + (reason == null ? "resource alarm" : reason) + ")";
     }
 
     /** Unconfirmed messages right now. */
@@ -393,8 +463,10 @@ public final class ConfirmedChannel implements AutoCloseable {
 
     private void failExpired() {
         long now = System.nanoTime();
+        long blockedTotal = connection.blockedNanosTotal();
+        String blockedNow = connection.blockedReason();
         for (Generation g : generations) {
-            g.failExpired(now);
+            g.failExpired(now, blockedTotal, blockedNow);
         }
     }
 
@@ -420,19 +492,34 @@ public final class ConfirmedChannel implements AutoCloseable {
 
     /**
      * Waits up to {@code drain} for outstanding confirms, fails what is left with {@code CLOSED}, and closes the
-     * channel. Publishes after this fail with {@code CLOSED}. Idempotent.
+     * channel, waiting at most {@link #CLOSE_WAIT} for the broker's close-ok. Publishes after this fail with
+     * {@code CLOSED}. Idempotent. Returns within about {@code drain + CLOSE_WAIT} plus 5 s for the completer
+     * thread, even when the broker blocks the connection or a publish is stuck writing to it.
      */
     public void close(Duration drain) {
-        synchronized (publishLock) {
-            // Under the lock: no publish is between taking its channel and registering its message.
+        long deadline = System.nanoTime() + drain.toNanos();
+        boolean locked = false;
+        try {
+            // With the lock no publish is between taking its channel and registering its message. Without it (a
+            // publish stuck writing to a blocked broker) that publish settles its own message after basicPublish.
+            locked = publishLock.tryLock(drain.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
             if (closed) {
                 return;
             }
             closed = true;
+        } finally {
+            if (locked) {
+                publishLock.unlock();
+            }
         }
         // Closed: no publish takes a permit any more, so all permits free means every message is settled.
         try {
-            if (window.tryAcquire(maxInFlight, drain.toNanos(), TimeUnit.NANOSECONDS)) {
+            long left = Math.max(0, deadline - System.nanoTime());
+            if (window.tryAcquire(maxInFlight, left, TimeUnit.NANOSECONDS)) {
                 window.release(maxInFlight);
             }
         } catch (InterruptedException e) {
@@ -443,15 +530,9 @@ public final class ConfirmedChannel implements AutoCloseable {
         for (Generation g : generations) {
             g.failAll(e);
         }
-        synchronized (publishLock) {
-            Generation gen = current;
-            if (gen != null && gen.channel.isOpen()) {
-                try {
-                    gen.channel.close();
-                } catch (IOException | TimeoutException | AlreadyClosedException ex) {
-                    log.debug("error closing confirm channel: {}", ex.toString());
-                }
-            }
+        Generation gen = current; // read without the lock: closed is set, so it no longer changes
+        if (gen != null && gen.channel.isOpen()) {
+            BoundedClose.run("confirm channel on " + connection.redactedUri(), CLOSE_WAIT, gen.channel::close);
         }
         sweeper.shutdownNow();
         completer.shutdown();

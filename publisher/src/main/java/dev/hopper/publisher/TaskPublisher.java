@@ -310,11 +310,19 @@ public final class TaskPublisher implements AutoCloseable {
         return task.withRevision(store.currentRevision(key));
     }
 
-    private static PublishReceipt await(CompletableFuture<PublishReceipt> f, Task task, long deadlineNanos,
+    private PublishReceipt await(CompletableFuture<PublishReceipt> f, Task task, long deadlineNanos,
             Duration timeout) {
         try {
             return f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
+            String blocked = connection.blockedReason();
+            if (blocked != null) {
+                throw new PublishException(PublishException.Reason.BLOCKED, true,
+                        ConfirmedChannel.blockedMessage(blocked) + ": no confirm for task " + task.messageId()
+                                + " to queue '" + task.queue() + "' within " + timeout.toMillis() + "ms; it may or "
+                                + "may not have arrived; free memory or disk on the broker "
+                                + connection.redactedUri(), e);
+            }
             throw new PublishException(PublishException.Reason.TIMEOUT, "no confirm for task " + task.messageId()
                     + " to queue '" + task.queue() + "' within " + timeout.toMillis() + "ms; it may or may not "
                     + "have arrived", e);
@@ -325,7 +333,8 @@ public final class TaskPublisher implements AutoCloseable {
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof PublishException p) {
-                throw p;
+                // Made on the confirm thread: wrap it so the trace shows this caller too, keeping it as the cause.
+                throw new PublishException(p.reason(), p.mayHaveArrived(), p.getMessage(), p);
             }
             throw new PublishException(PublishException.Reason.CONNECTION_LOST, true, "publishing task "
                     + task.messageId() + " failed: " + cause, cause == null ? e : cause);

@@ -466,4 +466,18 @@ class TaskPublisherIT {
             assertThat(BrokerFixture.depth(conn, queue)).isEqualTo(2);
         }
     }
+
+    @Test
+    void aFailedPublishShowsTheCallersFrameAndKeepsTheConfirmThreadsFailureAsCause(TestBroker broker)
+            throws Exception {
+        // Issue 16 finding 2: the exception made on the confirm thread was rethrown as is, without the caller.
+        try (TaskPublisher publisher = TaskPublisher.builder().brokerConfig(config(broker, "frames")).build()) {
+            PublishException e = catchThrowableOfType(PublishException.class, () -> publisher.publish(
+                    publisher.newTask().queue("no-such-queue-" + System.nanoTime()).type("t").payload(1).build()));
+            assertThat(e.reason()).isEqualTo(PublishException.Reason.UNROUTABLE);
+            assertThat(e.getStackTrace()).anySatisfy(frame -> assertThat(frame.getMethodName())
+                    .isEqualTo("aFailedPublishShowsTheCallersFrameAndKeepsTheConfirmThreadsFailureAsCause"));
+            assertThat(e.getCause()).isInstanceOf(PublishException.class).hasMessage(e.getMessage());
+        }
+    }
 }

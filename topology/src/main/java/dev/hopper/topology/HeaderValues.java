@@ -89,11 +89,19 @@ public final class HeaderValues {
     /** Like {@link #whole} but bounded to a non-negative int. */
     public static Optional<Integer> count(@Nullable Map<String, Object> headers, String name) {
         Optional<Long> v = whole(headers, name);
-        if (v.isPresent() && (v.get() < 0 || v.get() > Integer.MAX_VALUE)) {
+        if (v.isPresent() && v.get() < 0) {
             throw new Mistyped(name, "should be a count >= 0 but is " + v.get());
+        }
+        if (v.isPresent() && v.get() > MAX_COUNT) {
+            // Far beyond any retry policy: a forged or corrupted header. Refusing it here also keeps count + 1
+            // (the next attempt) from overflowing into a negative number.
+            throw new Mistyped(name, "should be a count <= " + MAX_COUNT + " but is " + v.get());
         }
         return v.map(Long::intValue);
     }
+
+    /** The largest count header ({@code x-hopper-attempt}, lock waits, replays) Hopper accepts. */
+    public static final int MAX_COUNT = 1_000_000;
 
     /**
      * The header as an instant: an ISO-8601 string, or an AMQP timestamp.

@@ -80,9 +80,23 @@ public final class Topology {
         return a;
     }
 
-    /** Arguments of the dead-letter queue {@code Q.dead}: no TTL, dead letters stay until replayed or purged. */
+    /**
+     * {@code x-delivery-limit} of every {@code Q.dead}. Reading dead letters ({@code dlq list}, {@code groups},
+     * {@code export}) returns them to the queue, which RabbitMQ 4.x counts as a delivery, and a dead queue has no
+     * dead-letter exchange: under 4.x's default limit of 20 the 21st look would silently drop them. -1 (4.x's
+     * "unlimited") is never used: 3.10.8 drops a message on its first return with it.
+     */
+    public static final int DEAD_QUEUE_DELIVERY_LIMIT = 1_000_000_000;
+
+    /**
+     * Arguments of the dead-letter queue {@code Q.dead}: no TTL, dead letters stay until replayed or purged, and a
+     * huge explicit {@code x-delivery-limit} ({@link #DEAD_QUEUE_DELIVERY_LIMIT}), never absent and never -1.
+     */
     public static Map<String, Object> deadQueueArguments() {
-        return Map.of("x-queue-type", "quorum");
+        Map<String, Object> a = new LinkedHashMap<>();
+        a.put("x-queue-type", "quorum");
+        a.put("x-delivery-limit", DEAD_QUEUE_DELIVERY_LIMIT);
+        return a;
     }
 
     /** Every object for the configured queues, exchanges first. */
@@ -104,34 +118,59 @@ public final class Topology {
     /**
      * Creates what is missing and checks what exists. Idempotent: a second call is a no-op.
      *
-     * @throws TopologyMismatchException listing every difference, when an existing object differs; objects that
-     *     were missing are still created, nothing is deleted
+     * @throws TopologyMismatchException listing every difference, when an existing object differs; then nothing
+     *     is created, changed or deleted (missing objects are created only when every existing one matches)
      * @throws HopperException when the broker cannot be talked to
      */
     public DeclareReport declare(Connection connection) {
         List<String> created = new ArrayList<>();
         List<String> existing = new ArrayList<>();
         List<VerificationReport.Problem> problems = new ArrayList<>();
+        List<BrokerObject> missing = new ArrayList<>();
+        // Check everything first: a refused declaration must create nothing (its message says nothing changed).
         for (BrokerObject o : objects()) {
-            List<VerificationReport.Problem> found = check(connection, o);
+            List<VerificationReport.Problem> found = new ArrayList<>(check(connection, o));
+            found.removeIf(p -> {
+                if (!isOldDeadQueue(p)) {
+                    return false;
+                }
+                log.warn("{} has no x-delivery-limit (declared by an older Hopper); on RabbitMQ 4.x its dead letters "
+                        + "are dropped after 20 reads. Recreate it once drained, or apply a policy with "
+                        + "delivery-limit={} to it; 'hopper topology verify' lists it until then", p.object(),
+                        DEAD_QUEUE_DELIVERY_LIMIT);
+                return true;
+            });
             if (found.size() == 1 && found.get(0).missing()) {
-                create(connection, o);
-                created.add(o.describe());
+                missing.add(o);
             } else if (found.isEmpty()) {
                 existing.add(o.describe());
             } else {
                 problems.addAll(found);
-                continue;
             }
-            bind(connection, o);
         }
         if (!problems.isEmpty()) {
             throw new TopologyMismatchException(problems);
+        }
+        for (BrokerObject o : objects()) {
+            if (missing.contains(o)) {
+                create(connection, o);
+                created.add(o.describe());
+            }
+            bind(connection, o);
         }
         if (!created.isEmpty()) {
             log.debug("topology declared created={} existing={}", created.size(), existing.size());
         }
         return new DeclareReport(created, existing);
+    }
+
+    /**
+     * A dead queue declared by an older Hopper, without {@code x-delivery-limit}: {@link #declare} accepts it
+     * (with a warning naming the fix) so upgrading does not stop workers; {@link #verify} still lists it.
+     */
+    private boolean isOldDeadQueue(VerificationReport.Problem p) {
+        return "x-delivery-limit".equals(p.argument()) && p.actual() == null && config.queues().values().stream()
+                .anyMatch(q -> p.object().equals(BrokerObject.queue(q.deadQueue(), Map.of(), null, null).describe()));
     }
 
     /** Checks every object without creating, changing or deleting anything. */
@@ -152,6 +191,7 @@ public final class Topology {
         Map<String, Object> args = new HashMap<>(o.arguments());
         Map<String, Object> flags = new HashMap<>(Map.of("durable", true, "auto_delete", false, "exclusive", false));
         String exchangeType = o.exchangeType();
+        java.util.Set<String> reported = new java.util.HashSet<>();
         for (int probe = 0; probe < MAX_PROBES_PER_OBJECT; probe++) {
             String refusal = redeclare(connection, o, exchangeType, flags, args);
             if (refusal == null) {
@@ -163,14 +203,22 @@ public final class Topology {
                 return problems;
             }
             String arg = m.group(1);
-            String expected = m.group(2).equals("none") ? null : m.group(3) != null ? m.group(3) : m.group(5);
             String actual = m.group(6).equals("none") ? null : m.group(7) != null ? m.group(7) : m.group(9);
-            VerificationReport.Problem problem = new VerificationReport.Problem(o.describe(), arg, expected, actual);
-            if (problems.contains(problem)) {
-                // The broker refuses even its own current value: report once and stop probing.
+            if (!reported.add(arg)) {
+                // The broker refuses even its own current value (the AMQP type it reports is not the one it
+                // stored): this argument is listed already, and probing cannot get past it.
                 return problems;
             }
-            problems.add(problem);
+            // What the configuration needs, not what this probe sent (it may be the broker's value adopted).
+            String expected = configured(o, arg, flags);
+            if (expected != null && expected.equals(actual)) {
+                // Same text, so the stored value has another AMQP type (e.g. "20" as a string). The broker prints
+                // some arguments without their types; name ours and say the broker's differs.
+                String brokerType = m.group(8) != null ? m.group(8) : "a different AMQP type";
+                expected = expected + " (" + amqpType(o.arguments().get(arg)) + ")";
+                actual = actual + " (" + brokerType + ")";
+            }
+            problems.add(new VerificationReport.Problem(o.describe(), arg, expected, actual));
             // Adopt the broker's current value and ask again, to find the next difference.
             if (arg.equals("type") && o.kind() == BrokerObject.Kind.EXCHANGE) {
                 exchangeType = actual;
@@ -183,6 +231,32 @@ public final class Topology {
             }
         }
         return problems;
+    }
+
+    /** The configured value of {@code arg} as the broker would print it; null when the config leaves it unset. */
+    private static @Nullable String configured(BrokerObject o, String arg, Map<String, Object> probeFlags) {
+        if (arg.equals("type") && o.kind() == BrokerObject.Kind.EXCHANGE) {
+            return o.exchangeType();
+        }
+        if (probeFlags.containsKey(arg)) {
+            return arg.equals("durable") ? "true" : "false"; // Hopper declares durable, never auto-delete/exclusive
+        }
+        Object v = o.arguments().get(arg);
+        return v == null ? null : String.valueOf(v);
+    }
+
+    /** The AMQP field type amqp-client writes for a Java value, in the broker's words. */
+    private static String amqpType(@Nullable Object v) {
+        if (v instanceof Integer) {
+            return "signedint";
+        }
+        if (v instanceof Long) {
+            return "long";
+        }
+        if (v instanceof Boolean) {
+            return "bool";
+        }
+        return "string";
     }
 
     private static Object typed(String value, @Nullable String amqpType) {

@@ -75,6 +75,13 @@ class EnvelopeCodecTest {
                         "header x-hopper-attempt should be a whole number but is \"three\""),
                 Arguments.of("negative attempt", Map.of(Headers.ATTEMPT, -1), BODY,
                         "header x-hopper-attempt should be a count >= 0 but is -1"),
+                // Finding 13: Integer.MAX_VALUE overflowed to a negative attempt on the next retry.
+                Arguments.of("attempt at Integer.MAX_VALUE", Map.of(Headers.ATTEMPT, Integer.MAX_VALUE), BODY,
+                        "header x-hopper-attempt should be a count <= 1000000 but is 2147483647"),
+                Arguments.of("attempt at 2^63-1", Map.of(Headers.ATTEMPT, Long.MAX_VALUE), BODY,
+                        "header x-hopper-attempt should be a count <= 1000000 but is 9223372036854775807"),
+                Arguments.of("attempt as a table", Map.of(Headers.ATTEMPT, new java.util.HashMap<>(Map.of("n", 1))), BODY,
+                        "header x-hopper-attempt should be a whole number but is a HashMap"),
                 Arguments.of("revision as boolean", Map.of(Headers.REVISION, true), BODY,
                         "header x-hopper-revision should be a whole number but is a Boolean"),
                 Arguments.of("key as number", Map.of(Headers.KEY, 42), BODY,

@@ -7,7 +7,13 @@ import dev.hopper.publisher.ConfirmedChannel;
 import dev.hopper.topology.EnvelopeCodec;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueNames;
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,18 +52,46 @@ public final class DeadLetterImporter {
     }
 
     /**
-     * Imports every line of {@code in} (blank lines are skipped) into {@code queue}'s dead or work queue.
+     * The next line of {@code in} without its line break, or null at the end. Lines are split on bytes and each is
+     * decoded strictly, so bytes that are not UTF-8 (a binary or compressed file) are reported with their line.
+     */
+    private static @Nullable String readLine(InputStream in, int number) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        int b;
+        boolean any = false;
+        while ((b = in.read()) >= 0) {
+            any = true;
+            if (b == '\n') {
+                break;
+            }
+            line.write(b);
+        }
+        if (!any) {
+            return null;
+        }
+        try {
+            String text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(line.toByteArray())).toString();
+            return text.endsWith("\r") ? text.substring(0, text.length() - 1) : text;
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("line " + number + ": not UTF-8 text (a binary or compressed file?); "
+                    + "import reads the JSON lines that 'hopper dlq export' writes", e);
+        }
+    }
+
+    /**
+     * Imports every line of {@code input}, UTF-8 JSON lines (blank lines are skipped), into {@code queue}'s dead or work queue.
      *
      * @return how many messages the broker confirmed
      * @throws IllegalArgumentException naming the line number when a line is malformed (nothing published)
      * @throws HopperException when a publish is not confirmed (the messages before it are in the queue)
      */
-    public long importLines(BufferedReader in, String queue, Target target) throws IOException {
+    public long importLines(InputStream input, String queue, Target target) throws IOException {
+        InputStream in = input instanceof BufferedInputStream ? input : new BufferedInputStream(input);
         QueueNames.checkWorkQueue(queue);
         List<DeadLetterJson.Message> messages = new ArrayList<>();
         String line;
         int number = 0;
-        while ((line = in.readLine()) != null) {
+        while ((line = readLine(in, number + 1)) != null) {
             number++;
             if (line.isBlank()) {
                 continue;

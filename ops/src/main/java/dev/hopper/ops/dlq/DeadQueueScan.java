@@ -216,6 +216,18 @@ final class DeadQueueScan implements AutoCloseable {
      *
      * @throws HopperException when the channel is gone (the message then stays in the dead queue)
      */
+    /**
+     * A synchronous round trip on the reading channel: when it returns, the broker's channel has processed every
+     * acknowledgement sent before it, so a crash from now on returns none of those dead letters to the queue.
+     */
+    void syncAcks() {
+        try {
+            channel.queueDeclarePassive(deadQueue);
+        } catch (IOException | AlreadyClosedException e) {
+            throw new HopperException("cannot reach the dead queue '" + deadQueue + "' (" + e.getMessage() + ")", e);
+        }
+    }
+
     void ack(long deliveryTag) {
         try {
             channel.basicAck(deliveryTag, false);

@@ -21,10 +21,8 @@ import dev.hopper.ops.dlq.ReplayRequest;
 import dev.hopper.ops.dlq.ScanReport;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.QueueNames;
-import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
@@ -417,9 +415,7 @@ public final class DlqCommand implements CommandGroup {
                 throw new ParameterException(spec.commandLine(), "--into must be dead or work, was '" + into + "'");
             }
             long n;
-            try (BufferedReader in = file.equals("-")
-                    ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
-                    : Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8);
+            try (java.io.InputStream in = file.equals("-") ? System.in : Files.newInputStream(Path.of(file));
                     BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-dlq-import"))) {
                 n = new DeadLetterImporter(c, Operator.name()).importLines(in, queue.queue, target);
             } catch (java.nio.file.NoSuchFileException e) {

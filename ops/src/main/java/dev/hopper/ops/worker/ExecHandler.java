@@ -12,6 +12,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -43,10 +45,17 @@ import org.slf4j.LoggerFactory;
  * its result for its parent's join to ({@link FollowUpLines} has the format). They are read only after exit 0; a bad
  * line fails the task permanently and nothing is published.
  *
- * <p>Timeouts: when the worker interrupts the run (handler timeout, lost lock, shutdown past the drain) the
- * command and every process it started are killed with SIGKILL and the interrupt propagates.
+ * <p>Process groups: each command runs in a session (and so a process group) of its own ({@code setsid}), so
+ * everything it starts, including background children that detach from it ({@code (sleep 300 &)}), can be killed
+ * together. A task's processes never outlive its run: when the command exits, whatever it left running in its
+ * group is killed with SIGKILL (a background child would otherwise hold the stderr pipe and a reader thread, and
+ * run on after the task was acknowledged). When the worker interrupts the run (handler timeout, lost lock,
+ * shutdown past the drain) the whole group is killed, waited for (up to {@value #KILL_WAIT_MS} ms) and the
+ * interrupt propagates. A child that starts a session of its own escapes the group; it is still killed if it is
+ * a live descendant at that moment.
  *
- * <p>Thread-safe: one instance serves all of a worker's handler threads. {@link #close()} stops the pipe threads.
+ * <p>Thread-safe: one instance serves all of a worker's handler threads. {@link #close()} kills every command
+ * still running (the worker's shutdown past its drain), waits for them with a bound, and stops the pipe threads.
  */
 final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ExecHandler.class);
@@ -55,10 +64,16 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
     static final int STDERR_TAIL_BYTES = 2000;
     /** How long to wait for the stderr pipe after the command exited (a background child may hold it open). */
     private static final long PIPE_GRACE_MS = 1000;
+    /** How long to wait for a killed process group to be gone. */
+    static final long KILL_WAIT_MS = 5000;
+    private static final String SETSID = "/usr/bin/setsid";
 
     private final String command;
     private final ExecutorService pipes;
     private final @Nullable FollowUpLines followUps;
+    /** Commands running now, so {@link #close()} can kill them: one entry per handler thread at most. */
+    private final Set<Process> running = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     ExecHandler(String command) {
         this(command, null);
@@ -107,12 +122,36 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
     /** {@link #run(byte[], TaskInfo)} with {@code extraEnvironment} (the follow-up files) added. */
     void run(byte[] payload, TaskInfo task, Map<String, String> extraEnvironment)
             throws InterruptedException, IOException {
-        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", command);
+        if (closed) {
+            throw new InterruptedException("the worker is shutting down; command not started");
+        }
+        ProcessBuilder pb = new ProcessBuilder(sessionCommand(command));
         environment(pb.environment(), task);
         pb.environment().putAll(extraEnvironment);
         boolean logStdout = log.isDebugEnabled();
         pb.redirectOutput(logStdout ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.DISCARD);
         Process process = pb.start();
+        running.add(process);
+        try {
+            runStarted(process, payload, task, logStdout);
+        } finally {
+            running.remove(process);
+        }
+    }
+
+    /**
+     * {@code setsid /bin/sh -c CMD}: a child of the JVM is never a process-group leader, so setsid makes the shell
+     * a session and group leader without forking: its pid is the group id.
+     */
+    static List<String> sessionCommand(String command) {
+        if (new java.io.File(SETSID).canExecute()) {
+            return List.of(SETSID, "/bin/sh", "-c", command);
+        }
+        return List.of("/bin/sh", "-c", command);
+    }
+
+    private void runStarted(Process process, byte[] payload, TaskInfo task, boolean logStdout)
+            throws InterruptedException {
         StderrTail tail = new StderrTail(STDERR_TAIL_BYTES);
         Future<?> stderr = pipes.submit(() -> tail.readFrom(process.getErrorStream()));
         if (logStdout) {
@@ -123,10 +162,16 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
         int exit;
         try {
             exit = process.waitFor();
+            // Whatever the command left running in its group dies with the task (and releases the stderr pipe).
+            killTree(process);
             awaitPipe(stderr);
         } catch (InterruptedException e) {
             killTree(process);
             throw e;
+        }
+        if (closed) {
+            // close() killed it (worker shutdown): not the task's failure, so never a dead letter.
+            throw new InterruptedException("the worker shut down while the command ran (exit " + exit + ")");
         }
         if (exit == 0) {
             return;
@@ -159,18 +204,83 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
         }
     }
 
-    /** SIGKILL to the command and everything it started (children first seen, so none is orphaned unseen). */
+    /**
+     * SIGKILL to the command's process group and to every live descendant (seen first, so none is orphaned
+     * unseen), then waits up to {@value #KILL_WAIT_MS} ms for the command and those descendants to be gone.
+     */
     static void killTree(Process process) {
         List<ProcessHandle> descendants = process.descendants().collect(Collectors.toList());
+        // Children that left the tree ("(sleep 300 &)" is reparented to init) are still in the group.
+        List<ProcessHandle> group = groupMembers(process.pid());
+        killGroup(process.pid());
         process.destroyForcibly();
         descendants.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(KILL_WAIT_MS);
+        List<ProcessHandle> all = new java.util.ArrayList<>(descendants);
+        all.addAll(group);
+        all.add(process.toHandle());
+        for (ProcessHandle h : all) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                h.onExit().get(left, TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                log.warn("process {} of an --exec command survived SIGKILL for {}ms", h.pid(), KILL_WAIT_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * The live processes of process group {@code pgid}, read from {@code /proc/<pid>/stat} (Linux); empty where
+     * there is no {@code /proc}. Used to wait for group members that are no longer descendants.
+     */
+    static List<ProcessHandle> groupMembers(long pgid) {
+        List<ProcessHandle> members = new java.util.ArrayList<>();
+        java.io.File[] entries = new java.io.File("/proc").listFiles((d, name) -> name.chars().allMatch(Character::isDigit));
+        if (entries == null) {
+            return members;
+        }
+        for (java.io.File e : entries) {
+            try {
+                String stat = java.nio.file.Files.readString(e.toPath().resolve("stat"));
+                // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                if (f.length > 2 && Long.parseLong(f[2]) == pgid) {
+                    ProcessHandle.of(Long.parseLong(e.getName())).ifPresent(members::add);
+                }
+            } catch (IOException | RuntimeException gone) {
+                // The process ended while we looked: nothing to wait for.
+            }
+        }
+        return members;
+    }
+
+    /** {@code kill -KILL -- -PGID}: the whole group, including children that left the command's tree. */
+    private static void killGroup(long pgid) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-KILL", "--", "-" + pgid)
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!kill.waitFor(KILL_WAIT_MS, TimeUnit.MILLISECONDS)) {
+                kill.destroyForcibly();
+            }
+            // Exit 1 when the group is already empty: nothing left to kill.
+        } catch (IOException e) {
+            log.warn("cannot run kill for process group {}: {}", pgid, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void awaitPipe(Future<?> reader) throws InterruptedException {
         try {
             reader.get(PIPE_GRACE_MS, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            // A background child still holds stderr open; what we have is the tail so far.
+            // Only a child that started a session of its own (and so left the group) can still hold stderr.
             reader.cancel(true);
         } catch (ExecutionException e) {
             log.debug("reading the command's stderr failed: {}", e.getCause().toString());
@@ -197,8 +307,21 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
         }
     }
 
+    /** Commands running right now (for tests and the shutdown report). */
+    int running() {
+        return running.size();
+    }
+
+    /**
+     * Kills every command still running (their whole process groups) and waits for them, up to
+     * {@value #KILL_WAIT_MS} ms each; later runs are refused. Then stops the pipe threads.
+     */
     @Override
     public void close() {
+        closed = true;
+        for (Process p : List.copyOf(running)) {
+            killTree(p);
+        }
         pipes.shutdownNow();
     }
 

@@ -6,14 +6,20 @@ import dev.hopper.consumer.PermanentTaskException;
 import dev.hopper.consumer.TaskContext;
 import dev.hopper.consumer.TaskHandler;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.jspecify.annotations.Nullable;
 
@@ -35,6 +41,11 @@ import org.jspecify.annotations.Nullable;
  * <p>Follow-ups: with follow-ups enabled ({@link #WebhookHandler(URI, Duration, FollowUpLines)}) a 2xx JSON answer
  * may ask for follow-ups and hand a result to its parent's join ({@link WebhookReply} has the shape); a malformed
  * request fails the task permanently and nothing is published.
+ *
+ * <p>Time: {@code requestTimeout} bounds the whole exchange, connecting, sending, the answer's headers and its
+ * body: a server that sends headers and then stalls the body fails the attempt (retryable) when the time is up.
+ * Only the head of the body is kept (enough for a follow-up reply or the failure's snippet); the rest is read and
+ * discarded.
  *
  * <p>Redirects are not followed (a POST must not silently change target). Thread-safe: one instance and one
  * {@link HttpClient} serve all handler threads; an interrupt (handler timeout) abandons the request.
@@ -109,43 +120,51 @@ final class WebhookHandler implements TaskHandler<byte[]> {
         } catch (IllegalArgumentException e) {
             throw new PermanentTaskException("the task cannot be sent as an HTTP request: " + e.getMessage(), e);
         }
-        HttpResponse<InputStream> response;
+        HttpResponse<BodyHead> response;
+        int keep = Math.max(WebhookReply.MAX_REPLY_BYTES + 1, BODY_SNIPPET_CHARS * 4);
+        CompletableFuture<HttpResponse<BodyHead>> exchange = client.sendAsync(request,
+                info -> HttpResponse.BodySubscribers.fromSubscriber(new BodyHead(keep), h -> h));
         try {
-            response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (HttpTimeoutException e) {
-            throw new WebhookException("POST " + shownUrl + " got no answer within "
+            // The future completes only when the whole body has arrived: this bounds headers and body together.
+            response = exchange.get(requestTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            exchange.cancel(true);
+            throw new WebhookException("POST " + shownUrl + " got no complete answer (headers and body) within "
                     + dev.hopper.topology.DurationText.format(requestTimeout), e);
-        } catch (IOException e) {
-            throw new WebhookException("POST " + shownUrl + " failed: " + describe(e), e);
+        } catch (InterruptedException e) {
+            exchange.cancel(true);
+            throw e;
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (cause instanceof HttpTimeoutException) {
+                throw new WebhookException("POST " + shownUrl + " got no answer within "
+                        + dev.hopper.topology.DurationText.format(requestTimeout), cause);
+            }
+            throw new WebhookException("POST " + shownUrl + " failed: " + describe(cause), cause);
         }
         int status = response.statusCode();
         if (status >= 200 && status < 300) {
             return followUps(response);
         }
-        String snippet = snippet(response.body());
+        String snippet = snippet(response.body().bytes());
         throw new WebhookException("POST " + shownUrl + " answered HTTP " + status
                 + (snippet.isEmpty() ? "" : ": " + snippet));
     }
 
     /** The follow-ups a 2xx answer asks for; none unless follow-ups are enabled and the answer is JSON. */
-    private FollowUps followUps(HttpResponse<InputStream> response) {
+    private FollowUps followUps(HttpResponse<BodyHead> response) {
         FollowUpLines lines = followUps;
         String contentType = response.headers().firstValue("Content-Type").orElse(null);
-        try (InputStream body = response.body()) {
-            if (lines == null || !WebhookReply.isJson(contentType)) {
-                return FollowUps.NONE;
-            }
-            byte[] bytes = body.readNBytes(WebhookReply.MAX_REPLY_BYTES + 1);
-            if (bytes.length > WebhookReply.MAX_REPLY_BYTES) {
-                throw new BadFollowUpException("POST " + shownUrl + " answered with a JSON body over "
-                        + WebhookReply.MAX_REPLY_BYTES + " bytes, too large to read for follow-ups; nothing was "
-                        + "published");
-            }
-            return WebhookReply.parse(bytes, contentType, lines, replyMapper);
-        } catch (IOException e) {
-            throw new WebhookException("POST " + shownUrl + " answered 2xx but its body could not be read: "
-                    + describe(e), e);
+        if (lines == null || !WebhookReply.isJson(contentType)) {
+            return FollowUps.NONE;
         }
+        byte[] bytes = response.body().bytes();
+        if (bytes.length > WebhookReply.MAX_REPLY_BYTES) {
+            throw new BadFollowUpException("POST " + shownUrl + " answered with a JSON body over "
+                    + WebhookReply.MAX_REPLY_BYTES + " bytes, too large to read for follow-ups; nothing was "
+                    + "published");
+        }
+        return WebhookReply.parse(bytes, contentType, lines, replyMapper);
     }
 
     /** The URL without user info and query, which may carry credentials. */
@@ -155,13 +174,51 @@ final class WebhookHandler implements TaskHandler<byte[]> {
         return url.getScheme() + "://" + url.getHost() + port + path;
     }
 
-    private static String snippet(InputStream body) {
-        try (body) {
-            byte[] head = body.readNBytes(BODY_SNIPPET_CHARS * 4);
-            String s = new String(head, StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
-            return s.length() > BODY_SNIPPET_CHARS ? s.substring(0, BODY_SNIPPET_CHARS) + "…" : s;
-        } catch (IOException e) {
-            return "";
+    private static String snippet(byte[] body) {
+        byte[] head = java.util.Arrays.copyOf(body, Math.min(body.length, BODY_SNIPPET_CHARS * 4));
+        String s = new String(head, StandardCharsets.UTF_8).replaceAll("\\s+", " ").strip();
+        return s.length() > BODY_SNIPPET_CHARS ? s.substring(0, BODY_SNIPPET_CHARS) + "…" : s;
+    }
+
+    /**
+     * Keeps the first {@code max} bytes of a body and discards the rest as it arrives (bounded memory; the whole
+     * body is still read, so the exchange completes and the connection can be reused).
+     */
+    static final class BodyHead implements Flow.Subscriber<List<ByteBuffer>> {
+        private final byte[] head;
+        private int length;
+
+        BodyHead(int max) {
+            this.head = new byte[max];
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) {
+            subscription.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            for (ByteBuffer b : buffers) {
+                int n = Math.min(b.remaining(), head.length - length);
+                b.get(head, length, n);
+                length += n;
+            }
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            // The exchange's future fails with it.
+        }
+
+        @Override
+        public void onComplete() {
+            // bytes() is read once the exchange completed.
+        }
+
+        /** The kept bytes: the whole body when it was at most {@code max} bytes. */
+        byte[] bytes() {
+            return java.util.Arrays.copyOf(head, length);
         }
     }
 

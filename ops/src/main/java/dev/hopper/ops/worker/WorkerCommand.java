@@ -58,8 +58,10 @@ import picocli.CommandLine.TypeConversionException;
  * {@code --prefetch} and {@code --handler-timeout} override either.
  *
  * <p>Stopping: SIGTERM or Ctrl-C runs a shutdown hook that closes the worker gracefully (stop consuming, let
- * running tasks finish for up to {@code --drain-timeout}, hand back the rest) and then ends the JVM with status 0,
- * since nothing was lost: unfinished deliveries are back in the queue. When stderr is a terminal a status line
+ * running tasks finish for up to {@code --drain-timeout}, hand back the rest), kills what {@code --exec} commands
+ * still run (their whole process groups) and waits for them, and then ends the JVM: status 0 when every running
+ * task finished within the drain, 1 when the drain timed out and tasks were cut (nothing is lost: their
+ * deliveries are back in the queue, and no command of theirs is still running). When stderr is a terminal a status line
  * with the settlement counts is printed every 10 seconds.
  *
                 + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
@@ -71,7 +73,7 @@ import picocli.CommandLine.TypeConversionException;
         description = {
             "Run tasks from one or more queues with a command, a webhook, a built-in or your own handlers. "
                     + "Declares the queues first. SIGTERM or Ctrl-C stops consuming, lets running tasks finish "
-                    + "and exits 0.",
+                    + "(up to --drain-timeout) and exits 0, or 1 when the drain timed out.",
             "",
             "--exec runs CMD with /bin/sh -c per task, the payload on stdin and HOPPER_MESSAGE_ID, HOPPER_TYPE, "
                     + "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION, "
@@ -154,6 +156,9 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         boolean discover;
     }
 
+    /** Exit status when the drain timed out and running tasks were stopped (1, the CLI's "failure"). */
+    static final int DRAIN_TIMED_OUT_EXIT = dev.hopper.ops.cli.ExitCodes.FAILURE;
+
     @Override
     public Integer call() throws InterruptedException {
         CommandSpec s = spec();
@@ -177,7 +182,10 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         if (loader instanceof AutoCloseable c) {
             resources.add(c);
         }
-        String handlerText = registerHandlers(builder, config, loader, resources);
+        Duration longestTimeout = config.queues().values().stream().map(QueueSpec::handlerTimeout)
+                .max(Duration::compareTo).orElse(Duration.ofSeconds(30));
+        StuckHandlerWatch stuck = StuckHandlerWatch.forTimeout(longestTimeout);
+        String handlerText = registerHandlers(builder, config, loader, resources, stuck);
         PrometheusMeterRegistry metrics = null;
         if (metricsPort != null) {
             if (metricsPort < 0 || metricsPort > 65_535) {
@@ -202,7 +210,9 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         Thread.currentThread().setContextClassLoader(loader);
         // Up before the worker starts, so /health answers 503 (not "connection refused") while it connects.
         ProbeServer probe = metrics == null ? null
-                : ProbeServer.start(new InetSocketAddress(metricsBind, metricsPort), metrics, worker::isHealthy);
+                : ProbeServer.start(new InetSocketAddress(metricsBind, metricsPort), metrics,
+                        // A handler thread past its timeout ignored the interrupt and is lost to the worker.
+                        () -> worker.isHealthy() && stuck.stuck() == 0);
         if (probe != null) {
             resources.add(probe);
         }
@@ -222,12 +232,14 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
                 ticker.shutdownNow();
             }
             worker.close();
-            closeAll(resources);
-            err.println("hopper worker: stopped; " + status.render(worker.inFlight()));
+            closeAll(resources); // ExecHandler.close kills and waits for the commands' process groups
+            boolean cut = worker.drainTimedOut();
+            err.println("hopper worker: stopped; " + status.render(worker.inFlight())
+                    + (cut ? "; the drain timed out: running tasks were stopped and go back to the queue" : ""));
             err.flush();
             s.commandLine().getOut().flush();
-            // The JVM would report 143 (SIGTERM) or 130 (SIGINT); the drain finished and nothing was lost.
-            Runtime.getRuntime().halt(0);
+            // The JVM would report 143 (SIGTERM) or 130 (SIGINT): say instead whether the drain finished.
+            Runtime.getRuntime().halt(cut ? DRAIN_TIMED_OUT_EXIT : dev.hopper.ops.cli.ExitCodes.OK);
         }, "hopper-worker-shutdown"));
         err.println("hopper worker: consuming " + String.join(", ", config.queues().keySet()) + " on "
                 + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
@@ -280,7 +292,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
     }
 
     private String registerHandlers(Worker.Builder b, HopperConfig config, ClassLoader loader,
-            List<AutoCloseable> resources) {
+            List<AutoCloseable> resources, StuckHandlerWatch stuck) {
         HandlerChoice h = java.util.Objects.requireNonNull(handler, "picocli enforces one handler option");
         if (h.exec != null) {
             ExecHandler exec;
@@ -290,14 +302,15 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
                 throw new ParameterException(spec().commandLine(), e.getMessage());
             }
             resources.add(exec);
-            b.defaultHandler(byte[].class, exec);
+            b.defaultHandler(byte[].class, stuck.watch(exec));
             return "--exec";
         }
         if (h.webhook != null) {
             Duration timeout = config.queues().values().stream().map(QueueSpec::handlerTimeout)
                     .max(Duration::compareTo).orElse(Duration.ofSeconds(30));
             try {
-                b.defaultHandler(byte[].class, new WebhookHandler(h.webhook, timeout, followUpLines(config)));
+                b.defaultHandler(byte[].class, stuck.watch(new WebhookHandler(h.webhook, timeout,
+                        followUpLines(config))));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec().commandLine(), e.getMessage());
             }
@@ -305,19 +318,19 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         }
         if (h.builtin != null) {
             TaskHandler<JsonNode> builtin = BuiltinHandlers.named(h.builtin);
-            b.defaultHandler(JsonNode.class, builtin);
+            b.defaultHandler(JsonNode.class, stuck.watch(builtin));
             return "--builtin " + h.builtin;
         }
         HandlerProvider.Registry registry = new HandlerProvider.Registry() {
             @Override
             public <T> HandlerProvider.Registry handler(String type, Class<T> payloadType, TaskHandler<T> th) {
-                b.handler(type, payloadType, th);
+                b.handler(type, payloadType, stuck.watch(th));
                 return this;
             }
         };
         HandlerLoader handlers = new HandlerLoader(loader);
         if (h.handlerClass != null) {
-            return "--handler " + handlers.load(h.handlerClass, registry, th -> b.defaultHandler(byte[].class, th));
+            return "--handler " + handlers.load(h.handlerClass, registry, th -> b.defaultHandler(byte[].class, stuck.watch(th)));
         }
         return "--discover " + handlers.discover(registry);
     }

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@org.junit.jupiter.api.Timeout(120)
 class ExecHandlerTest {
     private static final byte[] PAYLOAD = "{\"n\":1}".getBytes(StandardCharsets.UTF_8);
     private static final TaskInfo TASK = new TaskInfo("q1", "id-1", "thumb", "repo:42", 7L, 2, 99L);
@@ -112,15 +113,25 @@ class ExecHandlerTest {
     void aFloodOnStdoutAndAnUnreadStdinNeverBlockTheCommand() throws Exception {
         byte[] big = new byte[1024 * 1024];
         java.util.Arrays.fill(big, (byte) ' ');
-        // Writes 4 MB to stdout and never reads its 1 MB stdin: both pipes would fill if not drained.
-        exec("head -c 4194304 /dev/zero; exit 0").run(big, TASK);
+        Path done = dir.resolve("done");
+        // Writes 4 MB to stdout and never reads its 1 MB stdin: both pipes would fill if not drained. The marker
+        // is written only after the flood went through, so a blocked pipe cannot pass.
+        exec("head -c 4194304 /dev/zero; echo finished > '" + done + "'; exit 0").run(big, TASK);
+        assertThat(Files.readString(done).strip()).isEqualTo("finished");
     }
 
-    @Test
-    void anInterruptKillsTheWholeProcessTreeAndPropagates() throws Exception {
-        Path pidFile = dir.resolve("child.pid");
-        ExecHandler h = exec("sleep 30 & echo $! > '" + pidFile + "'; wait");
-        AtomicReference<Thread> runner = new AtomicReference<>();
+    /** Waits for a pid written by the command, then returns it. */
+    private static long pidFrom(Path file) throws Exception {
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(file) && Files.size(file) > 0
+                && Files.readString(file).endsWith("\n"));
+        return Long.parseLong(Files.readString(file).strip());
+    }
+
+    private static boolean gone(long pid) {
+        return ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true);
+    }
+
+    private static CompletableFuture<Throwable> runInThread(ExecHandler h, List<Thread> threads) {
         CompletableFuture<Throwable> outcome = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
@@ -130,15 +141,73 @@ class ExecHandlerTest {
                 outcome.complete(e);
             }
         });
-        runner.set(t);
+        threads.add(t);
         t.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pidFile) && Files.size(pidFile) > 0);
-        long childPid = Long.parseLong(Files.readString(pidFile).trim());
-        assertThat(ProcessHandle.of(childPid)).hasValueSatisfying(p -> assertThat(p.isAlive()).isTrue());
-        t.interrupt();
+        return outcome;
+    }
+
+    @Test
+    void aTimeoutKillsADetachedBackgroundChildToo() throws Exception {
+        // Finding 12: "(sleep 301 &)" reparents sleep to init, out of the command's process tree.
+        Path pidFile = dir.resolve("detached.pid");
+        ExecHandler h = exec("(sleep 301 & echo $! > '" + pidFile + "'); sleep 100000");
+        List<Thread> threads = new java.util.ArrayList<>();
+        CompletableFuture<Throwable> outcome = runInThread(h, threads);
+        long detached = pidFrom(pidFile);
+        assertThat(gone(detached)).isFalse();
+        threads.get(0).interrupt(); // what the worker does on a handler timeout
+        assertThat(outcome.get(20, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+        await().atMost(Duration.ofSeconds(10)).until(() -> gone(detached));
+    }
+
+    @Test
+    void aBackgroundChildLeftByASuccessfulCommandIsKilledAndLeaksNoReaderThread() throws Exception {
+        // Finding 12 / issue 11 item 6: "sleep 302 & exit 0" kept the process and a reader blocked on its stderr.
+        ExecHandler h = exec("sleep 302 & echo $! > '" + dir + "'/\"$HOPPER_MESSAGE_ID\"; exit 0");
+        List<Long> pids = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            TaskInfo task = new TaskInfo("q1", "bg-" + i, "thumb", null, null, 0, null);
+            Path pidFile = dir.resolve("bg-" + i);
+            h.run(PAYLOAD, task);
+            pids.add(pidFrom(pidFile));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> pids.stream().allMatch(ExecHandlerTest::gone));
+        await().atMost(Duration.ofSeconds(10)).until(() -> readersBlocked() == 0);
+    }
+
+    /** hopper-exec-io threads in a read (RUNNABLE in native code); idle pool threads wait instead. */
+    private static long readersBlocked() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("hopper-exec-io-") && t.getState() == Thread.State.RUNNABLE)
+                .count();
+    }
+
+    @Test
+    void closeKillsRunningCommandsAndTheirGroupsWithoutFailingTheTask() throws Exception {
+        // Finding 4: a worker stopping past its drain must not leave --exec children running.
+        Path pidFile = dir.resolve("running.pid");
+        ExecHandler h = exec("(sleep 303 & echo $! > '" + pidFile + "'); sleep 100000");
+        List<Thread> threads = new java.util.ArrayList<>();
+        CompletableFuture<Throwable> outcome = runInThread(h, threads);
+        long child = pidFrom(pidFile);
+        await().atMost(Duration.ofSeconds(10)).until(() -> h.running() == 1);
+        h.close();
+        assertThat(gone(child)).as("killed and waited for by close()").isTrue();
+        assertThat(outcome.get(20, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+        assertThat(h.running()).isZero();
+    }
+
+    @Test
+    void anInterruptKillsTheWholeProcessTreeAndPropagates() throws Exception {
+        Path pidFile = dir.resolve("child.pid");
+        List<Thread> threads = new java.util.ArrayList<>();
+        CompletableFuture<Throwable> outcome = runInThread(exec("sleep 30 & echo $! > '" + pidFile + "'; wait"),
+                threads);
+        long childPid = pidFrom(pidFile);
+        assertThat(gone(childPid)).isFalse();
+        threads.get(0).interrupt();
         assertThat(outcome.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
-        await().atMost(Duration.ofSeconds(10))
-                .until(() -> ProcessHandle.of(childPid).map(p -> !p.isAlive()).orElse(true));
+        await().atMost(Duration.ofSeconds(10)).until(() -> gone(childPid));
     }
 
     @Test

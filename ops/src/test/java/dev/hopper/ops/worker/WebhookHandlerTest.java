@@ -16,10 +16,12 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+@org.junit.jupiter.api.Timeout(60)
 class WebhookHandlerTest {
     private static final byte[] PAYLOAD = "{\"order\":17}".getBytes(StandardCharsets.UTF_8);
     private static final TaskInfo TASK = new TaskInfo("hooks", "id-9", "order.paid", "order:17", 3L, 1, 12L);
@@ -122,5 +124,32 @@ class WebhookHandlerTest {
     void shownUrlDropsUserInfoAndQuery() {
         assertThat(WebhookHandler.shown(URI.create("https://user:pw@example.com:8443/a/b?sig=x")))
                 .isEqualTo("https://example.com:8443/a/b");
+    }
+
+    @Test
+    void aServerThatStallsTheBodyFailsTheAttemptWithinTheTimeout() throws Exception {
+        // Finding 7: headers, then 10 bytes of a 1,000,000-byte body, then nothing: the handler hung for good.
+        CountDownLatch hold = new CountDownLatch(1);
+        server.createContext("/stall", ex -> {
+            ex.getRequestBody().readAllBytes();
+            ex.sendResponseHeaders(200, 1_000_000);
+            ex.getResponseBody().write("0123456789".getBytes(StandardCharsets.UTF_8));
+            ex.getResponseBody().flush();
+            try {
+                hold.await(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ex.close();
+        });
+        URI stall = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/stall");
+        try {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), () ->
+                    assertThatThrownBy(() -> new WebhookHandler(stall, Duration.ofSeconds(1)).post(PAYLOAD, TASK))
+                            .isInstanceOf(WebhookException.class)
+                            .hasMessageContaining("no complete answer (headers and body) within 1s"));
+        } finally {
+            hold.countDown();
+        }
     }
 }

@@ -112,6 +112,33 @@ class WorkerCommandIT {
     }
 
     @Test
+    void sigtermPastTheDrainKillsTheCommandsProcessGroupBeforeExitingNonZero(TestQueues queues, TestBroker broker)
+            throws Exception {
+        // Finding 4: children kept running after the worker exited 0, and the next worker ran the task again.
+        String q = queues.name("cut");
+        Path config = config(queues, broker, q, "");
+        Path pids = dir.resolve("pids.txt");
+        String cmd = "(sleep 304 & echo $! >> '" + pids + "'); sleep 305 & echo $! >> '" + pids + "'; wait";
+        try (Connection c = broker.connect("worker-it")) {
+            publish(c, q, "long-1", "slow", "{}");
+            Process p = worker("cut", Map.of(), "--uri", broker.uri().toString(), "--config", config.toString(),
+                    "worker", "--queue", q, "--drain-timeout", "1s", "--exec", cmd);
+            await().atMost(Duration.ofSeconds(30)).until(() -> lines(pids).size() == 2);
+            List<Long> children = lines(pids).stream().map(String::strip).map(Long::parseLong).toList();
+            p.destroy(); // SIGTERM
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as("exit status when the drain timed out").isEqualTo(1);
+            // Killed and waited for before the JVM ended: no wait needed here.
+            assertThat(children).allSatisfy(pid -> assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)
+                    .orElse(false)).as("process %d", pid).isFalse());
+            assertThat(HopperJar.output(dir, "cut.err")).contains("the drain timed out");
+            // The cut task is back in the queue, not lost and not dead.
+            await().atMost(Duration.ofSeconds(30)).until(() -> depth(c, q) == 1);
+            assertThat(depth(c, q + ".dead")).isZero();
+        }
+    }
+
+    @Test
     void sigtermLetsRunningTasksFinishAndLosesNothing(TestQueues queues, TestBroker broker) throws Exception {
         String q = queues.name("drain");
         Path config = config(queues, broker, q, "");
