@@ -49,9 +49,15 @@ final class DeadLetterPublisher {
         if (attempts != null) {
             changes.put(Headers.ATTEMPT, attempts);
         }
+        CoalescedRun run = d.coalesced();
+        if (run != null) {
+            // A replay runs what the run claimed, without claiming again.
+            changes.put(Headers.COALESCED, run.absorbed());
+        }
         AMQP.BasicProperties base = original != null ? original
                 : new AMQP.BasicProperties.Builder().deliveryMode(2).build();
-        return channel.publish(QueueNames.DEAD_EXCHANGE, queue, EnvelopeCodec.republished(base, changes), body);
+        return channel.publish(QueueNames.DEAD_EXCHANGE, queue, EnvelopeCodec.republished(base, changes),
+                run == null ? body : run.body());
     }
 
     private static String stackOf(Throwable t) {

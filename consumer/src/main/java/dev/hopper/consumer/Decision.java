@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * delivery exactly once. Dispatch with {@code instanceof} (no pattern switch on Java 17).
  */
 sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater, Decision.DeadLetter,
-        Decision.Republish, Decision.HandBack {
+        Decision.Republish, Decision.HandBack, Decision.Hop {
 
     /** The {@code outcome} tag this settlement is counted under. */
     Outcome outcome();
@@ -41,12 +41,25 @@ sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater
      * @param firstAttemptAt the copy's {@code x-hopper-first-attempt-at}; null leaves it as it is (a lock wait did
      *     not run anything)
      * @param error the failure written as the copy's {@code x-hopper-error-*}, if any
+     * @param coalesced for a failed coalesced run, what it claimed: the copy carries that payload and count, so it
+     *     retries with them instead of claiming again; null otherwise
      */
     record RetryLater(DelayTier tier, RetryReason reason, int nextAttempt, int lockWaits,
-            @Nullable Instant firstAttemptAt, @Nullable Throwable error) implements Decision {
+            @Nullable Instant firstAttemptAt, @Nullable Throwable error, @Nullable CoalescedRun coalesced)
+            implements Decision {
         public RetryLater {
             requireNonNull(tier, "tier");
             requireNonNull(reason, "reason");
+        }
+
+        /** A retry of a run that did not claim a coalesced payload. */
+        RetryLater(DelayTier tier, RetryReason reason, int nextAttempt, int lockWaits,
+                @Nullable Instant firstAttemptAt, @Nullable Throwable error) {
+            this(tier, reason, nextAttempt, lockWaits, firstAttemptAt, error, null);
+        }
+
+        RetryLater withCoalesced(@Nullable CoalescedRun run) {
+            return new RetryLater(tier, reason, nextAttempt, lockWaits, firstAttemptAt, error, run);
         }
 
         @Override
@@ -65,11 +78,24 @@ sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater
      *
      * @param attemptsHeader runs so far, written as the copy's {@code x-hopper-attempt}; null leaves the header as
      *     it arrived (input that could not be read)
+     * @param coalesced for a coalesced run that died, what it claimed: the dead letter carries that payload, so a
+     *     replay runs what the run ran; null otherwise
      */
     record DeadLetter(DeadReason reason, @Nullable String errorClass, @Nullable String errorMessage,
-            @Nullable Throwable error, @Nullable Integer attemptsHeader) implements Decision {
+            @Nullable Throwable error, @Nullable Integer attemptsHeader, @Nullable CoalescedRun coalesced)
+            implements Decision {
         public DeadLetter {
             requireNonNull(reason, "reason");
+        }
+
+        /** A dead letter of a delivery that claimed no coalesced payload. */
+        DeadLetter(DeadReason reason, @Nullable String errorClass, @Nullable String errorMessage,
+                @Nullable Throwable error, @Nullable Integer attemptsHeader) {
+            this(reason, errorClass, errorMessage, error, attemptsHeader, null);
+        }
+
+        DeadLetter withCoalesced(@Nullable CoalescedRun run) {
+            return new DeadLetter(reason, errorClass, errorMessage, error, attemptsHeader, run);
         }
 
         static DeadLetter of(DeadReason reason, Throwable error, int attempts) {
@@ -105,6 +131,26 @@ sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater
         @Override
         public Outcome outcome() {
             return Outcome.RETRIED;
+        }
+    }
+
+    /**
+     * Not yet: publish a copy to the delay queue of {@code tier} (confirmed) with {@code x-hopper-not-before} set to
+     * {@code notBefore} and {@code x-hopper-hops} to {@code hops}, then ack the original. No attempt counted, no lock
+     * kept, no handler run (design.md, "Delayed tasks").
+     *
+     * @param notBefore the copy's not-before: the task's own, or the due time its coalesced run moved to
+     * @param hops the copy's hop count (this hop included)
+     */
+    record Hop(DelayTier tier, Instant notBefore, int hops, int attempts) implements Decision {
+        public Hop {
+            requireNonNull(tier, "tier");
+            requireNonNull(notBefore, "notBefore");
+        }
+
+        @Override
+        public Outcome outcome() {
+            return Outcome.DELAYED;
         }
     }
 

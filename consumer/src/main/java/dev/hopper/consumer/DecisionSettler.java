@@ -85,6 +85,14 @@ final class DecisionSettler {
             log.info("task requeued at once queue={} id={} reason={}", queue, id, rp.reason().wireValue());
             return true;
         }
+        if (d instanceof Decision.Hop hop) {
+            if (!confirmThenAck(s, retries.hop(queue, requireProps(props), delivery.body(), hop), id, "hop")) {
+                return false;
+            }
+            log.debug("task early, hopped queue={} id={} tier={} notBefore={} hops={}", queue, id, hop.tier(),
+                    hop.notBefore(), hop.hops());
+            return true;
+        }
         Decision.HandBack hb = (Decision.HandBack) d;
         if (hb.via() == Decision.HandBack.Via.NACK || props == null) {
             s.nackRequeue();

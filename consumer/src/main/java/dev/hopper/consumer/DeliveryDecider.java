@@ -2,14 +2,19 @@ package dev.hopper.consumer;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.coordination.CoalesceClaim;
+import dev.hopper.coordination.CoalesceKey;
 import dev.hopper.coordination.ChildCompletion;
 import dev.hopper.coordination.FollowUpLimitException;
 import dev.hopper.coordination.FollowUpStore;
 import dev.hopper.coordination.GroupPlan;
 import dev.hopper.coordination.JoinTask;
 import dev.hopper.coordination.LockResult;
+import dev.hopper.topology.CoalesceWindow;
 import dev.hopper.topology.DeadReason;
+import dev.hopper.topology.DelayRoute;
 import dev.hopper.topology.DelayTier;
+import dev.hopper.topology.DurationText;
 import dev.hopper.topology.Headers;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
@@ -17,6 +22,7 @@ import dev.hopper.topology.RetryPolicy;
 import dev.hopper.topology.RetryReason;
 import dev.hopper.topology.SupersededPolicy;
 import dev.hopper.topology.TaskEnvelope;
+import dev.hopper.topology.TaskSchedule;
 import io.github.resilience4j.core.IntervalFunction;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,12 +46,20 @@ import org.jspecify.annotations.Nullable;
  *   <li>step 1, decode: malformed → dead {@code malformed}; unknown type → dead {@code unknown-type};
  *   <li>step 2, crash-loop guard: delivered more than {@code poison-after} times → dead {@code poison};
  *   <li>step 1, payload: not valid JSON for the handler's payload type → dead {@code malformed};
+ *   <li>delayed: {@code x-hopper-not-before} still ahead → hop through the largest tier that fits (outcome
+ *       {@code delayed}; no attempt, no lock, no handler); still ahead after {@code DelayRoute.MAX_HOPS} hops → dead
+ *       {@code hop-limit};
  *   <li>done-marker: a redelivery of a keyed (or, if marked, any) task asks the store; done → ack {@code duplicate};
  *   <li>hand-backs: store down → back unrun (copy); breaker open → back unrun (copy); rate-limit wait interrupted
  *       by shutdown → back unrun (nack);
  *   <li>step 3, lock and revision: superseded (skip) → ack {@code superseded}; busy within the budget → retry
  *       {@code lock-busy} through the tier of the holder's remaining lease; busy past it → dead {@code lock-timeout};
  *       acquired, but the store answered only after the lease was over → like busy (nothing runs on a lapsed lock);
+ *   <li>coalesced (a key with {@code x-hopper-coalesce}), under the key's lock: claim the run from the store; not
+ *       due yet → hop until its new due time; nothing pending (another message carries the run, or a later run
+ *       covered it) → ack {@code coalesced}; claimed → run with the claimed (latest) payload and count; forgotten
+ *       (the store's state expired) → run its own payload. A copy that already claimed ({@code x-hopper-coalesced})
+ *       runs what it carries; a failed claimed run retries or dies with what it claimed;
  *   <li>step 4, run the handler (with the lock's token; refresh runs a superseded task against the current
  *       revision);
  *   <li>step 5, outcome: success → record completion, ack; failure while the revision moved → skip: ack
@@ -123,6 +137,18 @@ final class DeliveryDecider {
             return Decision.DeadLetter.of(DeadReason.MALFORMED, "body is not valid JSON for " + b.payloadType()
                     + ": " + b.problem(), null);
         }
+        // Delayed task: not before its time; back through a tier, no attempt, no lock, no handler.
+        TaskSchedule schedule = reading.schedule();
+        Instant notBefore = schedule.notBefore();
+        if (notBefore != null) {
+            Instant now = f.now();
+            if (now == null) {
+                return new Effect.ReadClock();
+            }
+            if (now.isBefore(notBefore)) {
+                return hop(env, schedule, notBefore, now);
+            }
+        }
         if (f.storeUnavailable()) {
             return new Decision.HandBack(Decision.HandBack.Why.STORE_UNAVAILABLE, Decision.HandBack.Via.COPY,
                     attempt);
@@ -194,12 +220,46 @@ final class DeliveryDecider {
                 return settledFollowUp(f, env, attempt, Outcome.DUPLICATE);
             }
         }
+        // Coalesced run: claim it from the store (under the key's lock, so two runs of a key never overlap).
+        CoalescedRun coalesced = null;
+        CoalesceWindow window = schedule.coalesce();
+        if (window != null && key != null) {
+            Reading.Readable task = (Reading.Readable) reading;
+            Long carried = schedule.coalesced();
+            if (carried != null) {
+                // A copy of a run that already claimed (its retry): it carries the claimed payload and count.
+                coalesced = new CoalescedRun(task.payload(), env.body(), carried);
+            } else {
+                DeliveryFacts.ClaimAnswer claim = f.claim();
+                if (claim == null) {
+                    return new Effect.Claim(new CoalesceKey(spec.name(), env.type(), key), env.messageId(), window);
+                }
+                CoalesceClaim answer = claim.result();
+                if (answer instanceof CoalesceClaim.NotDue notDue) {
+                    // Its due time moved later: hop again, as a delayed task.
+                    return hop(env, schedule, notDue.due(), claim.at());
+                }
+                if (answer instanceof CoalesceClaim.NothingPending) {
+                    return new Decision.Ack(Outcome.COALESCED, attempt);
+                }
+                if (answer instanceof CoalesceClaim.Claimed) {
+                    coalesced = claim.run();
+                    if (coalesced == null) {
+                        return Decision.DeadLetter.of(DeadReason.MALFORMED, "the coalesced payload claimed for this run"
+                                + " is not valid JSON for the handler: " + claim.problem(), attempt);
+                    }
+                } else {
+                    // Forgotten: the store's state for the key expired; run this delivery's own payload.
+                    coalesced = new CoalescedRun(task.payload(), env.body(), 0);
+                }
+            }
+        }
         // 4. Run the handler.
         HandlerOutcome h = f.handler();
         if (h == null) {
             return new Effect.RunHandler(spec.handlerTimeout(), acquired == null || lockKey == null ? null
                     : new Effect.HeldLock(lockKey, a.lockOwner(), acquired.fencingToken(), spec.lock().lease(),
-                            f.lockRequestedAtNanos()));
+                            f.lockRequestedAtNanos()), coalesced);
         }
         // 5. Outcome.
         Throwable failure = failureOf(h, spec.handlerTimeout());
@@ -229,8 +289,32 @@ final class DeliveryDecider {
             revisionMoved = after.isPresent() && after.getAsLong() > acquired.currentRevision();
         }
         Instant firstAttemptAt = env.firstAttemptAt() == null ? h.startedAt() : env.firstAttemptAt();
-        return onFailure(env, failure, h.stop() == HandlerRun.Stop.LEASE_LOST, revisionMoved, firstAttemptAt,
-                h.finishedAt());
+        Decision failed = onFailure(env, failure, h.stop() == HandlerRun.Stop.LEASE_LOST, revisionMoved,
+                firstAttemptAt, h.finishedAt());
+        // A failed coalesced run retries (or dies) with the payload it claimed, not the one it was published with.
+        if (failed instanceof Decision.RetryLater r) {
+            return r.withCoalesced(coalesced);
+        }
+        if (failed instanceof Decision.DeadLetter d) {
+            return d.withCoalesced(coalesced);
+        }
+        return failed;
+    }
+
+    /**
+     * A task that must wait until {@code notBefore}: back through the largest tier that fits ({@link DelayRoute}),
+     * or dead as {@code hop-limit} once it has hopped {@link DelayRoute#MAX_HOPS} times and is still early.
+     */
+    private Decision hop(TaskEnvelope env, TaskSchedule schedule, Instant notBefore, Instant now) {
+        Duration left = Duration.between(now, notBefore);
+        if (schedule.hops() >= DelayRoute.MAX_HOPS) {
+            return Decision.DeadLetter.of(DeadReason.HOP_LIMIT, "still " + DurationText.format(
+                    left.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)) + " before its not-before time "
+                    + notBefore + " after " + schedule.hops() + " hops through the delay tiers (at most "
+                    + DelayRoute.MAX_HOPS + ")", env.attempt());
+        }
+        return new Decision.Hop(DelayRoute.nextHop(spec.tiers(), left), notBefore, schedule.hops() + 1,
+                env.attempt());
     }
 
     // ---- follow-ups and joins: the protocol of FollowUpStore, as rows ----

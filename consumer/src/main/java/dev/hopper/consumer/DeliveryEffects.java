@@ -1,5 +1,6 @@
 package dev.hopper.consumer;
 
+import dev.hopper.coordination.CoalesceClaim;
 import dev.hopper.coordination.CoordinationStore;
 import dev.hopper.coordination.LockResult;
 import dev.hopper.coordination.StoreUnavailableException;
@@ -79,6 +80,12 @@ final class DeliveryEffects {
         if (effect instanceof FollowUpEffect fe) {
             return followUps.run(fe, f);
         }
+        if (effect instanceof Effect.ReadClock) {
+            return f.withNow(runner.clock().instant());
+        }
+        if (effect instanceof Effect.Claim c) {
+            return claim(c, f, s);
+        }
         if (effect instanceof Effect.ReadRevision r) {
             try {
                 return f.withRevisionAfter(OptionalLong.of(s.currentRevision(r.key())));
@@ -95,6 +102,30 @@ final class DeliveryEffects {
         }
         afterComplete.accept(c.messageId());
         return f.withCompletionRecorded();
+    }
+
+    private DeliveryFacts claim(Effect.Claim c, DeliveryFacts f, CoordinationStore s) {
+        java.time.Instant at = runner.clock().instant();
+        CoalesceClaim result;
+        try {
+            result = s.claim(c.key(), c.messageId(), c.window(), at);
+        } catch (StoreUnavailableException e) {
+            return storeDown(f, e);
+        }
+        if (!(result instanceof CoalesceClaim.Claimed claimed)) {
+            return f.withClaim(new DeliveryFacts.ClaimAnswer(result, at, null, null));
+        }
+        Reading.Readable task = (Reading.Readable) f.reading();
+        try {
+            Object payload = task.handler().read(claimed.payload());
+            return f.withClaim(new DeliveryFacts.ClaimAnswer(result, at,
+                    new CoalescedRun(payload, claimed.payload(), claimed.absorbed()), null));
+        } catch (java.io.IOException | RuntimeException e) {
+            String problem = e instanceof java.io.IOException io ? dev.hopper.topology.TaskJson.describe(io)
+                    : String.valueOf(e.getMessage());
+            return f.withClaim(new DeliveryFacts.ClaimAnswer(result, at, null,
+                    dev.hopper.topology.Headers.truncate(problem, 300)));
+        }
     }
 
     /** Releases the lock {@code f} still holds (a run that did not complete); the lease covers a failure here. */

@@ -97,9 +97,15 @@ final class DeliveryExecutor {
         HandlerOutcome h = f.handler();
         Duration took = h == null ? null : h.took();
         Duration lag = h == null || env == null ? null : Duration.between(env.publishedAt(), h.startedAt());
+        java.time.Instant notBefore = f.reading().schedule().notBefore();
+        Duration lateness = h == null || notBefore == null ? null : Duration.between(notBefore, h.startedAt());
+        DeliveryFacts.ClaimAnswer claim = f.claim();
+        long absorbed = h != null && claim != null && claim.run() != null
+                && claim.result() instanceof dev.hopper.coordination.CoalesceClaim.Claimed c && !c.again()
+                ? claim.run().absorbed() : 0;
         try {
             hooks.listener().onSettled(new WorkerListener.Settled(queue, reader.typeTag(type), d.outcome(), took, lag,
-                    d.attempts()));
+                    d.attempts(), lateness, absorbed));
         } catch (RuntimeException e) {
             log.warn("worker listener failed: {}", e.toString());
         }

@@ -34,6 +34,22 @@ final class DeliveryFacts {
         }
     }
 
+    /**
+     * The coordination store's answer to {@link Effect.Claim}.
+     *
+     * @param at the wall-clock time the claim was made (what a not-due answer is measured against)
+     * @param run for a {@link dev.hopper.coordination.CoalesceClaim.Claimed} answer whose payload reads as the
+     *     handler's payload type: the run; else null
+     * @param problem for a claimed payload that does not read as the handler's payload type: why; else null
+     */
+    record ClaimAnswer(dev.hopper.coordination.CoalesceClaim result, java.time.Instant at,
+            @Nullable CoalescedRun run, @Nullable String problem) {
+        ClaimAnswer {
+            requireNonNull(result, "result");
+            requireNonNull(at, "at");
+        }
+    }
+
     private final Arrival arrival;
     private @Nullable Boolean completedBefore;
     private boolean storeUnavailable;
@@ -45,6 +61,8 @@ final class DeliveryFacts {
     private @Nullable HandlerOutcome handler;
     private @Nullable OptionalLong revisionAfter;
     private boolean completionRecorded;
+    private java.time.@Nullable Instant now;
+    private @Nullable ClaimAnswer claim;
     private FollowUpFacts followUps = FollowUpFacts.NONE;
 
     private DeliveryFacts(Arrival arrival) {
@@ -67,6 +85,8 @@ final class DeliveryFacts {
         f.handler = handler;
         f.revisionAfter = revisionAfter;
         f.completionRecorded = completionRecorded;
+        f.now = now;
+        f.claim = claim;
         f.followUps = followUps;
         return f;
     }
@@ -131,6 +151,28 @@ final class DeliveryFacts {
 
     boolean completionRecorded() {
         return completionRecorded;
+    }
+
+    /** The worker's wall clock when the decider asked for it (for a not-before time); null until then. */
+    java.time.@Nullable Instant now() {
+        return now;
+    }
+
+    /** The answer to the claim of a coalesced run; null until claimed. */
+    @Nullable ClaimAnswer claim() {
+        return claim;
+    }
+
+    DeliveryFacts withNow(java.time.Instant instant) {
+        DeliveryFacts f = copy();
+        f.now = requireNonNull(instant, "instant");
+        return f;
+    }
+
+    DeliveryFacts withClaim(ClaimAnswer answer) {
+        DeliveryFacts f = copy();
+        f.claim = requireNonNull(answer, "answer");
+        return f;
     }
 
     DeliveryFacts withCompletedBefore(boolean done) {
@@ -203,6 +245,6 @@ final class DeliveryFacts {
         return "DeliveryFacts[" + arrival + ", completedBefore=" + completedBefore + ", storeUnavailable="
                 + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", lock=" + lock
                 + ", handler=" + handler + ", revisionAfter=" + revisionAfter + ", completionRecorded="
-                + completionRecorded + ", followUps=" + followUps + "]";
+                + completionRecorded + ", followUps=" + followUps + ", now=" + now + ", claim=" + claim + "]";
     }
 }

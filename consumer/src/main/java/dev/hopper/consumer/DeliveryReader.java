@@ -48,13 +48,14 @@ final class DeliveryReader {
         if (decoded instanceof EnvelopeCodec.Malformed m) {
             return new Reading.Malformed(m.reason(), m.messageId(), m.type());
         }
-        TaskEnvelope env = ((EnvelopeCodec.Valid) decoded).envelope();
+        EnvelopeCodec.Valid valid = (EnvelopeCodec.Valid) decoded;
+        TaskEnvelope env = valid.envelope();
         RegisteredHandler<?> handler = handlers.getOrDefault(env.type(), fallback);
         if (handler == null) {
             return new Reading.UnknownType(env);
         }
         try {
-            return new Reading.Readable(env, handler, handler.read(env.body()));
+            return new Reading.Readable(env, handler, handler.read(env.body()), valid.schedule());
         } catch (IOException | RuntimeException e) {
             String problem = e instanceof IOException io ? TaskJson.describe(io) : String.valueOf(e.getMessage());
             return new Reading.BadPayload(env, handler.payloadType().getSimpleName(), Headers.truncate(problem, 300));

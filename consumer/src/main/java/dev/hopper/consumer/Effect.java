@@ -12,7 +12,7 @@ import org.jspecify.annotations.Nullable;
  * carried out together (one batched store call).
  */
 sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Effect.AwaitStart, Effect.CheckAndLock,
-        Effect.RunHandler, Effect.ReadRevision, Effect.Complete, FollowUpEffect {
+        Effect.RunHandler, Effect.ReadRevision, Effect.Complete, Effect.ReadClock, Effect.Claim, FollowUpEffect {
 
     /** Is {@code messageId} done (a redelivery of a task completed before its ack)? → {@code completedBefore}. */
     record CheckDone(String messageId) implements Effect {
@@ -41,10 +41,34 @@ sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Eff
      * Run the handler with its timeout, renewing {@code lock}'s lease while it runs → {@code handler}.
      *
      * @param lock the key's lock held for this run, null for a task without a key
+     * @param coalesced for a coalesced run, the payload and count it claimed (the handler gets them instead of the
+     *     delivery's payload); null otherwise
      */
-    record RunHandler(Duration timeout, @Nullable HeldLock lock) implements Effect {
+    record RunHandler(Duration timeout, @Nullable HeldLock lock, @Nullable CoalescedRun coalesced)
+            implements Effect {
         public RunHandler {
             requireNonNull(timeout, "timeout");
+        }
+
+        /** A run that is not coalesced. */
+        RunHandler(Duration timeout, @Nullable HeldLock lock) {
+            this(timeout, lock, null);
+        }
+    }
+
+    /** Read the worker's wall clock → {@code now} (for a not-before time). */
+    record ReadClock() implements Effect {}
+
+    /**
+     * One atomic store call: claim the coalesced run the delivery carries, at the wall-clock time of the call →
+     * {@code claim} (with the claimed payload read as the handler's payload type).
+     */
+    record Claim(dev.hopper.coordination.CoalesceKey key, String messageId,
+            dev.hopper.topology.CoalesceWindow window) implements Effect {
+        public Claim {
+            requireNonNull(key, "key");
+            requireNonNull(messageId, "messageId");
+            requireNonNull(window, "window");
         }
     }
 

@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
@@ -31,22 +32,29 @@ final class HandlerRunner {
         this.shuttingDown = shuttingDown;
     }
 
+    /** The wall clock runs are stamped with (also the time a coalesced claim is made at). */
+    Clock clock() {
+        return clock;
+    }
+
     /** @param followUps collects what the run asks for; closed by the caller once this returns */
     HandlerOutcome run(Effect.RunHandler effect, Reading.Readable task, @Nullable Map<String, Object> headers,
             @Nullable LockResult lock, @Nullable FollowUpRequests followUps) {
         TaskEnvelope env = task.envelope();
         Instant startedAt = clock.instant();
         Effect.HeldLock held = effect.lock();
+        CoalescedRun coalesced = effect.coalesced();
         TaskContext ctx = new TaskContext(queue, env, headers == null ? Map.of() : headers, startedAt,
                 startedAt.plus(effect.timeout()), held != null && lock instanceof LockResult.Acquired a ? a : null,
-                followUps);
+                followUps, coalesced == null ? OptionalLong.empty() : OptionalLong.of(coalesced.absorbed()));
+        Object payload = coalesced == null ? task.payload() : coalesced.payload();
         HandlerRun run = new HandlerRun(Thread.currentThread(), ctx);
         Throwable thrown = null;
         HandlerRun.Stop stop;
         long t0 = nanoTime.getAsLong();
         try (DeadlineSweeper.Watch watch = sweeper.watch(run, effect.timeout(), held)) {
             try {
-                task.handler().run(task.payload(), ctx);
+                task.handler().run(payload, ctx);
             } catch (Throwable t) { // the handler's failure, whatever it is, is a fact to decide on
                 thrown = t;
             } finally {

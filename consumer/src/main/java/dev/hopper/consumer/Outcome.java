@@ -15,7 +15,14 @@ public enum Outcome {
     /** Acked without running: a redelivery of a task already completed (done-marker). */
     DUPLICATE("duplicate"),
     /** Handed back to the queue unrun (shutdown, store unavailable); no attempt counted. */
-    RETURNED("returned");
+    RETURNED("returned"),
+    /**
+     * Not run yet: its not-before time (or its coalesced run's due time) is still ahead, so a copy went through a
+     * delay tier again; no attempt counted (design.md, "Delayed tasks").
+     */
+    DELAYED("delayed"),
+    /** Acked without running: a coalesced run that another message carries or a later run already covered. */
+    COALESCED("coalesced");
 
     private final String tagValue;
 

@@ -3,6 +3,7 @@ package dev.hopper.consumer;
 import static java.util.Objects.requireNonNull;
 
 import dev.hopper.topology.TaskEnvelope;
+import dev.hopper.topology.TaskSchedule;
 import org.jspecify.annotations.Nullable;
 
 /** What reading a delivery gave ({@link DeliveryReader}); the first facts {@link DeliveryDecider} looks at. */
@@ -10,6 +11,11 @@ sealed interface Reading permits Reading.Malformed, Reading.UnknownType, Reading
 
     /** The envelope, when the headers could be read. */
     @Nullable TaskEnvelope envelope();
+
+    /** The not-before, coalescing and hop headers; only a task that can run has any that matter. */
+    default TaskSchedule schedule() {
+        return TaskSchedule.NONE;
+    }
 
     /** Properties, headers or body unreadable (design.md step 1). */
     record Malformed(String reason, @Nullable String messageId, @Nullable String type) implements Reading {
@@ -39,12 +45,19 @@ sealed interface Reading permits Reading.Malformed, Reading.UnknownType, Reading
         }
     }
 
-    /** Ready to run: the handler and the payload it gets. */
-    record Readable(TaskEnvelope envelope, RegisteredHandler<?> handler, Object payload) implements Reading {
+    /** Ready to run: the handler, the payload it gets, and when it may run ({@code schedule}). */
+    record Readable(TaskEnvelope envelope, RegisteredHandler<?> handler, Object payload, TaskSchedule schedule)
+            implements Reading {
         public Readable {
             requireNonNull(envelope, "envelope");
             requireNonNull(handler, "handler");
             requireNonNull(payload, "payload");
+            requireNonNull(schedule, "schedule");
+        }
+
+        /** A task without schedule headers. */
+        Readable(TaskEnvelope envelope, RegisteredHandler<?> handler, Object payload) {
+            this(envelope, handler, payload, TaskSchedule.NONE);
         }
     }
 }

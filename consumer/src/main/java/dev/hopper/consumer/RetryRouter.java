@@ -34,12 +34,33 @@ final class RetryRouter {
         if (firstAttemptAt != null) {
             // Only a run sets the first-attempt time; a lock wait did not run anything.
             changes.put(Headers.FIRST_ATTEMPT_AT, firstAttemptAt.toString());
+            // A delayed task that ran is past its time: the retry waits for its own tier only, and its lateness is
+            // not counted again.
+            changes.put(Headers.NOT_BEFORE, null);
+            changes.put(Headers.HOPS, null);
         }
         if (lastError != null) {
             changes.put(Headers.ERROR_CLASS, lastError.getClass().getName());
             changes.put(Headers.ERROR_MESSAGE,
                     Headers.truncate(String.valueOf(lastError.getMessage()), Headers.ERROR_MESSAGE_MAX_CHARS));
         }
+        CoalescedRun run = d.coalesced();
+        if (run != null) {
+            // The retry runs what this run claimed, without claiming again.
+            changes.put(Headers.COALESCED, run.absorbed());
+        }
+        AMQP.BasicProperties props = dev.hopper.topology.EnvelopeCodec.republished(original, changes);
+        return channel.publish("", QueueNames.retryQueue(queue, d.tier()), props, run == null ? body : run.body());
+    }
+
+    /**
+     * The copy of a task that is still early, for a delay tier: its not-before (possibly moved, for a coalesced run)
+     * and hop count updated, nothing else. Confirmed by the broker when the future completes.
+     */
+    CompletableFuture<Void> hop(String queue, AMQP.BasicProperties original, byte[] body, Decision.Hop d) {
+        Map<String, @Nullable Object> changes = new HashMap<>();
+        changes.put(Headers.NOT_BEFORE, d.notBefore().toEpochMilli());
+        changes.put(Headers.HOPS, d.hops());
         AMQP.BasicProperties props = dev.hopper.topology.EnvelopeCodec.republished(original, changes);
         return channel.publish("", QueueNames.retryQueue(queue, d.tier()), props, body);
     }

@@ -22,22 +22,25 @@ public final class TaskContext {
     private final Instant deadline;
     private final OptionalLong fencingToken;
     private final OptionalLong currentRevision;
+    private final OptionalLong coalesced;
     private final AtomicBoolean leaseLost = new AtomicBoolean();
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final @Nullable FollowUpRequests followUps;
 
-    /** @param lock the key's lock this run holds, null for a task without a key */
+    /** A run that is not coalesced. */
     TaskContext(String queue, TaskEnvelope envelope, Map<String, Object> headers, Instant startedAt, Instant deadline,
             LockResult.@Nullable Acquired lock) {
-        this(queue, envelope, headers, startedAt, deadline, lock, null);
+        this(queue, envelope, headers, startedAt, deadline, lock, null, OptionalLong.empty());
     }
 
     /**
      * @param lock the key's lock this run holds (or the task's claim, for a follow-up without a key), null for none
      * @param followUps collects this run's follow-ups, join and result; null where a run cannot have any
+     * @param coalesced for a coalesced run, the publishes it absorbed besides its own; empty otherwise
      */
     TaskContext(String queue, TaskEnvelope envelope, Map<String, Object> headers, Instant startedAt, Instant deadline,
-            LockResult.@Nullable Acquired lock, @Nullable FollowUpRequests followUps) {
+            LockResult.@Nullable Acquired lock, @Nullable FollowUpRequests followUps,
+            OptionalLong coalesced) {
         this.followUps = followUps;
         this.queue = queue;
         this.envelope = envelope;
@@ -46,6 +49,15 @@ public final class TaskContext {
         this.deadline = deadline;
         this.fencingToken = lock == null ? OptionalLong.empty() : OptionalLong.of(lock.fencingToken());
         this.currentRevision = lock == null ? OptionalLong.empty() : OptionalLong.of(lock.currentRevision());
+        this.coalesced = coalesced;
+    }
+
+    /**
+     * For a coalesced task (design.md, "Coalescing"): how many publishes for the key this run absorbed besides the one
+     * that created it. The payload the handler got is the latest of them. Empty for a task that is not coalesced.
+     */
+    public OptionalLong coalesced() {
+        return coalesced;
     }
 
     public String queue() {

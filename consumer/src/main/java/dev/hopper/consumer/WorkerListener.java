@@ -17,9 +17,20 @@ public interface WorkerListener {
      * @param handlerDuration how long the handler ran; null when it did not run
      * @param lag publish time to handler start; null when it did not run
      * @param attempts runs so far, including this one (for success and dead outcomes)
+     * @param lateness for a run of a task with a not-before time: how long after that time the handler started;
+     *     null otherwise
+     * @param absorbed for a run that claimed a coalesced payload: how many publishes it absorbed besides its own
+     *     (0 otherwise)
      */
     record Settled(String queue, String type, Outcome outcome, @Nullable Duration handlerDuration,
-            @Nullable Duration lag, int attempts) {}
+            @Nullable Duration lag, int attempts, @Nullable Duration lateness, long absorbed) {
+
+        /** A settlement of a task without a not-before time or a coalesced claim. */
+        public Settled(String queue, String type, Outcome outcome, @Nullable Duration handlerDuration,
+                @Nullable Duration lag, int attempts) {
+            this(queue, type, outcome, handlerDuration, lag, attempts, null, 0);
+        }
+    }
 
     default void onSettled(Settled event) {}
 

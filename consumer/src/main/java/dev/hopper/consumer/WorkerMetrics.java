@@ -26,12 +26,19 @@ import java.util.function.IntSupplier;
  *
  * <ul>
  *   <li>{@value #PROCESSED} counter (queue, type, outcome): one per settled delivery, outcome =
- *       {@link Outcome#tagValue()} (success, retried, dead, superseded, lock_busy, duplicate, returned). Pre-created
+ *       {@link Outcome#tagValue()} (success, retried, dead, superseded, lock_busy, duplicate, returned, delayed,
+ *       coalesced). Pre-created
  *       at zero for every queue, registered type (and {@code unknown}) and outcome, so rates start at zero.
  *   <li>{@value #DURATION} timer (queue, type, outcome): handler run time, only for deliveries whose handler ran;
  *       percentile histogram up to the queue's handler timeout.
  *   <li>{@value #LAG} timer (queue, type): original publish to handler start (includes retry delays);
  *       histogram up to 2 days.
+ *   <li>{@value #LATENESS} timer (queue, type): for a task with a not-before time (a delayed task or a delayed
+ *       coalesced run), how long after that time its handler started; histogram up to 2 days. Never negative: a
+ *       task does not run early.
+ *   <li>{@value #ABSORBED} counter (queue, type): publishes absorbed into coalesced runs that started (each run's
+ *       count besides the publish that created it; the publisher counts the same publishes as
+ *       {@code hopper.tasks.published{outcome=absorbed}}).
  *   <li>{@value #ATTEMPTS} distribution summary (queue, type, outcome = success | dead): runs a task took.
  *   <li>{@value #QUEUE_DEPTH} gauge (queue, kind = work | retry | dead; retry sums the delay tiers): messages
  *       ready, refreshed every few seconds by passive declares, NaN until first read.
@@ -49,6 +56,8 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     public static final String DURATION = "hopper.tasks.duration";
     public static final String LAG = "hopper.tasks.lag";
     public static final String ATTEMPTS = "hopper.tasks.attempts";
+    public static final String LATENESS = "hopper.tasks.lateness";
+    public static final String ABSORBED = "hopper.tasks.absorbed";
     public static final String QUEUE_DEPTH = "hopper.queue.depth";
     public static final String INFLIGHT = "hopper.worker.inflight";
     public static final String CIRCUIT_STATE = "hopper.circuit.state";
@@ -147,6 +156,16 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
                         .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type)
                         .publishPercentileHistogram().maximumExpectedValue(MAX_LAG)
                         .register(r).record(e.lag().isNegative() ? Duration.ZERO : e.lag());
+            }
+            if (e.lateness() != null) {
+                Timer.builder(LATENESS).description("Not-before time to handler start, for delayed tasks")
+                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type)
+                        .publishPercentileHistogram().maximumExpectedValue(MAX_LAG)
+                        .register(r).record(e.lateness().isNegative() ? Duration.ZERO : e.lateness());
+            }
+            if (e.absorbed() > 0) {
+                Counter.builder(ABSORBED).description("Publishes absorbed into coalesced runs that started")
+                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type).register(r).increment(e.absorbed());
             }
             if (e.outcome() == Outcome.SUCCESS || e.outcome() == Outcome.DEAD) {
                 DistributionSummary.builder(ATTEMPTS).description("Runs a task took until it succeeded or died")

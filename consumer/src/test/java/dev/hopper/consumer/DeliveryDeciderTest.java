@@ -381,4 +381,136 @@ class DeliveryDeciderTest {
     private static List<DelayTier> tiers(String... labels) {
         return Stream.of(labels).map(DelayTier::parse).toList();
     }
+
+    // ---- delayed tasks and coalesced runs (design.md, "Delayed tasks" and "Coalescing") ----
+
+    private static final dev.hopper.topology.CoalesceWindow WINDOW = new dev.hopper.topology.CoalesceWindow(
+            Duration.ofSeconds(1), Duration.ofSeconds(2));
+    private static final byte[] PAYLOAD = new byte[0];
+
+    private static DeliveryFacts scheduled(TaskEnvelope env, dev.hopper.topology.TaskSchedule s) {
+        return arrived(new Reading.Readable(env, HANDLER, PAYLOAD, s), false, 0, false);
+    }
+
+    private static dev.hopper.topology.TaskSchedule notBefore(Instant at, int hops) {
+        return new dev.hopper.topology.TaskSchedule(at, null, hops, null);
+    }
+
+    private static dev.hopper.topology.TaskSchedule coalesced(@Nullable Long carried) {
+        return new dev.hopper.topology.TaskSchedule(null, WINDOW, 1, carried);
+    }
+
+    /** Keyed, coalesced, admitted, lock acquired at revision 3. */
+    private static DeliveryFacts coalescedLocked(TaskEnvelope env, @Nullable Long carried) {
+        return scheduled(env, coalesced(carried)).withAdmitted(true).withStartPermitted(true)
+                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L);
+    }
+
+    private static DeliveryFacts.ClaimAnswer answer(dev.hopper.coordination.CoalesceClaim result,
+            @Nullable CoalescedRun run) {
+        return new DeliveryFacts.ClaimAnswer(result, T0, run, null);
+    }
+
+    static Stream<Arguments> delayAndCoalescingSteps() {
+        TaskEnvelope plain = envelope(null, null, 0, 0, null);
+        TaskEnvelope keyed = envelope(KEY, 3L, 0, 0, null);
+        Effect.HeldLock held = new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 99L);
+        byte[] claimedBody = "{\"n\":100}".getBytes(StandardCharsets.UTF_8);
+        CoalescedRun claimedRun = new CoalescedRun(claimedBody, claimedBody, 99);
+        dev.hopper.coordination.CoalesceClaim.Claimed claimed =
+                new dev.hopper.coordination.CoalesceClaim.Claimed(claimedBody, 99, false);
+        return Stream.of(
+                row("delayed: a not-before needs the clock first", SKIP,
+                        scheduled(plain, notBefore(T0.plusSeconds(600), 1)), new Effect.ReadClock()),
+                row("delayed: early by 10m hops through 5m (no attempt, no lock, no handler)", SKIP,
+                        scheduled(plain, notBefore(T0.plusSeconds(600), 1)).withNow(T0),
+                        new Decision.Hop(DelayTier.parse("5m"), T0.plusSeconds(600), 2, 0)),
+                row("delayed: early by 3h hops through the largest tier", SKIP,
+                        scheduled(plain, notBefore(T0.plus(Duration.ofHours(3)), 1)).withNow(T0),
+                        new Decision.Hop(DelayTier.parse("1h"), T0.plus(Duration.ofHours(3)), 2, 0)),
+                row("delayed: early by less than the smallest tier hops through it", SKIP,
+                        scheduled(plain, notBefore(T0.plusMillis(1), 3)).withNow(T0),
+                        new Decision.Hop(DelayTier.parse("5s"), T0.plusMillis(1), 4, 0)),
+                row("delayed: an early keyed redelivery hops without asking the store", SKIP,
+                        arrived(new Reading.Readable(keyed, HANDLER, PAYLOAD, notBefore(T0.plusSeconds(40), 1)),
+                                true, 1, false).withNow(T0),
+                        new Decision.Hop(DelayTier.parse("30s"), T0.plusSeconds(40), 2, 0)),
+                row("delayed: due goes on to the gates", SKIP,
+                        scheduled(plain, notBefore(T0, 1)).withNow(T0), new Effect.Admit()),
+                row("delayed: late goes on to the gates", SKIP,
+                        scheduled(plain, notBefore(T0, 1)).withNow(T0.plusSeconds(2)), new Effect.Admit()),
+                row("delayed: still early after the hop cap is dead as hop-limit", SKIP,
+                        scheduled(plain, notBefore(T0.plus(Duration.ofDays(400)), dev.hopper.topology.DelayRoute
+                                .MAX_HOPS)).withNow(T0),
+                        Decision.DeadLetter.of(DeadReason.HOP_LIMIT, "still 400d before its not-before time "
+                                + T0.plus(Duration.ofDays(400)) + " after 1000 hops through the delay tiers (at most "
+                                + "1000)", 0)),
+                row("coalesced: under the lock, the run is claimed", SKIP, coalescedLocked(keyed, null),
+                        new Effect.Claim(new dev.hopper.coordination.CoalesceKey("q", "job", KEY), ID, WINDOW)),
+                row("coalesced: not due (the due time moved) hops until the new due time", SKIP,
+                        coalescedLocked(keyed, null).withClaim(answer(
+                                new dev.hopper.coordination.CoalesceClaim.NotDue(T0.plusSeconds(20)), null)),
+                        new Decision.Hop(DelayTier.parse("5s"), T0.plusSeconds(20), 2, 0)),
+                row("coalesced: nothing pending acks without running", SKIP,
+                        coalescedLocked(keyed, null).withClaim(answer(
+                                new dev.hopper.coordination.CoalesceClaim.NothingPending(), null)),
+                        new Decision.Ack(Outcome.COALESCED, 0)),
+                row("coalesced: claimed runs the handler with the claimed payload and count", SKIP,
+                        coalescedLocked(keyed, null).withClaim(answer(claimed, claimedRun)),
+                        new Effect.RunHandler(TIMEOUT, held, claimedRun)),
+                row("coalesced: forgotten (state expired) runs its own payload", SKIP,
+                        coalescedLocked(keyed, null).withClaim(answer(
+                                new dev.hopper.coordination.CoalesceClaim.Forgotten(), null)),
+                        new Effect.RunHandler(TIMEOUT, held, new CoalescedRun(PAYLOAD, keyed.body(), 0))),
+                row("coalesced: a claimed payload the handler cannot read is dead as malformed", SKIP,
+                        coalescedLocked(keyed, null).withClaim(new DeliveryFacts.ClaimAnswer(claimed, T0, null,
+                                "bad")),
+                        Decision.DeadLetter.of(DeadReason.MALFORMED, "the coalesced payload claimed for this run is "
+                                + "not valid JSON for the handler: bad", 0)),
+                row("coalesced: a retry copy runs what it carries without claiming", SKIP,
+                        coalescedLocked(keyed, 7L),
+                        new Effect.RunHandler(TIMEOUT, held, new CoalescedRun(PAYLOAD, keyed.body(), 7))),
+                row("coalesced: a run that succeeded records completion", SKIP,
+                        coalescedLocked(keyed, null).withClaim(answer(claimed, claimedRun)).withHandler(SUCCEEDED),
+                        new Effect.Complete(KEY, OWNER, TOKEN, ID, DONE_TTL)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("delayAndCoalescingSteps")
+    void decidesDelaysAndCoalescing(String name, DeliveryDecider decider, DeliveryFacts facts, Step expected) {
+        assertSameStep(decider.decide(facts), expected);
+    }
+
+    @Test
+    void aFailedClaimedRunRetriesAndDiesWithWhatItClaimed() {
+        byte[] claimedBody = "{\"n\":100}".getBytes(StandardCharsets.UTF_8);
+        CoalescedRun run = new CoalescedRun(claimedBody, claimedBody, 99);
+        DeliveryFacts claimedAndFailed = coalescedLocked(envelope(KEY, 3L, 0, 0, null), null)
+                .withClaim(answer(new dev.hopper.coordination.CoalesceClaim.Claimed(claimedBody, 99, false), run))
+                .withHandler(failed(BOOM)).withRevisionAfter(OptionalLong.of(3));
+
+        Step retry = SKIP.decide(claimedAndFailed);
+        assertThat(retry).isInstanceOf(Decision.RetryLater.class);
+        assertThat(((Decision.RetryLater) retry).coalesced()).isSameAs(run);
+        assertThat(((Decision.RetryLater) retry).nextAttempt()).isEqualTo(1);
+
+        DeliveryFacts lastAttempt = coalescedLocked(envelope(KEY, 3L, 4, 0, T0), null)
+                .withClaim(answer(new dev.hopper.coordination.CoalesceClaim.Claimed(claimedBody, 99, false), run))
+                .withHandler(failed(BOOM)).withRevisionAfter(OptionalLong.of(3));
+        Step dead = SKIP.decide(lastAttempt);
+        assertThat(dead).isInstanceOf(Decision.DeadLetter.class);
+        assertThat(((Decision.DeadLetter) dead).reason()).isEqualTo(DeadReason.EXHAUSTED);
+        assertThat(((Decision.DeadLetter) dead).coalesced()).isSameAs(run);
+    }
+
+    @Test
+    void everyDelayAndCoalescingRuleHasARow() {
+        List<String> names = delayAndCoalescingSteps().map(a -> (String) a.get()[0]).toList();
+        for (String rule : List.of("delayed: a not-before needs the clock", "delayed: early", "delayed: due",
+                "delayed: still early after the hop cap", "coalesced: under the lock", "coalesced: not due",
+                "coalesced: nothing pending", "coalesced: claimed", "coalesced: forgotten",
+                "coalesced: a retry copy")) {
+            assertThat(names).as("a row for '%s'", rule).anyMatch(n -> n.startsWith(rule));
+        }
+    }
 }

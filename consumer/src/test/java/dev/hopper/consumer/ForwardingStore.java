@@ -1,8 +1,13 @@
 package dev.hopper.consumer;
 
+import dev.hopper.coordination.CoalesceClaim;
+import dev.hopper.coordination.CoalesceKey;
+import dev.hopper.coordination.CoalesceSchedule;
 import dev.hopper.coordination.CoordinationStore;
 import dev.hopper.coordination.LockResult;
+import dev.hopper.topology.CoalesceWindow;
 import java.time.Duration;
+import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
 /** Passes every call to a delegate; tests override what they slow down. */
@@ -32,6 +37,17 @@ class ForwardingStore implements CoordinationStore {
     @Override
     public void release(String key, String owner, long token) {
         delegate.release(key, owner, token);
+    }
+
+    @Override
+    public CoalesceSchedule scheduleOrAbsorb(CoalesceKey key, String messageId, byte[] payload, CoalesceWindow window,
+            Instant now) {
+        return delegate.scheduleOrAbsorb(key, messageId, payload, window, now);
+    }
+
+    @Override
+    public CoalesceClaim claim(CoalesceKey key, String messageId, CoalesceWindow window, Instant now) {
+        return delegate.claim(key, messageId, window, now);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.hopper.coordination;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.topology.CoalesceWindow;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,7 +41,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Follow-up groups are kept apart, in {@link InMemoryFollowUps}, and expire {@link GroupPlan#retention()} after
  * their last write on the same monotonic clock. Groups and done-markers are this process's only: a follow-up is
- * deduplicated and a join fired exactly once only within the process.
+ * deduplicated and a join fired exactly once only within the process. Coalescing state is kept apart, in
+ * {@link InMemoryCoalescing}, measured on the wall-clock instants its callers pass in, and expires as that class
+ * says.
  */
 public final class InMemoryCoordinationStore implements CoordinationStore {
     /** Done-markers kept at most, by default. */
@@ -54,6 +57,7 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
     private final AtomicInteger queued = new AtomicInteger();
     private final int markerCapacity;
     private final AtomicLong lastToken = new AtomicLong();
+    private final InMemoryCoalescing coalescing = new InMemoryCoalescing();
     private final InMemoryFollowUps followUps;
 
     /** A store on the system clocks. */
@@ -210,6 +214,21 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
                 : new KeyState(state.revision + 1, state.owner, state.token, state.deadlineNanos));
         return bumped.revision;
     }
+
+    // ---- coalescing: all of it lives in InMemoryCoalescing ----
+
+    @Override
+    public CoalesceSchedule scheduleOrAbsorb(CoalesceKey key, String messageId, byte[] payload, CoalesceWindow window,
+            Instant now) {
+        return coalescing.scheduleOrAbsorb(key, messageId, payload, window, now);
+    }
+
+    @Override
+    public CoalesceClaim claim(CoalesceKey key, String messageId, CoalesceWindow window, Instant now) {
+        return coalescing.claim(key, messageId, window, now);
+    }
+
+    // ---- end of coalescing ----
 
     // ---- follow-ups and joins: the groups live in InMemoryFollowUps ----
 

@@ -17,7 +17,9 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import dev.hopper.topology.CoalesceWindow;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +50,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code <ns>token:<key>}: the last fencing token issued for the key; expires after a week without locking
  *       (see below why losing it is harmless)</li>
  *   <li>{@code <ns>done:<messageId>}: the owner that completed the message; expires after the done-marker TTL</li>
+ *   <li>{@code <ns>coalesce:<queue length>:<queue>:<type length>:<type>:<key>}: a hash with one key's coalescing
+ *       state ({@link CoalescingStore}); expires on its own (PEXPIRE)</li>
  *   <li>{@code <ns>group:<parentId>}, {@code <ns>group-members:<parentId>}, {@code <ns>group-results:<parentId>},
  *       {@code <ns>group-dead:<parentId>}: a parent's follow-up group ({@link FollowUpStore}, layout on
  *       {@link RedisFollowUps}); expire on their own</li>
@@ -103,6 +107,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
 
     private final RedisStoreConfig config;
     private final RedisKeys keys;
+    private final RedisCoalescing coalescing;
     private final RedisFollowUps followUps;
     private final ClientResources resources;
     private final RedisClient client;
@@ -117,6 +122,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     public RedisCoordinationStore(RedisStoreConfig config) {
         this.config = requireNonNull(config, "config");
         this.keys = new RedisKeys(config.namespace());
+        this.coalescing = new RedisCoalescing(keys);
         this.followUps = new RedisFollowUps(keys);
         this.resources = DefaultClientResources.builder()
                 .ioThreadPoolSize(2)
@@ -231,6 +237,30 @@ public final class RedisCoordinationStore implements CoordinationStore {
         requireNonNull(key, "key");
         return call("bumpRevision", c -> c.incr(keys.revision(key)));
     }
+
+    // ---- coalescing: all of it lives in RedisCoalescing and its scripts ----
+
+    @Override
+    public CoalesceSchedule scheduleOrAbsorb(CoalesceKey key, String messageId, byte[] payload, CoalesceWindow window,
+            Instant now) {
+        requireNonNull(key, "key");
+        requireNonNull(messageId, "messageId");
+        requireNonNull(payload, "payload");
+        requireNonNull(window, "window");
+        requireNonNull(now, "now");
+        return call("scheduleOrAbsorb", c -> coalescing.scheduleOrAbsorb(c, key, messageId, payload, window, now));
+    }
+
+    @Override
+    public CoalesceClaim claim(CoalesceKey key, String messageId, CoalesceWindow window, Instant now) {
+        requireNonNull(key, "key");
+        requireNonNull(messageId, "messageId");
+        requireNonNull(window, "window");
+        requireNonNull(now, "now");
+        return call("claim", c -> coalescing.claim(c, key, messageId, window, now));
+    }
+
+    // ---- end of coalescing ----
 
     // ---- follow-ups and joins: all of it lives in RedisFollowUps and its scripts ----
 

@@ -18,6 +18,15 @@ record RedisKeys(String namespace) {
         return namespace + "done:" + messageId;
     }
 
+    /**
+     * The coalescing state of one queue + type + key. Queue and type are length-prefixed, so no choice of
+     * characters in them (colons included) can make two keys collide.
+     */
+    String coalesce(CoalesceKey k) {
+        return namespace + "coalesce:" + k.queue().length() + ":" + k.queue() + ":" + k.type().length() + ":"
+                + k.type() + ":" + k.key();
+    }
+
     /** A parent's follow-up group: plan, counters and join (see {@link RedisFollowUps}). */
     String group(String parentId) {
         return namespace + "group:" + parentId;

@@ -31,7 +31,18 @@ public class PublishException extends HopperException {
          * The task needed its key's current revision and the revision store did not answer (the cause says why);
          * nothing was sent.
          */
-        REVISION_UNAVAILABLE(false);
+        REVISION_UNAVAILABLE(false),
+        /**
+         * The task is delayed (or a coalesced run due later) and the publisher does not know its queue's delay tiers
+         * ({@link TaskPublisher.Builder#queues}), or the delay needs more hops than the tiers allow; nothing was
+         * sent.
+         */
+        NOT_SCHEDULABLE(false),
+        /**
+         * The task is coalesced and the publisher has no coordination store, or the store did not answer (the cause
+         * says why); nothing was sent and nothing was absorbed.
+         */
+        COALESCING_UNAVAILABLE(false);
 
         private final boolean mayHaveArrived;
 

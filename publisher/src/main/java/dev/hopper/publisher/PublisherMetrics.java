@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * A {@link TaskPublisher}'s Micrometer meter: {@value #PUBLISHED} counter (queue, type, outcome), one per publish
  * when its outcome is known. Outcomes: {@code confirmed} (the broker confirmed), {@code nacked} (basic.nack, e.g. a
  * full queue with reject-publish), {@code returned} (unroutable: no such queue), {@code failed} (anything else:
- * connection lost, timeout, window full, blocked, closed, revision store down). Prometheus shows it as
+ * connection lost, timeout, window full, blocked, closed, revision store down), {@code absorbed} (a coalesced task
+ * whose payload a pending run took over: the count of absorbed publishes). Prometheus shows it as
  * {@code hopper_tasks_published_total}. Wire it with {@link TaskPublisher.Builder#meterRegistry}.
  *
  * <p>Tags stay bounded: a publisher has no registry of task types, so the first {@value #MAX_TYPES} distinct
@@ -29,6 +30,8 @@ public final class PublisherMetrics implements MeterBinder {
     public static final String NACKED = "nacked";
     public static final String RETURNED = "returned";
     public static final String FAILED = "failed";
+    /** A coalesced task absorbed into a pending run: no message sent, its payload kept for that run. */
+    public static final String ABSORBED = "absorbed";
     static final int MAX_TYPES = 100;
     private static final Logger log = LoggerFactory.getLogger(PublisherMetrics.class);
 
@@ -43,9 +46,9 @@ public final class PublisherMetrics implements MeterBinder {
         registries.add(registry);
     }
 
-    /** Records one publish's outcome; {@code error} null means confirmed. */
-    void record(String queue, String type, @Nullable Throwable error) {
-        String outcome = outcomeOf(error);
+    /** Records one publish's outcome; {@code error} null means confirmed (or absorbed when {@code absorbed}). */
+    void record(String queue, String type, boolean absorbed, @Nullable Throwable error) {
+        String outcome = error == null && absorbed ? ABSORBED : outcomeOf(error);
         String typeTag = typeTag(type);
         for (MeterRegistry r : registries) {
             Counter.builder(PUBLISHED).description("Tasks published, by broker outcome")

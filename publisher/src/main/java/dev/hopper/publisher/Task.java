@@ -4,11 +4,16 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hopper.topology.CoalesceWindow;
+import dev.hopper.topology.DurationText;
 import dev.hopper.topology.Lineage;
 import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.TaskJson;
+import dev.hopper.topology.TaskSchedule;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 
@@ -25,11 +30,19 @@ import org.jspecify.annotations.Nullable;
  * @param revision the key's revision the task was published against; null lets {@link TaskPublisher} stamp the
  *     key's current revision from its revision store
  * @param messageId stable across retries and replays; a random UUID unless given
+ * @param notBefore the task must not run before this instant (design.md, "Delayed tasks"); null when it has no
+ *     fixed time
+ * @param delay the task must not run before this long after it is published; null when it has none (at most one of
+ *     {@code notBefore} and {@code delay} is set)
+ * @param coalesce the task's runs are coalesced per queue + type + key with this window (design.md,
+ *     "Coalescing"); needs a key and excludes {@code notBefore} and {@code delay}, since the coordination store
+ *     decides when the run happens
  * @param lineage the parent and join flag of a follow-up ({@link Lineage#NONE} for a producer's task); set by the
  *     worker that publishes a handler's follow-ups ({@link #asFollowUp}), never by the builder
  */
 public record Task(String queue, String type, byte[] body, @Nullable String key, @Nullable Long revision,
-        String messageId, Lineage lineage) {
+        String messageId, Lineage lineage, @Nullable Instant notBefore, @Nullable Duration delay,
+        @Nullable CoalesceWindow coalesce) {
 
     public Task {
         requireNonNull(queue, "queue");
@@ -57,7 +70,40 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         if (revision != null && key == null) {
             throw new IllegalArgumentException("a task with a revision needs a key (queue '" + queue + "')");
         }
+        if (notBefore != null && delay != null) {
+            throw new IllegalArgumentException("a task has a delay or a not-before time, not both (queue '" + queue
+                    + "')");
+        }
+        if (delay != null && delay.isNegative()) {
+            throw new IllegalArgumentException("task delay must be >= 0, was " + delay + " (queue '" + queue + "')");
+        }
+        if (delay != null && delay.compareTo(MAX_DELAY) > 0) {
+            throw new IllegalArgumentException("task delay must be at most 3650d, was " + DurationText.format(delay)
+                    + " (queue '" + queue + "')");
+        }
+        if (notBefore != null && (notBefore.isBefore(Instant.EPOCH) || notBefore.isAfter(
+                TaskSchedule.LATEST_NOT_BEFORE))) {
+            throw new IllegalArgumentException("task not-before must be between 1970 and the end of 9999, was "
+                    + notBefore + " (queue '" + queue + "')");
+        }
+        if (coalesce != null && key == null) {
+            throw new IllegalArgumentException("a coalesced task needs a key: runs are coalesced per queue, type and "
+                    + "key (queue '" + queue + "', type '" + type + "'); set key(...)");
+        }
+        if (coalesce != null && (notBefore != null || delay != null)) {
+            throw new IllegalArgumentException("a coalesced task takes no delay or not-before time: the coalescing "
+                    + "window decides when it runs (queue '" + queue + "', type '" + type + "')");
+        }
     }
+
+    /** A task to publish at once, without coalescing (what a follow-up is). */
+    public Task(String queue, String type, byte[] body, @Nullable String key, @Nullable Long revision,
+            String messageId, Lineage lineage) {
+        this(queue, type, body, key, revision, messageId, lineage, null, null, null);
+    }
+
+    /** The longest {@link #delay} accepted: ten years. */
+    public static final Duration MAX_DELAY = Duration.ofDays(3650);
 
     /** The payload as JSON text. */
     public String bodyText() {
@@ -66,7 +112,7 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
 
     /** This task with {@code revision} set (used when the publisher stamps the key's current revision). */
     public Task withRevision(long revision) {
-        return new Task(queue, type, body, key, revision, messageId, lineage);
+        return new Task(queue, type, body, key, revision, messageId, lineage, notBefore, delay, coalesce);
     }
 
     /**
@@ -79,7 +125,7 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         if (!lineage.hasParent()) {
             throw new IllegalArgumentException("a follow-up's lineage needs a parent");
         }
-        return new Task(queue, type, body, key, revision, followUpId, lineage);
+        return new Task(queue, type, body, key, revision, followUpId, lineage, notBefore, delay, coalesce);
     }
 
     @Override
@@ -87,7 +133,10 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         // Never the payload: it is the user's data and may be large or sensitive.
         return "Task[queue=" + queue + ", type=" + type + ", messageId=" + messageId + ", key=" + key
                 + ", revision=" + revision + (lineage.hasParent() ? ", parent=" + lineage.parentId() : "")
-                + (lineage.join() ? ", join" : "") + ", bytes=" + body.length + "]";
+                + (lineage.join() ? ", join" : "")
+                + (notBefore != null ? ", notBefore=" + notBefore : "")
+                + (delay != null ? ", delay=" + DurationText.format(delay) : "")
+                + (coalesce != null ? ", coalesce=" + coalesce : "") + ", bytes=" + body.length + "]";
     }
 
     /** A builder that serializes payloads with {@link TaskJson#newMapper()}. */
@@ -116,6 +165,10 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         private @Nullable String key;
         private @Nullable Long revision;
         private @Nullable String messageId;
+        private @Nullable Instant notBefore;
+        private @Nullable Duration delay;
+        private @Nullable Duration debounce;
+        private @Nullable Duration maxDelay;
 
         private Builder(ObjectMapper mapper) {
             this.mapper = mapper;
@@ -169,6 +222,36 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
         }
 
         /**
+         * Not to run before {@code delay} has passed since it is published (design.md, "Delayed tasks"): it waits
+         * in the queue's delay tiers, never in a worker's memory, and runs at most one smallest tier after its time.
+         * Replaces an earlier {@link #notBefore}; null for none.
+         */
+        public Builder delay(@Nullable Duration delay) {
+            this.delay = delay;
+            this.notBefore = null;
+            return this;
+        }
+
+        /** Not to run before {@code instant}; like {@link #delay}. Replaces an earlier delay; null for none. */
+        public Builder notBefore(@Nullable Instant instant) {
+            this.notBefore = instant;
+            this.delay = null;
+            return this;
+        }
+
+        /**
+         * Coalesce this task's runs per queue + type + key (design.md, "Coalescing"): the first trigger runs at once;
+         * later ones join one pending run whose due time moves by {@code debounce} with each trigger, but never past
+         * the last run's start plus {@code maxDelay}. The handler gets the latest payload. Needs a {@link #key} and a
+         * publisher with a coordination store ({@link TaskPublisher.Builder#coalescingStore}).
+         */
+        public Builder coalesce(Duration debounce, Duration maxDelay) {
+            this.debounce = requireNonNull(debounce, "debounce");
+            this.maxDelay = requireNonNull(maxDelay, "maxDelay");
+            return this;
+        }
+
+        /**
          * Validates and serializes.
          *
          * @throws IllegalArgumentException naming the field that is missing or wrong, or the payload's type and
@@ -186,7 +269,16 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
                         + "'): set payload(...) or jsonPayload(...)");
             }
             String id = messageId == null ? UUID.randomUUID().toString() : messageId;
-            return new Task(queue, type, body(), key, revision, id, Lineage.NONE);
+            CoalesceWindow window = null;
+            if (debounce != null && maxDelay != null) {
+                try {
+                    window = new CoalesceWindow(debounce, maxDelay);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(e.getMessage() + " (queue '" + queue + "', type '" + type
+                            + "')", e);
+                }
+            }
+            return new Task(queue, type, body(), key, revision, id, Lineage.NONE, notBefore, delay, window);
         }
 
         private byte[] body() {

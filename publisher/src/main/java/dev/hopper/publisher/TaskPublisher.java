@@ -3,15 +3,27 @@ package dev.hopper.publisher;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hopper.coordination.CoalesceKey;
+import dev.hopper.coordination.CoalesceSchedule;
+import dev.hopper.coordination.CoalescingStore;
 import dev.hopper.coordination.RevisionStore;
+import dev.hopper.topology.CoalesceWindow;
+import dev.hopper.topology.DelayRoute;
+import dev.hopper.topology.DelayTier;
 import dev.hopper.topology.EnvelopeCodec;
 import dev.hopper.topology.QueueNames;
+import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.TaskEnvelope;
 import dev.hopper.topology.TaskJson;
+import dev.hopper.topology.TaskSchedule;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +55,20 @@ import org.jspecify.annotations.Nullable;
  * the {@link RevisionStore}, if one is configured; without a store such a task carries no revision header. A task
  * with an explicit revision keeps it.
  *
+ * <p><b>Delayed tasks.</b> A task with a {@link Task#delay()} or {@link Task#notBefore()} in the future carries
+ * {@code x-hopper-not-before} and goes straight into its queue's delay tier queue {@code Q.retry.<tier>}, the
+ * largest tier that fits the time left ({@link DelayRoute}); the tier's TTL brings it back to {@code Q}, where a
+ * worker hops it again while it is early. The publisher needs the queue's tiers ({@link Builder#queues}); a delay
+ * needing more than {@link DelayRoute#MAX_PLANNED_HOPS} hops fails with {@code NOT_SCHEDULABLE}, nothing sent. A
+ * not-before in the past publishes to {@code Q} at once.
+ *
+ * <p><b>Coalesced tasks.</b> A task with {@link Task#coalesce()} first asks the coordination store
+ * ({@link Builder#coalescingStore}) to schedule or absorb it: it is sent at once, sent as a delayed task, or not sent
+ * at all because a pending run absorbed its payload (the receipt says {@link PublishReceipt#absorbed()}). If the
+ * store answered "send" and the send then fails, publish the same task again (same message id): the store answers
+ * the same, and a pending run whose message never arrived is taken over by the next trigger after a while
+ * ({@link CoalescingStore#staleAfter}).
+ *
  * <p><b>Threading.</b> Thread-safe: any number of threads may publish through one instance. Publishing is
  * serialized on one confirm channel (which sustains the broker's throughput for one connection); confirms are
  * handled on the connection's thread and futures completed on a dedicated thread: keep stages chained on them
@@ -57,6 +83,8 @@ public final class TaskPublisher implements AutoCloseable {
     private final ObjectMapper mapper;
     private final Duration publishTimeout;
     private final @Nullable PublisherMetrics metrics;
+    private final Map<String, List<DelayTier>> tiers;
+    private final @Nullable CoalescingStore coalescing;
 
     private TaskPublisher(Builder b, BrokerConnection connection, boolean ownsConnection) {
         this.connection = connection;
@@ -65,6 +93,8 @@ public final class TaskPublisher implements AutoCloseable {
         this.revisions = b.revisions;
         this.mapper = b.mapper == null ? TaskJson.newMapper() : b.mapper;
         this.publishTimeout = b.publishTimeout;
+        this.tiers = Map.copyOf(b.tiers);
+        this.coalescing = b.coalescing;
         this.channel = new ConfirmedChannel(connection, b.windowSize, b.windowWait, b.confirmTimeout);
         if (b.meterRegistry != null) {
             this.metrics = new PublisherMetrics();
@@ -100,7 +130,7 @@ public final class TaskPublisher implements AutoCloseable {
         // The returned future completes after the count, so a caller that saw the outcome also sees it counted.
         return f.whenComplete((r, e) -> {
             try {
-                m.record(task.queue(), task.type(), e);
+                m.record(task.queue(), task.type(), r != null && r.absorbed(), e);
             } catch (RuntimeException ignored) {
                 // Metrics are best effort: a failing meter never fails the publish.
             }
@@ -117,12 +147,84 @@ public final class TaskPublisher implements AutoCloseable {
                             + "did not give the current revision of its key (" + e.getMessage() + "); retry when it "
                             + "answers, or set the revision explicitly", e));
         }
+        Instant now = clock.instant();
+        Instant notBefore = stamped.notBefore() != null ? stamped.notBefore()
+                : stamped.delay() != null ? now.plus(stamped.delay()) : null;
+        CoalesceWindow window = stamped.coalesce();
+        if (window != null) {
+            CoalesceSchedule answer;
+            try {
+                answer = coalesce(stamped, window, now);
+            } catch (PublishException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            if (answer instanceof CoalesceSchedule.Absorbed a) {
+                return CompletableFuture.completedFuture(new PublishReceipt(stamped.messageId(), stamped.queue(),
+                        stamped.revision(), clock.instant(), a.due(), a.pendingMessageId()));
+            }
+            notBefore = answer instanceof CoalesceSchedule.PublishDelayed d ? d.notBefore() : null;
+        }
         TaskEnvelope envelope = TaskEnvelope.fresh(stamped.messageId(), stamped.type(), stamped.key(),
-                stamped.revision(), clock.instant(), stamped.body()).withLineage(stamped.lineage());
-        return channel.publish(QueueNames.TASKS_EXCHANGE, stamped.queue(), EnvelopeCodec.properties(envelope),
-                        stamped.body())
+                stamped.revision(), now, stamped.body()).withLineage(stamped.lineage());
+        String exchange = QueueNames.TASKS_EXCHANGE;
+        String routingKey = stamped.queue();
+        TaskSchedule schedule = new TaskSchedule(null, window, 0, null);
+        Instant runsAt = null;
+        if (notBefore != null && notBefore.isAfter(now)) {
+            DelayTier hop;
+            try {
+                hop = firstHop(stamped, Duration.between(now, notBefore));
+            } catch (PublishException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            // Straight into the tier queue (default exchange, by name), as retry copies go: its TTL dead-letters
+            // the task into the work queue, where a worker hops it again if it is still early.
+            exchange = "";
+            routingKey = QueueNames.retryQueue(stamped.queue(), hop);
+            schedule = new TaskSchedule(notBefore, window, 1, null);
+            runsAt = notBefore;
+        }
+        Instant receiptNotBefore = runsAt;
+        return channel.publish(exchange, routingKey, EnvelopeCodec.properties(envelope, schedule), stamped.body())
                 .thenApply(v -> new PublishReceipt(stamped.messageId(), stamped.queue(), stamped.revision(),
-                        clock.instant()));
+                        clock.instant(), receiptNotBefore, null));
+    }
+
+    /** The coordination store's answer for a coalesced task; {@link PublishException} when there is none. */
+    private CoalesceSchedule coalesce(Task task, CoalesceWindow window, Instant now) {
+        CoalescingStore store = coalescing;
+        if (store == null) {
+            throw new PublishException(PublishException.Reason.COALESCING_UNAVAILABLE, "coalesced task "
+                    + task.messageId() + " for queue '" + task.queue() + "' was not sent: this publisher has no "
+                    + "coordination store; build it with coalescingStore(...) (the workers' store)");
+        }
+        try {
+            return store.scheduleOrAbsorb(new CoalesceKey(task.queue(), task.type(), requireNonNull(task.key())),
+                    task.messageId(), task.body(), window, now);
+        } catch (RuntimeException e) {
+            // A store call that timed out may still have run: the payload may have been absorbed.
+            throw new PublishException(PublishException.Reason.COALESCING_UNAVAILABLE, true, "coalesced task "
+                    + task.messageId() + " for queue '" + task.queue() + "' was not sent: the coordination store "
+                    + "did not answer (" + e.getMessage() + "); publish it again (same message id) when it answers",
+                    e);
+        }
+    }
+
+    /** The tier a task that must wait {@code left} goes to first; {@link PublishException} when it cannot. */
+    private DelayTier firstHop(Task task, Duration left) {
+        List<DelayTier> queueTiers = tiers.get(task.queue());
+        if (queueTiers == null) {
+            throw new PublishException(PublishException.Reason.NOT_SCHEDULABLE, "delayed task " + task.messageId()
+                    + " for queue '" + task.queue() + "' was not sent: this publisher does not know the queue's delay "
+                    + "tiers; build it with queues(...) from the hopper.yml the queues were declared with");
+        }
+        try {
+            DelayRoute.checkRoutable(task.queue(), queueTiers, left);
+        } catch (IllegalArgumentException e) {
+            throw new PublishException(PublishException.Reason.NOT_SCHEDULABLE, "delayed task " + task.messageId()
+                    + " was not sent: " + e.getMessage(), e);
+        }
+        return DelayRoute.nextHop(queueTiers, left);
     }
 
     /** {@link #publish(Task, Duration)} with the default publish timeout. */
@@ -251,8 +353,32 @@ public final class TaskPublisher implements AutoCloseable {
         private Duration confirmTimeout = Duration.ofSeconds(30);
         private Duration publishTimeout = Duration.ofSeconds(30);
         private io.micrometer.core.instrument.@Nullable MeterRegistry meterRegistry;
+        private final Map<String, List<DelayTier>> tiers = new HashMap<>();
+        private @Nullable CoalescingStore coalescing;
 
         private Builder() {}
+
+        /**
+         * The work queues this publisher sends delayed tasks to, for their delay tiers (a delayed task goes straight
+         * into a tier queue). Give the specs the queues were declared with ({@code HopperConfig.load(path).queues()
+         * .values()}). Repeatable; a later spec for the same queue replaces the earlier. Default: none, and a
+         * delayed task fails with {@code NOT_SCHEDULABLE}.
+         */
+        public Builder queues(Collection<QueueSpec> specs) {
+            for (QueueSpec q : specs) {
+                tiers.put(q.name(), q.tiers());
+            }
+            return this;
+        }
+
+        /**
+         * Where coalesced tasks are scheduled or absorbed: the coordination store the workers use (Redis for several
+         * processes). Default: none, and a coalesced task fails with {@code COALESCING_UNAVAILABLE}.
+         */
+        public Builder coalescingStore(@Nullable CoalescingStore store) {
+            this.coalescing = store;
+            return this;
+        }
 
         /** Counts every publish by outcome in {@code registry} ({@link PublisherMetrics}). Default: no metrics. */
         public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {

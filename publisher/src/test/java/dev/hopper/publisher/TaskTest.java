@@ -118,6 +118,53 @@ class TaskTest {
     }
 
     @Test
+    void delayAndNotBeforeReplaceEachOther() {
+        java.time.Instant at = java.time.Instant.parse("2026-12-24T18:00:00Z");
+        Task delayed = Task.builder().queue("q").type("t").payload(1).notBefore(at)
+                .delay(java.time.Duration.ofSeconds(30)).build();
+        Task timed = Task.builder().queue("q").type("t").key("k").payload(1).delay(java.time.Duration.ofSeconds(30))
+                .notBefore(at).build();
+
+        assertThat(delayed.delay()).isEqualTo(java.time.Duration.ofSeconds(30));
+        assertThat(delayed.notBefore()).isNull();
+        assertThat(timed.notBefore()).isEqualTo(at);
+        assertThat(timed.delay()).isNull();
+        assertThat(timed.withRevision(3).notBefore()).isEqualTo(at);
+        assertThat(timed.toString()).contains("notBefore=2026-12-24T18:00:00Z");
+    }
+
+    @Test
+    void coalescingNeedsAKeyAndExcludesDelays() {
+        assertThatThrownBy(() -> Task.builder().queue("mail").type("digest").payload(1)
+                .coalesce(java.time.Duration.ofSeconds(30), java.time.Duration.ofMinutes(5)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("a coalesced task needs a key: runs are coalesced per queue, type and key (queue 'mail', "
+                        + "type 'digest'); set key(...)");
+        assertThatThrownBy(() -> Task.builder().queue("mail").type("digest").payload(1).key("u:1")
+                .delay(java.time.Duration.ofSeconds(1))
+                .coalesce(java.time.Duration.ofSeconds(30), java.time.Duration.ofMinutes(5)).build())
+                .hasMessageContaining("a coalesced task takes no delay");
+        assertThatThrownBy(() -> Task.builder().queue("mail").type("digest").payload(1).key("u:1")
+                .coalesce(java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(30)).build())
+                .hasMessageContaining("max-delay (30s) must be at least the debounce (5m) (queue 'mail'");
+
+        Task t = Task.builder().queue("mail").type("digest").payload(1).key("u:1")
+                .coalesce(java.time.Duration.ofSeconds(30), java.time.Duration.ofMinutes(5)).build();
+        assertThat(t.coalesce().headerValue()).isEqualTo("30000/300000");
+    }
+
+    @Test
+    void impossibleDelaysAreRefused() {
+        assertThatThrownBy(() -> Task.builder().queue("q").type("t").payload(1)
+                .delay(java.time.Duration.ofSeconds(-1)).build()).hasMessageContaining("delay must be >= 0");
+        assertThatThrownBy(() -> Task.builder().queue("q").type("t").payload(1)
+                .delay(java.time.Duration.ofDays(4000)).build()).hasMessageContaining("at most 3650d");
+        assertThatThrownBy(() -> Task.builder().queue("q").type("t").payload(1)
+                .notBefore(java.time.Instant.parse("+300000-01-01T00:00:00Z")).build())
+                .hasMessageContaining("end of 9999");
+    }
+
+    @Test
     void aFollowUpTakesTheDerivedIdAndItsParent() {
         Task t = Task.builder().queue("thumbs").type("resize").payload(Map.of("n", 1)).messageId("chosen").build();
         assertThat(t.lineage()).isEqualTo(dev.hopper.topology.Lineage.NONE);

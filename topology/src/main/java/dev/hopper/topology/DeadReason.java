@@ -15,7 +15,13 @@ public enum DeadReason {
     /** Redelivered more often than the crash-loop guard allows: it kills or hangs the worker. */
     POISON("poison"),
     /** The key's lock stayed busy for longer than the lock-wait budget. */
-    LOCK_TIMEOUT("lock-timeout");
+    LOCK_TIMEOUT("lock-timeout"),
+    /**
+     * A delayed task was still early after {@link DelayRoute#MAX_HOPS} trips through the delay tiers: its
+     * {@code x-hopper-not-before} is further away than the tiers can reach within the cap (or a worker's clock is
+     * far behind the publisher's). Stops an endless hop loop; replay after fixing the header or the tiers.
+     */
+    HOP_LIMIT("hop-limit");
 
     private final String wireValue;
 

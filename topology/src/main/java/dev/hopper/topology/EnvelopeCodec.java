@@ -19,8 +19,17 @@ public final class EnvelopeCodec {
     /** What decoding a delivery gave. */
     public sealed interface Decoded permits Valid, Malformed {}
 
-    /** A readable task. */
-    public record Valid(TaskEnvelope envelope) implements Decoded {}
+    /**
+     * A readable task.
+     *
+     * @param schedule its not-before, coalescing and hop headers ({@link TaskSchedule#NONE} when it has none)
+     */
+    public record Valid(TaskEnvelope envelope, TaskSchedule schedule) implements Decoded {
+        public Valid {
+            java.util.Objects.requireNonNull(envelope, "envelope");
+            java.util.Objects.requireNonNull(schedule, "schedule");
+        }
+    }
 
     /**
      * An unreadable one: it can never succeed and goes to the dead-letter queue as {@code malformed}.
@@ -46,6 +55,11 @@ public final class EnvelopeCodec {
      * the {@code x-hopper-*} headers.
      */
     public static AMQP.BasicProperties properties(TaskEnvelope e) {
+        return properties(e, TaskSchedule.NONE);
+    }
+
+    /** {@link #properties(TaskEnvelope)} plus the headers of {@code schedule} (not-before, coalesce, hops). */
+    public static AMQP.BasicProperties properties(TaskEnvelope e, TaskSchedule schedule) {
         Map<String, Object> h = new LinkedHashMap<>();
         if (e.key() != null) {
             h.put(Headers.KEY, e.key());
@@ -64,6 +78,11 @@ public final class EnvelopeCodec {
         if (e.replayCount() > 0) {
             h.put(Headers.REPLAY_COUNT, e.replayCount());
         }
+        schedule.headers().forEach((name, value) -> {
+            if (value != null) {
+                h.put(name, value);
+            }
+        });
         h.putAll(e.lineage().headers());
         return new AMQP.BasicProperties.Builder()
                 .contentType(CONTENT_TYPE)
@@ -78,8 +97,9 @@ public final class EnvelopeCodec {
 
     /**
      * Reads a delivery. Checks the body's size first, then the properties and the control headers
-     * ({@code attempt}, {@code revision}, {@code key}, timestamps, the {@link Lineage} headers parent and join); a
-     * present-but-mistyped control header makes the message {@link Malformed}. Whether the body is valid JSON for the handler's payload type is decided by
+     * ({@code attempt}, {@code revision}, {@code key}, timestamps, the {@link Lineage} headers parent and join, and
+     * the schedule headers read by {@link TaskSchedule#read}); a present-but-mistyped control header makes the message
+     * {@link Malformed}, and so does a coalesce header without a key. Whether the body is valid JSON for the handler's payload type is decided by
      * the worker, which knows the type.
      */
     public Decoded decode(AMQP.@Nullable BasicProperties props, byte @Nullable [] body) {
@@ -119,8 +139,13 @@ public final class EnvelopeCodec {
                     .orElse(Instant.EPOCH);
             Instant firstAttempt = HeaderValues.instant(h, Headers.FIRST_ATTEMPT_AT).orElse(null);
             Lineage lineage = Lineage.read(h);
+            TaskSchedule schedule = TaskSchedule.read(h);
+            if (schedule.coalesce() != null && key == null) {
+                return new Malformed("header " + Headers.COALESCE + " needs a " + Headers.KEY
+                        + " (runs are coalesced per key)", messageId, type);
+            }
             return new Valid(new TaskEnvelope(messageId, type, key, revision, attempt, publishedAt, firstAttempt,
-                    lockWaits, replays, body, lineage));
+                    lockWaits, replays, body, lineage), schedule);
         } catch (HeaderValues.Mistyped e) {
             return new Malformed(e.getMessage(), messageId, type);
         }

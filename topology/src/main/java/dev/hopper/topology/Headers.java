@@ -34,6 +34,29 @@ public final class Headers {
     public static final String REPLAYED_BY = "x-hopper-replayed-by";
 
     /**
+     * Epoch milliseconds (long) before which the task must not run: delayed tasks and coalesced runs. Readers
+     * also accept an ISO-8601 string; anything else, a negative value or one past the year 9999 makes the task
+     * {@code malformed} ({@link TaskSchedule}).
+     */
+    public static final String NOT_BEFORE = "x-hopper-not-before";
+    /**
+     * On a coalesced task: {@code "<debounce-ms>/<max-delay-ms>"} ({@link CoalesceWindow#headerValue()}); its run
+     * is claimed from the coordination store.
+     */
+    public static final String COALESCE = "x-hopper-coalesce";
+    /**
+     * How many trips through a delay tier a not-before task has made so far (the publisher's first one included).
+     * Past {@link DelayRoute#MAX_HOPS} the task is dead-lettered as {@code hop-limit} instead of hopping forever.
+     * Added to design.md's list because the count must survive the trip through a delay queue.
+     */
+    public static final String HOPS = "x-hopper-hops";
+    /**
+     * On a coalesced run that already claimed its payload (its retry copies): how many publishes the run absorbed.
+     * Its body is the claimed payload, so it is run as it is instead of being claimed again. Added to design.md's
+     * list so that a failed run retries with what it claimed.
+     */
+    public static final String COALESCED = "x-hopper-coalesced";
+    /**
      * On a follow-up task (and on a join): the message id of the task whose handler asked for it. Its children's
      * message ids are derived from it ({@link FollowUpIds}), and its join state lives under it in the coordination
      * store. A string; anything else makes the task {@code malformed} ({@link Lineage#read}).

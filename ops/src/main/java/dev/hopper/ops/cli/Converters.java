@@ -31,6 +31,18 @@ public final class Converters {
         }
     }
 
+    /** An ISO-8601 instant with a zone, {@code 2026-12-24T18:00:00Z} or {@code 2026-12-24T19:00:00+01:00}. */
+    public static final class InstantConverter implements ITypeConverter<java.time.Instant> {
+        @Override
+        public java.time.Instant convert(String value) {
+            try {
+                return java.time.OffsetDateTime.parse(value.trim()).toInstant();
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new TypeConversionException("'" + value + "' is not an instant like 2026-12-24T18:00:00Z");
+            }
+        }
+    }
+
     /**
      * An {@code amqp://} or {@code amqps://} URI, or several for the nodes of a cluster (comma-separated URIs, or
      * one URI with a host list: {@link BrokerConfig#parseUri}); the error names it with the password masked.

@@ -77,7 +77,7 @@ public final class DlqCommand implements CommandGroup {
 
         @Option(names = "--reason", paramLabel = "REASON", converter = Converters.DeadReasonConverter.class,
                 description = "Only this dead reason: exhausted, permanent, malformed, unknown-type, poison, "
-                        + "lock-timeout.")
+                        + "lock-timeout, hop-limit.")
         @Nullable String reason;
 
         @Option(names = "--error-class", paramLabel = "CLASS",

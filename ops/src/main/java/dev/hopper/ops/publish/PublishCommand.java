@@ -5,6 +5,8 @@ import dev.hopper.ops.cli.ExitCodes;
 import dev.hopper.ops.cli.GlobalOptions;
 import dev.hopper.ops.cli.Output;
 import dev.hopper.ops.cli.CommandGroup;
+import static java.util.Objects.requireNonNull;
+
 import dev.hopper.coordination.RedisCoordinationStore;
 import dev.hopper.publisher.BatchPublishException;
 import dev.hopper.publisher.BatchResult;
@@ -12,10 +14,15 @@ import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.publisher.PublishReceipt;
 import dev.hopper.publisher.Task;
 import dev.hopper.publisher.TaskPublisher;
+import dev.hopper.topology.CoalesceWindow;
+import dev.hopper.topology.QueueSpec;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,7 +38,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code hopper publish}: publishes tasks with confirms through {@link TaskPublisher}. Exit 0 only when the broker
- * confirmed every task; a malformed {@code --payload} is a usage error (exit 2) and publishes nothing.
+ * confirmed every task (or, for {@code --coalesce}, the coordination store absorbed it into a pending run); a
+ * malformed {@code --payload} or a bad combination of options is a usage error (exit 2) and publishes nothing.
+ * Delayed tasks ({@code --delay}, {@code --at}, or per line of {@code --file}, see {@link TaskLine}) go through the
+ * delay tiers of the queue as {@code --config} declares it (the default tiers without one).
  *
  * <p>Tasks the broker did not confirm (a lost connection, a node lost from a cluster, a timeout) are written to the
  * {@code --unconfirmed-to} file (by default {@code FILE.unconfirmed.jsonl} for {@code --file FILE}, and the file
@@ -40,11 +50,17 @@ import picocli.CommandLine.Spec;
  */
 @Command(mixinStandardHelpOptions = true, name = "publish",
         description = "Publish tasks to a work queue; each is confirmed by the broker. --payload publishes one "
-                + "JSON payload (--count times); --file publishes each line of a JSON-lines file as one payload.",
+                + "JSON payload (--count times); --file publishes each line of a JSON-lines file as one payload, "
+                + "or a task line {\"payload\": ..., \"key\"?: ..., \"delay\"?: \"30s\", "
+                + "\"not_before\"?: \"2026-12-24T18:00:00Z\" or epoch ms}.",
         footerHeading = "%nExamples:%n",
         footer = {"  hopper publish --queue uploads --type thumbnail --payload '{\"file\":\"a.png\"}'",
                 "  hopper publish --queue uploads --type thumbnail --file tasks.jsonl --json",
-                "  hopper publish --resume tasks.jsonl.unconfirmed.jsonl   (send the unconfirmed tasks again)"})
+                "  hopper publish --resume tasks.jsonl.unconfirmed.jsonl   (send the unconfirmed tasks again)",
+                "  hopper publish --queue mail --type reminder --payload '{\"user\":7}' --delay 30m",
+                "  hopper publish --queue mail --type reminder --payload '{\"user\":7}' --at 2026-12-24T18:00:00Z",
+                "  hopper --redis redis://localhost:6379 publish --queue mail --type digest --key user:7 \\",
+                "      --payload '{\"event\":42}' --coalesce --debounce 30s --max-delay 5m"})
 public final class PublishCommand implements Callable<Integer>, CommandGroup {
     @Spec
     CommandSpec spec;
@@ -91,12 +107,36 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
             description = "Publish the --payload N times, each a task of its own. Default: 1.")
     int count;
 
+    @Option(names = "--delay", paramLabel = "DURATION", converter = Converters.DurationConverter.class,
+            description = "Run no sooner than this after publishing (500ms, 30s, 5m, 1h, 1d); waits in the queue's "
+                    + "delay tiers.")
+    @Nullable Duration delay;
+
+    @Option(names = "--at", paramLabel = "INSTANT", converter = Converters.InstantConverter.class,
+            description = "Run no sooner than this instant (2026-12-24T18:00:00Z).")
+    @Nullable Instant at;
+
+    @Option(names = "--coalesce",
+            description = "Coalesce runs per queue, type and --key: the first publish runs at once, later ones join "
+                    + "one pending run (needs --key, --debounce, --max-delay and --redis).")
+    boolean coalesce;
+
+    @Option(names = "--debounce", paramLabel = "DURATION", converter = Converters.DurationConverter.class,
+            description = "With --coalesce: how far each publish moves the pending run, and the least time between "
+                    + "two runs.")
+    @Nullable Duration debounce;
+
+    @Option(names = "--max-delay", paramLabel = "DURATION", converter = Converters.DurationConverter.class,
+            description = "With --coalesce: the latest a pending run may start after the last run started.")
+    @Nullable Duration maxDelay;
+
     @Override
     public Integer call() throws IOException {
         if (source.resume != null) {
-            if (queue != null || type != null || key != null || revision != null || count != 1) {
+            if (queue != null || type != null || key != null || revision != null || count != 1 || delay != null
+                    || at != null || coalesce) {
                 throw new ParameterException(spec.commandLine(), "--resume takes queue, type, key and revision "
-                        + "from its file; leave out --queue, --type, --key, --revision and --count");
+                        + "from its file; leave out --queue, --type, --key, --revision, --count and the timing options");
             }
         } else if (queue == null || type == null) {
             throw new ParameterException(spec.commandLine(), "Missing required option: '"
@@ -115,19 +155,27 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
             throw new ParameterException(spec.commandLine(), "--count repeats a --payload; a --file publishes each "
                     + "of its lines once");
         }
+        checkTiming();
+        GlobalOptions global = GlobalOptions.of(spec);
         List<Integer> lines = new ArrayList<>();
         List<Task> tasks = source.payload != null ? fromPayload(source.payload)
                 : source.file != null ? fromFile(source.file, lines) : fromResume(source.resume);
         Path unconfirmedFile = unconfirmedTo != null ? unconfirmedTo
                 : source.file != null ? Path.of(source.file + ".unconfirmed.jsonl") : source.resume;
+        // Every queue spec of the config, for its delay tiers; without --config the queue has the default tiers.
+        // A --resume file names its queues: without --config they have the default tiers.
+        List<QueueSpec> specs = source.resume != null && global.config() == null
+                ? tasks.stream().map(Task::queue).distinct().map(q -> QueueSpec.builder(q).build()).toList()
+                : List.copyOf(global.configFor(queue).queues().values());
         List<PublishReceipt> receipts;
         BatchResult failed = null;
-        // With --redis, a keyed task without --revision is stamped with the key's current revision.
-        boolean stamp = tasks.stream().anyMatch(t -> t.key() != null && t.revision() == null);
-        try (RedisCoordinationStore store = stamp && GlobalOptions.of(spec).redis() != null
-                        ? GlobalOptions.of(spec).revisionStore() : null;
-                BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-publish"));
-                TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(store).build()) {
+        // With --redis, a keyed task without --revision is stamped with the key's current revision; coalescing state
+        // lives there too.
+        boolean stamps = tasks.stream().anyMatch(t -> t.key() != null && t.revision() == null) && global.redis() != null;
+        try (RedisCoordinationStore store = stamps || coalesce ? global.revisionStore() : null;
+                BrokerConnection c = BrokerConnection.open(global.brokerConfig("hopper-publish"));
+                TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(stamps ? store : null)
+                        .coalescingStore(store).queues(specs).build()) {
             try {
                 receipts = publisher.publishAll(tasks);
             } catch (BatchPublishException e) {
@@ -135,7 +183,8 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
                 receipts = failed.receipts();
             }
         }
-        Output out = GlobalOptions.of(spec).output();
+        Output out = global.output();
+        boolean scheduled = receipts.stream().anyMatch(r -> r.notBefore() != null || r.absorbed());
         List<Map<String, ?>> rows = new ArrayList<>();
         for (PublishReceipt r : receipts) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -143,14 +192,26 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
             m.put("queue", r.queue());
             m.put("revision", r.revision());
             m.put("confirmed_at", r.confirmedAt());
+            if (scheduled) {
+                m.put("not_before", r.notBefore());
+                m.put("coalesced_into", r.coalescedInto());
+            }
             rows.add(m);
         }
         if (!rows.isEmpty()) {
-            out.details(List.of("message_id", "queue", "revision", "confirmed_at"), rows);
+            List<String> columns = new ArrayList<>(List.of("message_id", "queue", "revision", "confirmed_at"));
+            if (scheduled) {
+                columns.addAll(List.of("not_before", "coalesced_into"));
+            }
+            out.details(columns, rows);
         }
-        out.note("published " + receipts.size() + " of " + tasks.size() + " task(s)"
+        long absorbed = receipts.stream().filter(PublishReceipt::absorbed).count();
+        long delayed = receipts.stream().filter(r -> !r.absorbed() && r.notBefore() != null).count();
+        out.note("published " + (receipts.size() - absorbed) + " of " + tasks.size() + " task(s)"
                 + (source.resume != null ? " from " + source.resume : " of type " + type + " to " + queue)
-                + ", confirmed by the broker");
+                + ", confirmed by the broker"
+                + (delayed > 0 ? "; " + delayed + " delayed" : "")
+                + (absorbed > 0 ? "; " + absorbed + " absorbed into a pending coalesced run" : ""));
         if (failed != null) {
             BatchResult.Failure first = failed.failures().get(0);
             String kept;
@@ -179,7 +240,7 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
         List<Task> tasks = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             try {
-                tasks.add(task(json));
+                tasks.add(task(new TaskLine(json.getBytes(StandardCharsets.UTF_8), null, null, null)));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), "--payload: " + e.getMessage());
             }
@@ -205,7 +266,7 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
         try {
             NumberedLines.read(file, (number, line) -> {
                 try {
-                    tasks.add(task(line));
+                    tasks.add(task(TaskLine.parse(line)));
                     lines.add(number);
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException(file + " line " + number + ": " + e.getMessage()
@@ -221,7 +282,64 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
         return tasks;
     }
 
-    private Task task(String json) {
-        return Task.builder().queue(queue).type(type).key(key).revision(revision).jsonPayload(json).build();
+    /** Bad combinations of the timing options are usage errors, reported before anything is opened or sent. */
+    private void checkTiming() {
+        if (delay != null && at != null) {
+            throw new ParameterException(spec.commandLine(), "give --delay or --at, not both");
+        }
+        if (delay != null && delay.isNegative()) {
+            throw new ParameterException(spec.commandLine(), "--delay must be >= 0");
+        }
+        if (!coalesce) {
+            if (debounce != null || maxDelay != null) {
+                throw new ParameterException(spec.commandLine(), "--debounce and --max-delay need --coalesce");
+            }
+            return;
+        }
+        if (key == null && source.file == null) {
+            throw new ParameterException(spec.commandLine(), "--coalesce needs --key: runs are coalesced per queue, "
+                    + "type and key");
+        }
+        if (debounce == null || maxDelay == null) {
+            throw new ParameterException(spec.commandLine(), "--coalesce needs --debounce DURATION and --max-delay "
+                    + "DURATION");
+        }
+        if (delay != null || at != null) {
+            throw new ParameterException(spec.commandLine(), "--coalesce takes no --delay or --at: the coalescing "
+                    + "window decides when the run happens");
+        }
+        if (GlobalOptions.of(spec).redis() == null) {
+            throw new ParameterException(spec.commandLine(), "--coalesce keeps its state in the coordination store the "
+                    + "workers share: pass --redis redis://host:6379 or set REDIS_URI");
+        }
+        try {
+            new CoalesceWindow(debounce, maxDelay);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--debounce/--max-delay: " + e.getMessage());
+        }
+    }
+
+    private Task task(TaskLine parsed) {
+        Task.Builder b = Task.builder().queue(queue).type(type).key(parsed.key() != null ? parsed.key() : key)
+                .revision(revision).jsonPayload(parsed.payload());
+        if (parsed.delay() != null || parsed.notBefore() != null) {
+            if (coalesce) {
+                throw new IllegalArgumentException("a line of a --coalesce publish takes no \"delay\" or "
+                        + "\"not_before\": the coalescing window decides when the run happens");
+            }
+            if (parsed.notBefore() != null) {
+                b.notBefore(parsed.notBefore());
+            } else {
+                b.delay(parsed.delay());
+            }
+        } else if (delay != null) {
+            b.delay(delay);
+        } else if (at != null) {
+            b.notBefore(at);
+        }
+        if (coalesce) {
+            b.coalesce(requireNonNull(debounce), requireNonNull(maxDelay));
+        }
+        return b.build();
     }
 }

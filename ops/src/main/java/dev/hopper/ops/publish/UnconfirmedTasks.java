@@ -1,5 +1,8 @@
 package dev.hopper.ops.publish;
 
+import dev.hopper.topology.CoalesceWindow;
+import java.time.Instant;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,8 +23,10 @@ import java.util.List;
 /**
  * The file {@code hopper publish --unconfirmed-to} writes and {@code --resume} reads: one JSON object per line for
  * each task the broker did not confirm, with everything needed to send exactly that task again, under the same
- * message id: {@code {"message_id", "queue", "type", "key"?, "revision"?, "payload", "line"?,
- * "may_have_arrived", "error"}}. A task that may have arrived and is sent again reaches the queue twice with one
+ * message id: {@code {"message_id", "queue", "type", "key"?, "revision"?, "not_before"?, "coalesce"?, "payload",
+ * "line"?, "may_have_arrived", "error"}}. A delayed task keeps its time: {@code not_before} is its not-before
+ * instant in epoch ms (for a relative delay, counted from when the file is written, so a resend is never early);
+ * a coalesced task keeps its window as in {@code x-hopper-coalesce}. A task that may have arrived and is sent again reaches the queue twice with one
  * id; workers that keep done-markers ({@code hopper worker --dedupe}) run it once.
  *
  * <p>Written to a temporary file in the same folder and moved into place, so a crash never leaves half a file and
@@ -52,6 +57,14 @@ public final class UnconfirmedTasks {
                     }
                     if (t.revision() != null) {
                         o.put("revision", t.revision());
+                    }
+                    if (t.notBefore() != null) {
+                        o.put("not_before", t.notBefore().toEpochMilli());
+                    } else if (t.delay() != null) {
+                        o.put("not_before", Instant.now().plus(t.delay()).toEpochMilli());
+                    }
+                    if (t.coalesce() != null) {
+                        o.put("coalesce", t.coalesce().headerValue());
                     }
                     o.set("payload", mapper.readTree(t.body()));
                     if (f.index() < sourceLines.size() && sourceLines.get(f.index()) != null) {
@@ -108,10 +121,23 @@ public final class UnconfirmedTasks {
         if (revision != null && !revision.isNull() && !revision.canConvertToLong()) {
             throw new IllegalArgumentException("\"revision\" must be a whole number");
         }
-        return Task.builder().queue(queue).type(type).messageId(id)
+        JsonNode notBefore = o.get("not_before");
+        if (notBefore != null && !notBefore.isNull() && !notBefore.canConvertToLong()) {
+            throw new IllegalArgumentException("\"not_before\" must be epoch milliseconds");
+        }
+        JsonNode coalesce = o.get("coalesce");
+        Task.Builder b = Task.builder().queue(queue).type(type).messageId(id)
                 .key(key == null || key.isNull() ? null : key.asText())
                 .revision(revision == null || revision.isNull() ? null : revision.asLong())
-                .jsonPayload(mapper.writeValueAsBytes(payload)).build();
+                .jsonPayload(mapper.writeValueAsBytes(payload));
+        if (notBefore != null && !notBefore.isNull()) {
+            b.notBefore(Instant.ofEpochMilli(notBefore.asLong()));
+        }
+        if (coalesce != null && !coalesce.isNull()) {
+            CoalesceWindow w = CoalesceWindow.parseHeader(coalesce.asText());
+            b.coalesce(w.debounce(), w.maxDelay());
+        }
+        return b.build();
     }
 
     private static String text(JsonNode o, String field) {

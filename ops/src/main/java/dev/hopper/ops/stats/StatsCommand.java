@@ -3,6 +3,7 @@ package dev.hopper.ops.stats;
 import dev.hopper.ops.cli.Converters;
 import dev.hopper.ops.cli.ExitCodes;
 import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.Output;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.HopperConfig;
@@ -23,7 +24,9 @@ import picocli.CommandLine.Spec;
  * of the configuration is missing on the broker.
  */
 @Command(mixinStandardHelpOptions = true, name = "stats", description = "Depth (ready messages) and consumers of every work, retry-tier and dead "
-        + "queue, read with passive declares. Without --config, --queue uses the default tiers.",
+        + "queue, read with passive declares. A tier queue holds the retries and the delayed tasks (publish --delay "
+        + "or --at, coalesced runs not yet due) waiting for its TTL; the text output sums them per work queue. "
+        + "Without --config, --queue uses the default tiers.",
         footerHeading = "%nExample:%n", footer = "  hopper stats --config hopper.yml --json")
 public final class StatsCommand implements Callable<Integer>, CommandGroup {
     @Spec
@@ -56,7 +59,9 @@ public final class StatsCommand implements Callable<Integer>, CommandGroup {
                 missing++;
             }
         }
-        GlobalOptions.of(spec).output().table(List.of("queue", "kind", "tier", "messages", "consumers", "state"), rows);
+        Output out = GlobalOptions.of(spec).output();
+        out.table(List.of("queue", "kind", "tier", "messages", "consumers", "state"), rows);
+        waitingInTiers(depths).forEach(out::note);
         if (missing > 0) {
             spec.commandLine().getErr().println("hopper: " + missing + " queue(s) missing on "
                     + GlobalOptions.of(spec).brokerConfig("hopper-stats").redactedUri() + "; create them with 'hopper topology declare'");
@@ -64,5 +69,29 @@ public final class StatsCommand implements Callable<Integer>, CommandGroup {
             return ExitCodes.FAILURE;
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * One sentence per work queue with tasks in its delay tiers: how many wait there (retries and delayed tasks
+     * alike: the broker cannot tell them apart without reading them), and in which tier.
+     */
+    static List<String> waitingInTiers(List<QueueDepths.Depth> depths) {
+        Map<String, List<QueueDepths.Depth>> byQueue = new LinkedHashMap<>();
+        for (QueueDepths.Depth d : depths) {
+            if (d.kind() == QueueDepths.Kind.RETRY && d.messages() != null && d.messages() > 0) {
+                byQueue.computeIfAbsent(d.workQueue(), q -> new ArrayList<>()).add(d);
+            }
+        }
+        List<String> notes = new ArrayList<>();
+        byQueue.forEach((queue, tiers) -> {
+            long total = tiers.stream().mapToLong(t -> t.messages() == null ? 0 : t.messages()).sum();
+            StringBuilder perTier = new StringBuilder();
+            for (QueueDepths.Depth t : tiers) {
+                perTier.append(perTier.length() == 0 ? "" : ", ").append(t.tier()).append(": ").append(t.messages());
+            }
+            notes.add(queue + ": " + total + " task(s) waiting in delay tiers (retries and delayed tasks; "
+                    + perTier + ")");
+        });
+        return notes;
     }
 }

@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * (the task's JSON body as it arrived) on stdin and the task's facts in the environment:
  * {@code HOPPER_MESSAGE_ID}, {@code HOPPER_TYPE}, {@code HOPPER_QUEUE}, {@code HOPPER_ATTEMPT} (runs before this
  * one: 0 on the first run), and, only when the task has them, {@code HOPPER_KEY}, {@code HOPPER_REVISION} and
- * {@code HOPPER_FENCING_TOKEN} (otherwise absent, even if the worker's own environment has them).
+ * {@code HOPPER_FENCING_TOKEN}, and for a coalesced run {@code HOPPER_COALESCED} (publishes it absorbed besides its
+ * own; the payload on stdin is the latest of them) (otherwise absent, even if the worker's own environment has
+ * them).
  *
  * <p>Exit status: 0 is success; 75 ({@code EX_TEMPFAIL} of sysexits.h) is a retryable failure; anything else is a
  * permanent failure and the task is dead-lettered at once. The last {@value #STDERR_TAIL_BYTES} bytes of stderr
@@ -191,6 +193,7 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
         putOrRemove(env, "HOPPER_KEY", task.key());
         putOrRemove(env, "HOPPER_REVISION", task.revision());
         putOrRemove(env, "HOPPER_FENCING_TOKEN", task.fencingToken());
+        putOrRemove(env, "HOPPER_COALESCED", task.coalesced());
     }
 
     private static void putOrRemove(Map<String, String> env, String name, @Nullable Object value) {

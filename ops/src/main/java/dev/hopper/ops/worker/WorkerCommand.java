@@ -76,8 +76,9 @@ import picocli.CommandLine.TypeConversionException;
                     + "(up to --drain-timeout) and exits 0, or 1 when the drain timed out.",
             "",
             "--exec runs CMD with /bin/sh -c per task, the payload on stdin and HOPPER_MESSAGE_ID, HOPPER_TYPE, "
-                    + "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION and "
-                    + "HOPPER_FENCING_TOKEN in the environment. Exit 0 = done, 75 = retry later, anything else = "
+                    + "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION, "
+                    + "HOPPER_FENCING_TOKEN and, for a coalesced run, HOPPER_COALESCED (publishes it absorbed) in the "
+                    + "environment. Exit 0 = done, 75 = retry later, anything else = "
                     + "permanent failure (dead letter); the end of stderr becomes the error message. Follow-ups: "
                     + "append JSON lines {\"queue\",\"type\",\"key\"?,\"payload\",\"after\"?} to the file "
                     + "$HOPPER_FOLLOW_UPS (\"after\":\"all\" is the join) and write a result for the parent's join "

@@ -26,7 +26,7 @@ class UnconfirmedTasksTest {
                 .jsonPayload("{\"f\":\"b.png\", \"n\": [1, 2]}").build();
         Task c = Task.builder().queue("uploads").type("thumb").jsonPayload("\"c\"").build();
         BatchResult result = new BatchResult(
-                List.of(new PublishReceipt(a.messageId(), "uploads", null, Instant.now())),
+                List.of(new PublishReceipt(a.messageId(), "uploads", null, Instant.now(), null, null)),
                 List.of(new BatchResult.Failure(1, b, new PublishException(PublishException.Reason.CONNECTION_LOST,
                                 true, "connection lost", null)),
                         new BatchResult.Failure(2, c, new PublishException(PublishException.Reason.CONNECTION_LOST,
@@ -57,5 +57,28 @@ class UnconfirmedTasksTest {
                 .hasMessageContaining("left.jsonl line 3").hasMessageContaining("message_id");
         Files.writeString(in, "{not json\n");
         assertThatThrownBy(() -> file.read(in)).hasMessageContaining("line 1");
+    }
+
+    @Test
+    void delayedAndCoalescedTasksKeepTheirTimingSoAResendIsNeverEarly(@TempDir Path dir) throws Exception {
+        Instant at = Instant.parse("2030-01-01T00:00:00Z");
+        Task atTime = Task.builder().queue("mail").type("reminder").jsonPayload("1").notBefore(at).build();
+        Task delayed = Task.builder().queue("mail").type("reminder").jsonPayload("2")
+                .delay(java.time.Duration.ofHours(1)).build();
+        Task coalesced = Task.builder().queue("mail").type("digest").key("user:7").jsonPayload("3")
+                .coalesce(java.time.Duration.ofSeconds(30), java.time.Duration.ofMinutes(5)).build();
+        PublishException lost = new PublishException(PublishException.Reason.CONNECTION_LOST, true, "lost", null);
+        BatchResult result = new BatchResult(List.of(), List.of(new BatchResult.Failure(0, atTime, lost),
+                new BatchResult.Failure(1, delayed, lost), new BatchResult.Failure(2, coalesced, lost)));
+        Path out = dir.resolve("left.jsonl");
+        Instant before = Instant.now();
+        file.write(out, result, List.of());
+
+        List<Task> back = file.read(out);
+        assertThat(back.get(0).notBefore()).isEqualTo(at);
+        assertThat(back.get(1).notBefore()).isAfterOrEqualTo(before.plus(java.time.Duration.ofHours(1))
+                .truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+        assertThat(back.get(2).coalesce()).isEqualTo(coalesced.coalesce());
+        assertThat(back.get(2).key()).isEqualTo("user:7");
     }
 }

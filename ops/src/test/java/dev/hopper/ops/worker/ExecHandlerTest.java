@@ -74,11 +74,19 @@ class ExecHandlerTest {
     }
 
     @Test
+    void aCoalescedRunSaysHowManyPublishesItAbsorbed() {
+        Map<String, String> env = new HashMap<>();
+        ExecHandler.environment(env, new TaskInfo("q1", "id-3", "digest", "user:7", null, 0, 5L, 41L));
+        assertThat(env).containsEntry("HOPPER_COALESCED", "41").containsEntry("HOPPER_KEY", "user:7");
+    }
+
+    @Test
     void unknownFactsAreAbsentEvenWhenTheWorkerEnvironmentHasThem() {
         Map<String, String> env = new HashMap<>(Map.of("HOPPER_KEY", "stale", "HOPPER_REVISION", "1",
                 "HOPPER_FENCING_TOKEN", "5", "PATH", "/bin"));
+        env.put("HOPPER_COALESCED", "9");
         ExecHandler.environment(env, BARE);
-        assertThat(env).doesNotContainKeys("HOPPER_KEY", "HOPPER_REVISION", "HOPPER_FENCING_TOKEN")
+        assertThat(env).doesNotContainKeys("HOPPER_KEY", "HOPPER_REVISION", "HOPPER_FENCING_TOKEN", "HOPPER_COALESCED")
                 .containsEntry("HOPPER_ATTEMPT", "0").containsEntry("HOPPER_MESSAGE_ID", "id-2")
                 .containsEntry("PATH", "/bin");
     }
