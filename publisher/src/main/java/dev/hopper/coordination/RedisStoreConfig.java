@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.hopper.topology.CoordinationSpec;
 import java.net.URI;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How {@link RedisCoordinationStore} reaches Redis. Immutable; build with {@link #builder(URI)}.
@@ -74,42 +75,51 @@ public record RedisStoreConfig(URI uri, String namespace, Duration operationTime
         return new Builder(uri);
     }
 
-    /** Builds a {@link RedisStoreConfig}. Not thread-safe. */
+    /**
+     * Builds a {@link RedisStoreConfig}. Values set one by one ({@link #namespace}, {@link #operationTimeout}) win
+     * over those of {@link #coordination}, whatever the order of the calls. Not thread-safe.
+     */
     public static final class Builder {
         private final URI uri;
-        private String namespace = CoordinationSpec.DEFAULT.namespace();
-        private Duration operationTimeout = CoordinationSpec.DEFAULT.operationTimeout();
+        private CoordinationSpec coordination = CoordinationSpec.DEFAULT;
+        private @Nullable String namespace;
+        private @Nullable Duration operationTimeout;
         private Duration connectTimeout = Duration.ofSeconds(5);
 
         private Builder(URI uri) {
             this.uri = requireNonNull(uri, "uri");
         }
 
-        /** Namespace and operation timeout from the {@code coordination:} section of {@code hopper.yml}. */
+        /**
+         * Namespace and operation timeout from the {@code coordination:} section of {@code hopper.yml}, for those
+         * of the two not set by their own method.
+         */
         public Builder coordination(CoordinationSpec spec) {
-            requireNonNull(spec, "spec");
-            this.namespace = spec.namespace();
-            this.operationTimeout = spec.operationTimeout();
+            this.coordination = requireNonNull(spec, "spec");
             return this;
         }
 
+        /** Prefix of every key the store writes. Default: the {@link #coordination} namespace, {@code hopper:}. */
         public Builder namespace(String namespace) {
             this.namespace = requireNonNull(namespace, "namespace");
             return this;
         }
 
+        /** Bound on each Redis command. Default: the {@link #coordination} operation timeout. */
         public Builder operationTimeout(Duration d) {
             this.operationTimeout = requireNonNull(d, "operationTimeout");
             return this;
         }
 
+        /** Bound on connecting. Default 5 s. */
         public Builder connectTimeout(Duration d) {
             this.connectTimeout = requireNonNull(d, "connectTimeout");
             return this;
         }
 
         public RedisStoreConfig build() {
-            return new RedisStoreConfig(uri, namespace, operationTimeout, connectTimeout);
+            return new RedisStoreConfig(uri, namespace != null ? namespace : coordination.namespace(),
+                    operationTimeout != null ? operationTimeout : coordination.operationTimeout(), connectTimeout);
         }
     }
 }

@@ -150,7 +150,7 @@ class TaskPublisherIT {
             TestQueues queues) throws Exception {
         BrokerConfig cfg = config(broker, "killed");
         try (BrokerConnection admin = BrokerConnection.open(config(broker, "killed-admin"));
-                TaskPublisher publisher = TaskPublisher.builder().brokerConfig(cfg).windowSize(200).build()) {
+                TaskPublisher publisher = TaskPublisher.builder().broker(cfg).windowSize(200).build()) {
             String queue = declareQueue(queues, admin, "killed");
             String pid = BrokerFixture.requirePid(broker, cfg.connectionName()); // before the stream: rabbitmqctl is slow
             List<Task> sent = new ArrayList<>();
@@ -348,7 +348,7 @@ class TaskPublisherIT {
     void ownedConnectionIsClosedWithThePublisherAndLaterPublishesFailAsClosed(TestBroker broker, TestQueues queues)
             throws Exception {
         BrokerConfig cfg = config(broker, "owned");
-        TaskPublisher publisher = TaskPublisher.builder().brokerConfig(cfg).build();
+        TaskPublisher publisher = TaskPublisher.builder().broker(cfg).build();
         assertThat(BrokerFixture.connectionPid(broker, cfg.connectionName())).isNotNull();
         publisher.close();
         await().atMost(Duration.ofSeconds(30))
