@@ -22,6 +22,9 @@ import org.jspecify.annotations.Nullable;
  * @param maxBodyBytes bodies larger than this are dead-lettered as {@code malformed} without being parsed
  * @param breaker the queue's circuit breaker over handler failures; null when the queue has none
  * @param rateLimit most handler starts per second on this queue, per worker; 0 for no limit
+ * @param deadRetention how long a dead letter stays in {@code Q.dead} before the broker drops it
+ *     ({@code x-message-ttl} on the dead queue, {@code dead: {retention: 7d}} in hopper.yml); null (the default)
+ *     keeps dead letters until they are replayed or purged
  */
 public record QueueSpec(
         String name,
@@ -36,7 +39,8 @@ public record QueueSpec(
         int maxBodyBytes,
         LockSpec lock,
         @Nullable BreakerSpec breaker,
-        int rateLimit) {
+        int rateLimit,
+        @Nullable Duration deadRetention) {
 
     /** The broker's default consumer_timeout; a handler must finish (or be timed out) well before it. */
     public static final Duration BROKER_CONSUMER_TIMEOUT = Duration.ofMinutes(30);
@@ -76,6 +80,12 @@ public record QueueSpec(
         if (maxBodyBytes < 1) {
             throw new IllegalArgumentException("max-body-bytes must be >= 1, was " + maxBodyBytes);
         }
+        if (deadRetention != null && (deadRetention.isNegative() || deadRetention.isZero()
+                || deadRetention.toMillis() > Integer.MAX_VALUE)) {
+            // x-message-ttl is a 32-bit millisecond count on the broker.
+            throw new IllegalArgumentException("dead retention must be between 1ms and 24d, was "
+                    + DurationText.format(deadRetention));
+        }
         if (rateLimit < 0) {
             throw new IllegalArgumentException("rate-limit must be >= 1 (or absent for no limit), was " + rateLimit);
         }
@@ -113,6 +123,7 @@ public record QueueSpec(
         b.lock = lock;
         b.breaker = breaker;
         b.rateLimit = rateLimit;
+        b.deadRetention = deadRetention;
         return b;
     }
 
@@ -131,6 +142,7 @@ public record QueueSpec(
         private LockSpec lock = LockSpec.DEFAULT;
         private @Nullable BreakerSpec breaker;
         private int rateLimit;
+        private @Nullable Duration deadRetention;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -198,6 +210,12 @@ public record QueueSpec(
             return this;
         }
 
+        /** How long dead letters stay in {@code Q.dead}; null (the default) until replayed or purged. */
+        public Builder deadRetention(@Nullable Duration retention) {
+            this.deadRetention = retention;
+            return this;
+        }
+
         public QueueSpec build() {
             List<DelayTier> effective = tiers;
             if (effective.isEmpty()) {
@@ -206,7 +224,7 @@ public record QueueSpec(
                 effective = List.copyOf(implied);
             }
             return new QueueSpec(name, effective, retry, typeRetry, deliveryLimit, poisonAfter, concurrency,
-                    prefetch, handlerTimeout, maxBodyBytes, lock, breaker, rateLimit);
+                    prefetch, handlerTimeout, maxBodyBytes, lock, breaker, rateLimit, deadRetention);
         }
     }
 }

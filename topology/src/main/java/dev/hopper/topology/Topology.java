@@ -80,9 +80,18 @@ public final class Topology {
         return a;
     }
 
-    /** Arguments of the dead-letter queue {@code Q.dead}: no TTL, dead letters stay until replayed or purged. */
-    public static Map<String, Object> deadQueueArguments() {
-        return Map.of("x-queue-type", "quorum");
+    /**
+     * Arguments of the dead-letter queue {@code Q.dead}: without a {@link QueueSpec#deadRetention()} no TTL, so dead
+     * letters stay until replayed or purged; with one, {@code x-message-ttl} (the queue has no dead-letter
+     * exchange, so an expired dead letter is dropped).
+     */
+    public static Map<String, Object> deadQueueArguments(QueueSpec q) {
+        Map<String, Object> a = new LinkedHashMap<>();
+        a.put("x-queue-type", "quorum");
+        if (q.deadRetention() != null) {
+            a.put("x-message-ttl", q.deadRetention().toMillis());
+        }
+        return a;
     }
 
     /** Every object for the configured queues, exchanges first. */
@@ -96,7 +105,7 @@ public final class Topology {
                 // Retry copies are published to the tier queue by name (default exchange): no binding needed.
                 out.add(BrokerObject.queue(q.retryQueue(t), retryQueueArguments(q, t), null, null));
             }
-            out.add(BrokerObject.queue(q.deadQueue(), deadQueueArguments(), QueueNames.DEAD_EXCHANGE, q.name()));
+            out.add(BrokerObject.queue(q.deadQueue(), deadQueueArguments(q), QueueNames.DEAD_EXCHANGE, q.name()));
         }
         return out;
     }
