@@ -108,11 +108,9 @@ public final class BenchCommand implements Callable<Integer>, CommandGroup {
         PrintWriter out = spec.commandLine().getOut();
         ReportWriter.forJson(GlobalOptions.of(spec).json()).write(report, out);
         if (!report.clean()) {
-            spec.commandLine().getErr().println("hopper: the benchmark was not clean: " + report.published()
+            return GlobalOptions.of(spec).failure("the benchmark was not clean: " + report.published()
                     + " published, " + report.completed() + " completed, " + report.publishFailures()
                     + " publish failures, other outcomes " + report.otherOutcomes());
-            spec.commandLine().getErr().flush();
-            return 1;
         }
         return 0;
     }

@@ -312,10 +312,8 @@ public final class DlqCommand implements CommandGroup {
             }
             sel.warn(scan);
             if (!report.ok()) {
-                err.println("hopper: " + report.failed() + " dead letter(s) not replayed and left in "
+                return sel.global().failure(report.failed() + " dead letter(s) not replayed and left in "
                         + scan.deadQueue() + ": " + report.firstFailure());
-                err.flush();
-                return ExitCodes.FAILURE;
             }
             return ExitCodes.OK;
         }

@@ -58,10 +58,9 @@ public final class StatsCommand implements Callable<Integer>, CommandGroup {
         }
         GlobalOptions.of(spec).output().table(List.of("queue", "kind", "tier", "messages", "consumers", "state"), rows);
         if (missing > 0) {
-            spec.commandLine().getErr().println("hopper: " + missing + " queue(s) missing on "
-                    + GlobalOptions.of(spec).brokerConfig("hopper-stats").redactedUri() + "; create them with 'hopper topology declare'");
-            spec.commandLine().getErr().flush();
-            return ExitCodes.FAILURE;
+            return GlobalOptions.of(spec).failure(missing + " queue(s) missing on "
+                    + GlobalOptions.of(spec).brokerConfig("hopper-stats").redactedUri()
+                    + "; create them with 'hopper topology declare'");
         }
         return ExitCodes.OK;
     }

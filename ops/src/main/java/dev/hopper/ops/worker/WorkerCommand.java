@@ -206,28 +206,23 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             throw e;
         }
         CountDownLatch forever = new CountDownLatch(1);
-        ScheduledExecutorService ticker = System.console() == null ? null : startTicker(worker, status, err);
+        StatusPrinter printer = new StatusPrinter(err, global.json() ? global.output() : null);
+        ScheduledExecutorService ticker = System.console() == null ? null : startTicker(worker, status, printer);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            err.println("hopper worker: stopping; letting running tasks finish (up to "
-                    + DurationText.format(drainTimeout) + ")");
-            err.flush();
+            printer.stopping(drainTimeout);
             if (ticker != null) {
                 ticker.shutdownNow();
             }
             worker.close();
             closeAll(resources);
-            err.println("hopper worker: stopped; " + status.render(worker.inFlight()));
-            err.flush();
+            printer.stopped(status, worker.inFlight());
             s.commandLine().getOut().flush();
             // The JVM would report 143 (SIGTERM) or 130 (SIGINT); the drain finished and nothing was lost.
             Runtime.getRuntime().halt(0);
         }, "hopper-worker-shutdown"));
-        err.println("hopper worker: consuming " + String.join(", ", config.queues().keySet()) + " on "
-                + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
-                + storeText + (probe == null ? "" : "; metrics on http://" + probe.address().getHostString() + ":"
-                        + probe.address().getPort() + "/metrics and /health")
-                + "; SIGTERM or Ctrl-C drains and stops");
-        err.flush();
+        printer.started(List.copyOf(config.queues().keySet()), BrokerConfig.builder(global.uri()).build().redactedUri(),
+                handlerText, storeText, probe == null ? null : "http://" + probe.address().getHostString() + ":"
+                        + probe.address().getPort() + "/metrics");
         forever.await();
         return 0;
     }
@@ -315,7 +310,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         return "--discover " + handlers.discover(registry);
     }
 
-    private static ScheduledExecutorService startTicker(Worker worker, StatusLine status, PrintWriter err) {
+    private static ScheduledExecutorService startTicker(Worker worker, StatusLine status, StatusPrinter printer) {
         ScheduledExecutorService t = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread th = new Thread(r, "hopper-worker-status");
             th.setDaemon(true);
@@ -323,8 +318,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         });
         long every = STATUS_EVERY.toMillis();
         t.scheduleAtFixedRate(() -> {
-            err.println("hopper worker: " + status.render(worker.inFlight()));
-            err.flush();
+            printer.status(status, worker.inFlight());
         }, every, every, TimeUnit.MILLISECONDS);
         return t;
     }
