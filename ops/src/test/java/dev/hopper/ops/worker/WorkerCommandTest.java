@@ -155,6 +155,9 @@ class WorkerCommandTest {
                 null, null, 1));
         s.onSettled(new dev.hopper.consumer.WorkerListener.Settled("q", "t", dev.hopper.consumer.Outcome.DEAD,
                 null, null, 2));
-        assertThat(s.render(3)).isEqualTo("completed=1 retried=1 dead=1 in-flight=3");
+        s.onSettled(new dev.hopper.consumer.WorkerListener.Settled("q", "t", dev.hopper.consumer.Outcome.SUPERSEDED,
+                null, null, 1));
+        assertThat(s.render(3)).isEqualTo("completed=1 retried=1 dead=1 superseded=1 in-flight=3");
+        assertThat(s.fields(3)).containsEntry("superseded", 1L).containsEntry("in_flight", 3);
     }
 }
