@@ -79,10 +79,14 @@ public final class BrokerConnection implements AutoCloseable {
     public static BrokerConnection open(BrokerConfig config) {
         requireNonNull(config, "config");
         ConnectionFactory f = factory(config);
+        HandshakeQuietExceptionHandler handler = new HandshakeQuietExceptionHandler();
+        f.setExceptionHandler(handler);
         try {
-            return new BrokerConnection(config, f.newConnection(config.connectionName()));
+            BrokerConnection c = new BrokerConnection(config, f.newConnection(config.connectionName()));
+            handler.opened();
+            return c;
         } catch (IOException | TimeoutException | RuntimeException e) {
-            throw new BrokerUnavailableException(config.redactedUri(), e);
+            throw new BrokerUnavailableException(config.redactedUri(), f.getUsername(), f.getVirtualHost(), e);
         }
     }
 
