@@ -6,6 +6,8 @@ import dev.hopper.ops.cli.GlobalOptions;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.HopperConfig;
+import dev.hopper.topology.QueueSpec;
+import dev.hopper.topology.RetryPolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,7 +25,8 @@ import picocli.CommandLine.Spec;
  * of the configuration is missing on the broker.
  */
 @Command(mixinStandardHelpOptions = true, name = "stats", description = "Depth (ready messages) and consumers of every work, retry-tier and dead "
-        + "queue, read with passive declares. Without --config, --queue uses the default tiers.",
+        + "queue, read with passive declares. Without --config, --queue finds the retry tiers of the built-in policies "
+        + "(default and --webhook); pass --config for others.",
         footerHeading = "%nExample:%n", footer = "  hopper stats --config hopper.yml --json")
 public final class StatsCommand implements Callable<Integer>, CommandGroup {
     @Spec
@@ -35,10 +38,18 @@ public final class StatsCommand implements Callable<Integer>, CommandGroup {
 
     @Override
     public Integer call() {
-        HopperConfig config = GlobalOptions.of(spec).configFor(queue);
+        GlobalOptions global = GlobalOptions.of(spec);
+        HopperConfig config = global.configFor(queue);
         List<QueueDepths.Depth> depths;
-        try (BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-stats"))) {
-            depths = new QueueDepths(c).read(config);
+        try (BrokerConnection c = BrokerConnection.open(global.brokerConfig("hopper-stats"))) {
+            if (global.config() == null && queue != null) {
+                // No configuration to say which tiers the queue was declared with: look for the built-in ones, so
+                // a --webhook worker's queue (5m, 1h) is not reported as missing the default tiers.
+                depths = new QueueDepths(c).readDiscoveringTiers(queue, List.of(QueueSpec.builder(queue).build(),
+                        QueueSpec.builder(queue).retry(RetryPolicy.RETRY_FOR_A_DAY).build()));
+            } else {
+                depths = new QueueDepths(c).read(config);
+            }
         }
         List<Map<String, ?>> rows = new ArrayList<>();
         long missing = 0;
