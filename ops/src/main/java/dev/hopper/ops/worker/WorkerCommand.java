@@ -147,6 +147,10 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         boolean discover;
     }
 
+    /** The worker, once built, for handlers that must pause a queue (registered before it is built). */
+    private final java.util.concurrent.atomic.AtomicReference<Worker> built =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
     @Override
     public Integer call() throws InterruptedException {
         CommandSpec s = spec();
@@ -192,6 +196,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             new Topology(config).declare(c.amqp());
         }
         Worker worker = builder.build();
+        built.set(worker);
         Thread.currentThread().setContextClassLoader(loader);
         // Up before the worker starts, so /health answers 503 (not "connection refused") while it connects.
         ProbeServer probe = metrics == null ? null
@@ -277,8 +282,13 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec().commandLine(), e.getMessage());
             }
+            java.util.Optional<String> problem = ExecCommandCheck.problem(h.exec, Path.of("").toAbsolutePath());
+            if (problem.isPresent()) {
+                exec.close();
+                throw new ParameterException(spec().commandLine(), problem.get());
+            }
             resources.add(exec);
-            b.defaultHandler(byte[].class, exec);
+            b.defaultHandler(byte[].class, new PauseOnDeploymentError(exec, built));
             return "--exec";
         }
         if (h.webhook != null) {

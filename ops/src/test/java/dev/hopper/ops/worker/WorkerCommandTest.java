@@ -160,4 +160,11 @@ class WorkerCommandTest {
         assertThat(s.render(3)).isEqualTo("completed=1 retried=1 dead=1 superseded=1 in-flight=3");
         assertThat(s.fields(3)).containsEntry("superseded", 1L).containsEntry("in_flight", 3);
     }
+
+    @Test
+    void anExecCommandThatCannotRunIsAUsageErrorAtStart() {
+        Run r = run("--uri", "amqp://u:p@127.0.0.1:1/", "worker", "--queue", "q", "--exec", "./missing.sh");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--exec: ./missing.sh does not exist").doesNotContain("cannot reach");
+    }
 }
