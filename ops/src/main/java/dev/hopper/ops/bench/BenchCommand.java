@@ -1,6 +1,7 @@
 package dev.hopper.ops.bench;
 
 import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.ProgressLine;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.topology.DurationText;
 import java.io.PrintWriter;
@@ -104,7 +105,12 @@ public final class BenchCommand implements Callable<Integer>, CommandGroup {
     @Override
     public Integer call() {
         BenchSettings settings = settings();
-        BenchReport report = new Benchmark(settings).run();
+        Benchmark benchmark = new Benchmark(settings);
+        BenchReport report;
+        try (ProgressLine progress = ProgressLine.onStderr(spec.commandLine().getErr())) {
+            progress.polling(benchmark::progress);
+            report = benchmark.run();
+        }
         PrintWriter out = spec.commandLine().getOut();
         ReportWriter.forJson(GlobalOptions.of(spec).json()).write(report, out);
         if (!report.clean()) {

@@ -6,6 +6,7 @@ import dev.hopper.ops.cli.GlobalOptions;
 import dev.hopper.ops.cli.Output;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.ops.cli.Operator;
+import dev.hopper.ops.cli.ProgressLine;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hopper.publisher.BrokerConnection;
@@ -271,17 +272,15 @@ public final class DlqCommand implements CommandGroup {
             ReplayRequest request = ReplayRequest.builder(sel.queue()).filter(sel.filter()).to(to)
                     .resetAttempts(resetAttempts).dryRun(dryRun).ratePerSecond(rate == null ? 0 : rate).build();
             PrintWriter err = sel.spec.commandLine().getErr();
-            TtyProgress progress = System.console() != null ? new TtyProgress(err, System::nanoTime) : null;
+            TtyProgress progress = new TtyProgress(ProgressLine.onStderr(err));
             ReplayReport report;
             try (BrokerConnection consume = sel.connect("hopper-dlq-replay");
                     BrokerConnection publish = sel.connect("hopper-dlq-replay-publish")) {
                 report = new DeadLetterReplayer(consume, publish, Clock.systemUTC(), IDLE_TIMEOUT, Operator.name())
-                        .replay(request, progress == null ? DeadLetterReplayer.Progress.NONE : progress);
+                        .replay(request, progress);
                 sel.requireKnownGroup(consume, report.scan());
             } finally {
-                if (progress != null) {
-                    progress.finish();
-                }
+                progress.finish();
             }
             Output out = sel.global().output();
             ScanReport scan = report.scan();

@@ -4,6 +4,10 @@ import dev.hopper.ops.cli.Converters;
 import dev.hopper.ops.cli.ExitCodes;
 import dev.hopper.ops.cli.GlobalOptions;
 import dev.hopper.ops.cli.Output;
+import dev.hopper.ops.cli.ProgressLine;
+import dev.hopper.publisher.PublisherMetrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.coordination.RedisCoordinationStore;
 import dev.hopper.publisher.BatchPublishException;
@@ -42,6 +46,9 @@ import picocli.CommandLine.Spec;
         footer = {"  hopper publish --queue uploads --type thumbnail --payload '{\"file\":\"a.png\"}'",
                 "  hopper publish --queue uploads --type thumbnail --file tasks.jsonl --json"})
 public final class PublishCommand implements Callable<Integer>, CommandGroup {
+    /** From this many tasks on, a progress line shows the confirms as they arrive. */
+    static final int PROGRESS_FROM = 1000;
+
     @Spec
     CommandSpec spec;
 
@@ -95,11 +102,20 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
         List<Task> tasks = source.payload != null ? fromPayload(source.payload) : fromFile(source.file);
         List<PublishReceipt> receipts;
         BatchResult failed = null;
+        // Counts confirms as they arrive, for the progress line of a big --file.
+        SimpleMeterRegistry counts = new SimpleMeterRegistry();
         // With --redis, a keyed task without --revision is stamped with the key's current revision.
         try (RedisCoordinationStore store = key != null && revision == null && GlobalOptions.of(spec).redis() != null
                         ? GlobalOptions.of(spec).revisionStore() : null;
                 BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-publish"));
-                TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(store).build()) {
+                TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(store)
+                        .meterRegistry(counts).build();
+                ProgressLine progress = ProgressLine.onStderr(spec.commandLine().getErr())) {
+            if (tasks.size() >= PROGRESS_FROM) {
+                progress.polling(() -> "published " + (long) counts.find(PublisherMetrics.PUBLISHED)
+                        .tag("outcome", PublisherMetrics.CONFIRMED).counters().stream()
+                        .mapToDouble(Counter::count).sum() + " of " + tasks.size() + " (confirmed by the broker)");
+            }
             try {
                 receipts = publisher.publishAll(tasks);
             } catch (BatchPublishException e) {
