@@ -19,7 +19,6 @@ import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.RetryPolicy;
 import dev.hopper.topology.Topology;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.File;
 import java.io.PrintWriter;
@@ -115,6 +114,12 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             description = "Serve Prometheus /metrics and /health on this port (0 picks a free one; default: off).")
     @Nullable Integer metricsPort;
 
+    @Option(names = "--latency-buckets", paramLabel = "DURATIONS", split = ",",
+            converter = Converters.DurationConverter.class,
+            description = "Histogram buckets of hopper.tasks.duration and hopper.tasks.lag, comma-separated "
+                    + "(default: 5ms,10ms,25ms,50ms,100ms,250ms,500ms,1s,2500ms,5s,10s,30s,1m,5m,15m,1h).")
+    List<Duration> latencyBuckets = new ArrayList<>(WorkerRegistry.DEFAULT_BUCKETS);
+
     @Option(names = "--metrics-bind", paramLabel = "ADDR", defaultValue = "127.0.0.1",
             description = "Address for --metrics-port (default: 127.0.0.1; 0.0.0.0 for every interface).")
     String metricsBind = "127.0.0.1";
@@ -176,12 +181,15 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         }
         String handlerText = registerHandlers(builder, config, loader, resources);
         PrometheusMeterRegistry metrics = null;
+        WorkerRegistry meters = null;
         if (metricsPort != null) {
             if (metricsPort < 0 || metricsPort > 65_535) {
                 throw new ParameterException(s.commandLine(), "--metrics-port must be between 0 and 65535, was "
                         + metricsPort);
             }
-            metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            meters = new WorkerRegistry(latencyBuckets);
+            resources.add(meters);
+            metrics = meters.registry();
             builder.meterRegistry(metrics);
         }
         CoordinationStore store = global.redis() == null ? new InMemoryCoordinationStore()
@@ -197,6 +205,9 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         }
         Worker worker = builder.build();
         built.set(worker);
+        if (meters != null) {
+            meters.watch(worker);
+        }
         Thread.currentThread().setContextClassLoader(loader);
         // Up before the worker starts, so /health answers 503 (not "connection refused") while it connects.
         ProbeServer probe = metrics == null ? null

@@ -121,6 +121,20 @@ class WorkerMetricsIT {
                     "(?m)^" + name + "[{ ]"));
             assertThat(Scrape.sample(later, "hopper_queue_depth", "kind=\"work\",queue=\"" + queue + "\""))
                     .hasValue(0.0);
+            // The connection-state gauge and the JVM and process meters.
+            assertThat(later).containsPattern("(?m)^hopper_broker_connected 1\\.0$");
+            assertThat(later).containsPattern("(?m)^jvm_memory_used_bytes\\{")
+                    .containsPattern("(?m)^jvm_threads_live_threads ")
+                    .containsPattern("(?m)^jvm_gc_pause_seconds_count\\{|(?m)^jvm_gc_memory_allocated_bytes_total ")
+                    .containsPattern("(?m)^process_cpu_usage ").containsPattern("(?m)^process_uptime_seconds ")
+                    .containsPattern("(?m)^process_files_open_files ");
+            // Latency histograms have the SLO buckets (16 and +Inf), not Micrometer's 60-120 per series.
+            assertThat(later.lines().filter(l -> l.startsWith("hopper_tasks_duration_seconds_bucket{outcome="
+                    + "\"success\",queue=\"" + queue + "\",")).count()).isEqualTo(17);
+            assertThat(later).contains("le=\"0.005\"").contains("le=\"3600.0\"");
+            // Every series the alert rules use is exported.
+            assertThat(AlertRulesTest.usedSeries()).isNotEmpty().allSatisfy(name -> assertThat(later)
+                    .containsPattern("(?m)^" + name + "[{ ]"));
             assertThat(Scrape.sample(later, "hopper_queue_depth", "kind=\"retry\",queue=\"" + queue + "\""))
                     .hasValue(0.0);
         } finally {

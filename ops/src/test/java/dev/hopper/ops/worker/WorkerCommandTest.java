@@ -167,4 +167,13 @@ class WorkerCommandTest {
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--exec: ./missing.sh does not exist").doesNotContain("cannot reach");
     }
+
+    @Test
+    void latencyBucketsDefaultToTheSloSetAndCanBeGiven() {
+        assertThat(parse("worker", "--queue", "q", "--builtin", "noop").latencyBuckets)
+                .isEqualTo(WorkerRegistry.DEFAULT_BUCKETS);
+        assertThat(parse("worker", "--queue", "q", "--builtin", "noop", "--latency-buckets", "100ms,1s,10s")
+                .latencyBuckets).containsExactly(java.time.Duration.ofMillis(100), java.time.Duration.ofSeconds(1),
+                        java.time.Duration.ofSeconds(10));
+    }
 }
