@@ -2,6 +2,7 @@ package dev.hopper.coordination;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.topology.UriRedactor;
 import dev.hopper.topology.CoordinationSpec;
 import java.net.URI;
 import java.time.Duration;
@@ -30,10 +31,10 @@ public record RedisStoreConfig(URI uri, String namespace, Duration operationTime
         requireNonNull(connectTimeout, "connectTimeout");
         if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme())) {
             throw new IllegalArgumentException("Redis URI must start with redis:// or rediss://, was "
-                    + redact(uri));
+                    + UriRedactor.redact(uri));
         }
         if (uri.getHost() == null) {
-            throw new IllegalArgumentException("Redis URI has no host: " + redact(uri));
+            throw new IllegalArgumentException("Redis URI has no host: " + UriRedactor.redact(uri));
         }
         if (operationTimeout.isNegative() || operationTimeout.isZero()) {
             throw new IllegalArgumentException("Redis operation timeout must be positive, was " + operationTimeout);
@@ -45,29 +46,13 @@ public record RedisStoreConfig(URI uri, String namespace, Duration operationTime
 
     /** The URI with its password masked: the only form Hopper logs or prints. */
     public String redactedUri() {
-        return redact(uri);
+        return UriRedactor.redact(uri);
     }
 
     @Override
     public String toString() {
         return "RedisStoreConfig[" + redactedUri() + ", namespace=" + namespace + ", operationTimeout="
                 + operationTimeout + ", connectTimeout=" + connectTimeout + "]";
-    }
-
-    /**
-     * {@code redis://user:secret@host} becomes {@code redis://user:***@host} and {@code redis://secret@host}
-     * becomes {@code redis://***@host}. Not {@code Uris.redact} of the publisher package: there a user-info
-     * without a colon is a user name, while for Redis it is the password.
-     */
-    static String redact(URI uri) {
-        String userInfo = uri.getRawUserInfo();
-        if (userInfo == null) {
-            return uri.toString();
-        }
-        int colon = userInfo.indexOf(':');
-        String masked = colon < 0 ? "***" : userInfo.substring(0, colon) + ":***";
-        return uri.toString().replaceFirst(java.util.regex.Pattern.quote(userInfo + "@"),
-                java.util.regex.Matcher.quoteReplacement(masked + "@"));
     }
 
     /** A builder with the defaults of {@link CoordinationSpec#DEFAULT} and a 5 s connect timeout. */

@@ -2,6 +2,7 @@ package dev.hopper.publisher;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.topology.UriRedactor;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
@@ -31,10 +32,10 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
         requireNonNull(recoveryInterval, "recoveryInterval");
         if (!"amqp".equals(uri.getScheme()) && !"amqps".equals(uri.getScheme())) {
             throw new IllegalArgumentException("broker URI must start with amqp:// or amqps://, was "
-                    + Uris.redact(uri));
+                    + UriRedactor.redact(uri));
         }
         if (uri.getHost() == null) {
-            throw new IllegalArgumentException("broker URI has no host: " + Uris.redact(uri));
+            throw new IllegalArgumentException("broker URI has no host: " + UriRedactor.redact(uri));
         }
     }
 
@@ -47,7 +48,7 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
 
     /** The URI with its password masked: the only form Hopper logs or prints. */
     public String redactedUri() {
-        return Uris.redact(uri);
+        return UriRedactor.redact(uri);
     }
 
     /**

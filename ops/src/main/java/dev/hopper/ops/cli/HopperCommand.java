@@ -1,6 +1,7 @@
 package dev.hopper.ops.cli;
 
 import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.topology.UriRedactor;
 import dev.hopper.topology.ConfigException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -112,7 +113,7 @@ public final class HopperCommand {
         if (m == null || m.isBlank()) {
             m = ex.getClass().getSimpleName();
         }
-        return Converters.maskPassword(m.replaceAll("\\s*\\R\\s*", " ").trim());
+        return UriRedactor.redactText(m.replaceAll("\\s*\\R\\s*", " ").trim());
     }
 
     /** The global options as given on this command line; subcommands use {@link GlobalOptions#of}. */

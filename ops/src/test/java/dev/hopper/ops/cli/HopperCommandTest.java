@@ -147,8 +147,8 @@ class HopperCommandTest {
 
     @Test
     void maskPasswordWorksOnTextThatIsNotAUri() {
-        assertThat(Converters.maskPassword("bad amqp://user:secret@ho st")).isEqualTo("bad amqp://user:***@ho st");
-        assertThat(Converters.maskPassword("redis://:secret@h:6379")).isEqualTo("redis://:***@h:6379");
+        assertThat(dev.hopper.topology.UriRedactor.redactText("bad amqp://user:secret@ho st")).isEqualTo("bad amqp://user:***@ho st");
+        assertThat(dev.hopper.topology.UriRedactor.redactText("redis://:secret@h:6379")).isEqualTo("redis://:***@h:6379");
     }
 
     @Test
