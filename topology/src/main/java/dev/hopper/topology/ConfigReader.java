@@ -309,17 +309,17 @@ final class ConfigReader {
                 throw new ConfigException(bp, e.getMessage());
             }
         }
-        if (delays.isEmpty() && schedule.isEmpty() && backoff == null) {
-            delays = RetryPolicy.DEFAULT.delays();
+        RetryPolicy.Builder policy = RetryPolicy.builder().delays(delays).schedule(schedule).backoff(backoff)
+                .retryOn(classNames(node.path("retry-on"), path + ".retry-on"))
+                .permanentOn(classNames(node.path("permanent-on"), path + ".permanent-on"));
+        if (node.has("max-attempts")) {
+            policy.maxAttempts(positiveInt(node.get("max-attempts"), path + ".max-attempts"));
         }
-        int maxAttempts = node.has("max-attempts")
-                ? positiveInt(node.get("max-attempts"), path + ".max-attempts")
-                : (schedule.isEmpty() ? RetryPolicy.DEFAULT.maxAttempts() : Integer.MAX_VALUE);
-        Duration maxAge = node.has("max-age") ? duration(node.get("max-age"), path + ".max-age") : null;
+        if (node.has("max-age")) {
+            policy.maxAge(duration(node.get("max-age"), path + ".max-age"));
+        }
         try {
-            return new RetryPolicy(delays, schedule, backoff, maxAttempts, maxAge,
-                    classNames(node.path("retry-on"), path + ".retry-on"),
-                    classNames(node.path("permanent-on"), path + ".permanent-on"));
+            return policy.build();
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path, e.getMessage());
         }
