@@ -9,15 +9,19 @@ import dev.hopper.topology.HopperException;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Reads a queue's ready-message and consumer counts with a passive declare: no management plugin needed, and
- * nothing is created. A passive declare counts ready messages only: messages delivered to a consumer and not yet
- * acknowledged are not included. Each call uses a channel of its own, because the broker closes the channel of a
- * passive declare of a missing queue. Thread-safe (one channel per call); each call is one broker round trip,
- * bounded by the connection's RPC timeout.
+ * Reads queues' ready-message and consumer counts with passive declares: no management plugin needed, and nothing
+ * is created. A passive declare counts ready messages only: messages delivered to a consumer and not yet
+ * acknowledged are not included. The one depth reader of Hopper ({@code hopper stats}, the worker's
+ * {@code hopper.queue.depth}).
+ *
+ * <p>It keeps one channel of its own and opens a new one when the broker closed it (a passive declare of a missing
+ * queue closes its channel with 404). Thread-safe (calls are serialized); each call is one broker round trip,
+ * bounded by the connection's RPC timeout. {@link #close()} closes the channel, not the connection.
  */
-public final class QueueProbe {
+public final class QueueProbe implements AutoCloseable {
 
     /**
      * @param messages ready messages
@@ -26,6 +30,7 @@ public final class QueueProbe {
     public record Counts(long messages, int consumers) {}
 
     private final BrokerConnection connection;
+    private @Nullable Channel channel;
 
     public QueueProbe(BrokerConnection connection) {
         this.connection = requireNonNull(connection, "connection");
@@ -34,25 +39,42 @@ public final class QueueProbe {
     /**
      * The counts of {@code queue}, or empty when it does not exist.
      *
-     * @throws HopperException when the broker cannot be asked
+     * @throws HopperException when the broker cannot be asked (connection down, channel refused)
      */
-    public Optional<Counts> counts(String queue) {
-        Channel ch = connection.openChannel();
+    public synchronized Optional<Counts> counts(String queue) {
+        Channel ch = channel;
+        if (ch == null || !ch.isOpen()) {
+            ch = connection.openChannel();
+            channel = ch;
+        }
         try {
             AMQP.Queue.DeclareOk ok = ch.queueDeclarePassive(queue);
             return Optional.of(new Counts(ok.getMessageCount(), ok.getConsumerCount()));
         } catch (IOException e) {
-            if (!ch.isOpen()) {
-                return Optional.empty(); // 404 NOT_FOUND closed the channel
+            if (!ch.isOpen() && notFound(ch)) {
+                return Optional.empty(); // 404 NOT_FOUND closed the channel; the next call opens another
             }
             throw new HopperException("cannot read the depth of '" + queue + "': " + e.getMessage(), e);
-        } finally {
+        } catch (AlreadyClosedException e) {
+            throw new HopperException("cannot read the depth of '" + queue + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean notFound(Channel ch) {
+        var cause = ch.getCloseReason();
+        return cause != null && cause.getReason() instanceof AMQP.Channel.Close close
+                && close.getReplyCode() == AMQP.NOT_FOUND;
+    }
+
+    @Override
+    public synchronized void close() {
+        Channel ch = channel;
+        channel = null;
+        if (ch != null && ch.isOpen()) {
             try {
-                if (ch.isOpen()) {
-                    ch.close();
-                }
+                ch.close();
             } catch (IOException | TimeoutException | AlreadyClosedException e) {
-                // Already closed by the broker's NOT_FOUND reply.
+                // Closed by the broker meanwhile: nothing left to release.
             }
         }
     }

@@ -17,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  * Depth and consumer count of every work, retry-tier and dead queue of a configuration, read with
  * {@link QueueProbe} (passive declares: ready messages only, nothing created). Use from one thread at a time.
  */
-final class QueueDepths {
+final class QueueDepths implements AutoCloseable {
 
     /** Which role a queue plays for its work queue. */
     enum Kind { WORK, RETRY, DEAD }
@@ -86,6 +86,11 @@ final class QueueDepths {
         shown.forEach(t -> out.add(probed.get(t)));
         out.add(read(queue, any.deadQueue(), Kind.DEAD, null));
         return out;
+    }
+
+    @Override
+    public void close() {
+        probe.close();
     }
 
     private Depth read(String workQueue, String queue, Kind kind, @Nullable String tier) {

@@ -41,14 +41,15 @@ public final class StatsCommand implements Callable<Integer>, CommandGroup {
         GlobalOptions global = GlobalOptions.of(spec);
         HopperConfig config = global.configFor(queue);
         List<QueueDepths.Depth> depths;
-        try (BrokerConnection c = BrokerConnection.open(global.brokerConfig("hopper-stats"))) {
+        try (BrokerConnection c = BrokerConnection.open(global.brokerConfig("hopper-stats"));
+                QueueDepths reader = new QueueDepths(c)) {
             if (global.config() == null && queue != null) {
                 // No configuration to say which tiers the queue was declared with: look for the built-in ones, so
                 // a --webhook worker's queue (5m, 1h) is not reported as missing the default tiers.
-                depths = new QueueDepths(c).readDiscoveringTiers(queue, List.of(QueueSpec.builder(queue).build(),
+                depths = reader.readDiscoveringTiers(queue, List.of(QueueSpec.builder(queue).build(),
                         QueueSpec.builder(queue).retry(RetryPolicy.RETRY_FOR_A_DAY).build()));
             } else {
-                depths = new QueueDepths(c).read(config);
+                depths = reader.read(config);
             }
         }
         List<Map<String, ?>> rows = new ArrayList<>();
