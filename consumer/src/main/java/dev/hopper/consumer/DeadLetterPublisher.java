@@ -1,7 +1,6 @@
 package dev.hopper.consumer;
 
 import com.rabbitmq.client.AMQP;
-import dev.hopper.publisher.ConfirmedChannel;
 import dev.hopper.topology.EnvelopeCodec;
 import dev.hopper.topology.Headers;
 import dev.hopper.topology.QueueNames;
@@ -20,11 +19,11 @@ import org.jspecify.annotations.Nullable;
  * Thread-safe.
  */
 final class DeadLetterPublisher {
-    private final ConfirmedChannel channel;
+    private final CopyPublisher channel;
     private final Clock clock;
     private final String workerId;
 
-    DeadLetterPublisher(ConfirmedChannel channel, Clock clock, String workerId) {
+    DeadLetterPublisher(CopyPublisher channel, Clock clock, String workerId) {
         this.channel = channel;
         this.clock = clock;
         this.workerId = workerId;
@@ -32,10 +31,10 @@ final class DeadLetterPublisher {
 
     /**
      * @param original the delivery's properties (null when the broker sent none)
-     * @param attempts runs so far, written as {@code x-hopper-attempt}; null leaves the header as it is
      */
     CompletableFuture<Void> deadLetter(String queue, AMQP.@Nullable BasicProperties original, byte[] body,
-            Decision.DeadLetter d, @Nullable Integer attempts) {
+            Decision.DeadLetter d) {
+        Integer attempts = d.attemptsHeader();
         Map<String, @Nullable Object> changes = new HashMap<>();
         changes.put(Headers.DEAD_REASON, d.reason().wireValue());
         changes.put(Headers.ERROR_CLASS, d.errorClass());

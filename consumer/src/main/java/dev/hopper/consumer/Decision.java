@@ -1,40 +1,142 @@
 package dev.hopper.consumer;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.hopper.topology.DeadReason;
 import dev.hopper.topology.DelayTier;
 import dev.hopper.topology.RetryReason;
+import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
-/** What to do with a delivery, as decided by {@link DeliveryDecider}. Dispatch with {@code instanceof}. */
-sealed interface Decision
-        permits Decision.Ack, Decision.RetryLater, Decision.DeadLetter, Decision.RequeueNow, Decision.HandBack {
+/**
+ * How a delivery is settled, as decided by {@link DeliveryDecider}: every record says fully what to publish (if
+ * anything) and how to settle the original, so {@link DecisionSettler} only carries it out. Each settles the
+ * delivery exactly once. Dispatch with {@code instanceof} (no pattern switch on Java 17).
+ */
+sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater, Decision.DeadLetter,
+        Decision.Republish, Decision.HandBack {
 
-    /** Ack the original; nothing else. */
-    record Ack(Outcome outcome) implements Decision {}
+    /** The {@code outcome} tag this settlement is counted under. */
+    Outcome outcome();
+
+    /** Runs so far, for the settled event (success and dead: including this one). */
+    int attempts();
+
+    /**
+     * Ack the original; nothing else.
+     *
+     * @param outcome {@link Outcome#SUCCESS}, {@link Outcome#SUPERSEDED} or {@link Outcome#DUPLICATE}
+     */
+    record Ack(Outcome outcome, int attempts) implements Decision {
+        public Ack {
+            requireNonNull(outcome, "outcome");
+        }
+    }
 
     /**
      * Publish a copy to the delay queue of {@code tier} (confirmed), then ack the original.
      *
      * @param nextAttempt the copy's {@code x-hopper-attempt}
      * @param lockWaits the copy's {@code x-hopper-lock-waits}
+     * @param firstAttemptAt the copy's {@code x-hopper-first-attempt-at}; null leaves it as it is (a lock wait did
+     *     not run anything)
+     * @param error the failure written as the copy's {@code x-hopper-error-*}, if any
      */
-    record RetryLater(DelayTier tier, RetryReason reason, int nextAttempt, int lockWaits) implements Decision {}
-
-    /** Publish a copy to the dead-letter queue with the reason and error (confirmed), then ack the original. */
-    record DeadLetter(DeadReason reason, @Nullable String errorClass, @Nullable String errorMessage,
-            @Nullable Throwable error) implements Decision {
-        static DeadLetter of(DeadReason reason, Throwable error) {
-            return new DeadLetter(reason, error.getClass().getName(), String.valueOf(error.getMessage()), error);
+    record RetryLater(DelayTier tier, RetryReason reason, int nextAttempt, int lockWaits,
+            @Nullable Instant firstAttemptAt, @Nullable Throwable error) implements Decision {
+        public RetryLater {
+            requireNonNull(tier, "tier");
+            requireNonNull(reason, "reason");
         }
 
-        static DeadLetter of(DeadReason reason, String message) {
-            return new DeadLetter(reason, null, message, null);
+        @Override
+        public Outcome outcome() {
+            return reason == RetryReason.LOCK_BUSY ? Outcome.LOCK_BUSY : Outcome.RETRIED;
+        }
+
+        @Override
+        public int attempts() {
+            return nextAttempt;
         }
     }
 
-    /** Republish to the work queue at once (confirmed), attempt unchanged, then ack the original. */
-    record RequeueNow(RetryReason reason) implements Decision {}
+    /**
+     * Publish a copy to the dead-letter queue with the reason and error (confirmed), then ack the original.
+     *
+     * @param attemptsHeader runs so far, written as the copy's {@code x-hopper-attempt}; null leaves the header as
+     *     it arrived (input that could not be read)
+     */
+    record DeadLetter(DeadReason reason, @Nullable String errorClass, @Nullable String errorMessage,
+            @Nullable Throwable error, @Nullable Integer attemptsHeader) implements Decision {
+        public DeadLetter {
+            requireNonNull(reason, "reason");
+        }
 
-    /** Give the delivery back unrun, counting no attempt (shutdown, coordination store down). */
-    record HandBack(String why) implements Decision {}
+        static DeadLetter of(DeadReason reason, Throwable error, int attempts) {
+            return new DeadLetter(reason, error.getClass().getName(), String.valueOf(error.getMessage()), error,
+                    attempts);
+        }
+
+        static DeadLetter of(DeadReason reason, String message, @Nullable Integer attempts) {
+            return new DeadLetter(reason, null, message, null, attempts);
+        }
+
+        @Override
+        public Outcome outcome() {
+            return Outcome.DEAD;
+        }
+
+        @Override
+        public int attempts() {
+            return attemptsHeader == null ? 0 : attemptsHeader;
+        }
+    }
+
+    /**
+     * Publish a copy to the work queue at once (confirmed), attempt unchanged, then ack the original: the key's
+     * revision moved while the task failed (policy refresh).
+     */
+    record Republish(RetryReason reason, Instant firstAttemptAt, int attempts) implements Decision {
+        public Republish {
+            requireNonNull(reason, "reason");
+            requireNonNull(firstAttemptAt, "firstAttemptAt");
+        }
+
+        @Override
+        public Outcome outcome() {
+            return Outcome.RETRIED;
+        }
+    }
+
+    /**
+     * Give the delivery back unrun, counting no attempt.
+     *
+     * @param via how: {@link Via#COPY} republishes an unchanged copy to the tail of the work queue (confirmed)
+     *     and acks, so RabbitMQ before 4.3 does not raise the delivery count the poison guard reads; it falls back
+     *     to nack+requeue when the copy is not confirmed. {@link Via#NACK} is nack+requeue at once.
+     */
+    record HandBack(Why why, Via via, int attempts) implements Decision {
+        public HandBack {
+            requireNonNull(why, "why");
+            requireNonNull(via, "via");
+        }
+
+        @Override
+        public Outcome outcome() {
+            return Outcome.RETURNED;
+        }
+
+        /** Why a delivery goes back unrun. */
+        enum Why {
+            /** The worker is shutting down. */
+            SHUTDOWN,
+            /** The queue's circuit breaker is open. */
+            BREAKER_OPEN,
+            /** The coordination store does not answer. */
+            STORE_UNAVAILABLE
+        }
+
+        /** How it goes back. */
+        enum Via { COPY, NACK }
+    }
 }

@@ -2,90 +2,275 @@ package dev.hopper.consumer;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.coordination.LockResult;
 import dev.hopper.topology.DeadReason;
 import dev.hopper.topology.DelayTier;
+import dev.hopper.topology.Headers;
+import dev.hopper.topology.HopperException;
+import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.RetryPolicy;
 import dev.hopper.topology.RetryReason;
 import dev.hopper.topology.SupersededPolicy;
+import dev.hopper.topology.TaskEnvelope;
 import io.github.resilience4j.core.IntervalFunction;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The one place that decides what happens to a delivery that did not simply succeed (design.md, step 5).
- * Pure: a function of the delivery's facts, the policy and the time passed in; no I/O, no clock of its own, so
- * it is unit-tested over a table of cases. Thread-safe.
+ * The one place that decides what happens to a delivery (design.md, "What a worker does with one delivery", every
+ * step). {@link #decide} is a pure function of the delivery's {@link DeliveryFacts} and this queue's rules: no I/O,
+ * no clock (times come from the facts), no state. It answers either a terminal {@link Decision} or the
+ * {@link Effect} whose result it needs next; the executor carries the effect out, adds its result to the facts and
+ * asks again. Thread-safe.
+ *
+ * <p>The rows, in the order they are checked (the names are those of {@code DeliveryDeciderTest}'s table):
+ * <ol>
+ *   <li>shutdown: a delivery that reaches a handler thread while the worker shuts down goes back unrun (nack);
+ *   <li>step 1, decode: malformed → dead {@code malformed}; unknown type → dead {@code unknown-type};
+ *   <li>step 2, crash-loop guard: delivered more than {@code poison-after} times → dead {@code poison};
+ *   <li>step 1, payload: not valid JSON for the handler's payload type → dead {@code malformed};
+ *   <li>done-marker: a redelivery of a keyed (or, if marked, any) task asks the store; done → ack {@code duplicate};
+ *   <li>hand-backs: store down → back unrun (copy); breaker open → back unrun (copy); rate-limit wait interrupted
+ *       by shutdown → back unrun (nack);
+ *   <li>step 3, lock and revision: superseded (skip) → ack {@code superseded}; busy within the budget → retry
+ *       {@code lock-busy} through the tier of the holder's remaining lease; busy past it → dead {@code lock-timeout};
+ *       acquired, but the store answered only after the lease was over → like busy (nothing runs on a lapsed lock);
+ *   <li>step 4, run the handler (with the lock's token; refresh runs a superseded task against the current
+ *       revision);
+ *   <li>step 5, outcome: success → record completion, ack; failure while the revision moved → skip: ack
+ *       {@code superseded}, refresh: republish at once; permanent → dead {@code permanent}; within the policy →
+ *       retry (reason {@code error}, or {@code lock-lost}); policy over → dead {@code exhausted}; interrupted by
+ *       shutdown → back unrun (nack).
+ * </ol>
+ *
+ * <p>A handler that returned normally succeeded, even if its timeout fired while it was returning (its work is
+ * done; retrying it would run it twice). A timeout is a failure only when the handler ended by throwing.
  */
 final class DeliveryDecider {
+    private final QueueSpec spec;
+    private final Set<String> registeredTypes;
+    private final boolean markUnkeyedDone;
+    private final Duration doneMarkerTtl;
 
     /**
-     * Everything known about a failed run.
-     *
-     * @param attempt the delivery's {@code x-hopper-attempt} (runs before this one)
-     * @param firstAttemptAt when the first run started (this run's start if it is the first)
-     * @param lockWaits the delivery's {@code x-hopper-lock-waits}
-     * @param error what the handler threw (a timeout arrives as {@link HandlerTimeoutException})
-     * @param leaseLost the key's lock was lost while the handler ran
-     * @param revisionMoved the key's revision changed while the handler ran
+     * @param registeredTypes the task types with a handler of their own (named in {@code unknown-type} errors)
+     * @param markUnkeyedDone also check and record done-markers for tasks without a key
      */
-    record Failure(int attempt, Instant firstAttemptAt, int lockWaits, Throwable error, boolean leaseLost,
-            boolean revisionMoved, SupersededPolicy superseded, RetryPolicy policy, List<DelayTier> tiers,
-            Instant now) {
-        Failure {
-            requireNonNull(firstAttemptAt, "firstAttemptAt");
-            requireNonNull(error, "error");
-            requireNonNull(superseded, "superseded");
-            requireNonNull(policy, "policy");
-            requireNonNull(now, "now");
-            tiers = List.copyOf(tiers);
-        }
+    DeliveryDecider(QueueSpec spec, Set<String> registeredTypes, boolean markUnkeyedDone, Duration doneMarkerTtl) {
+        this.spec = requireNonNull(spec, "spec");
+        this.registeredTypes = Set.copyOf(new TreeSet<>(registeredTypes));
+        this.markUnkeyedDone = markUnkeyedDone;
+        this.doneMarkerTtl = requireNonNull(doneMarkerTtl, "doneMarkerTtl");
     }
 
-    /** Decides for a failed run. */
-    Decision onFailure(Failure f) {
-        if (f.revisionMoved()) {
+    Step decide(DeliveryFacts f) {
+        DeliveryFacts.Arrival a = f.arrival();
+        Reading reading = a.reading();
+        TaskEnvelope env = reading.envelope();
+        int attempt = env == null ? 0 : env.attempt();
+        if (f.handler() == null && a.shuttingDown()) {
+            return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, attempt);
+        }
+        // 1. Decode.
+        if (reading instanceof Reading.Malformed m) {
+            return Decision.DeadLetter.of(DeadReason.MALFORMED, m.reason(), null);
+        }
+        if (reading instanceof Reading.UnknownType u) {
+            return Decision.DeadLetter.of(DeadReason.UNKNOWN_TYPE, "no handler for type '"
+                    + Headers.truncate(u.envelope().type(), 100) + "' on queue " + spec.name() + " (registered: "
+                    + String.join(", ", new TreeSet<>(registeredTypes)) + ")", null);
+        }
+        requireNonNull(env, "envelope");
+        // 2. Crash-loop guard: a delivery the broker keeps handing out without settlement kills workers.
+        if (a.deliveryCount() > spec.poisonAfter()) {
+            return Decision.DeadLetter.of(DeadReason.POISON, "delivered " + (a.deliveryCount() + 1)
+                    + " times without being settled (poison-after " + spec.poisonAfter()
+                    + "): it crashes or hangs workers", attempt);
+        }
+        if (reading instanceof Reading.BadPayload b) {
+            return Decision.DeadLetter.of(DeadReason.MALFORMED, "body is not valid JSON for " + b.payloadType()
+                    + ": " + b.problem(), null);
+        }
+        if (f.storeUnavailable()) {
+            return new Decision.HandBack(Decision.HandBack.Why.STORE_UNAVAILABLE, Decision.HandBack.Via.COPY,
+                    attempt);
+        }
+        String key = env.key();
+        boolean marked = key != null || markUnkeyedDone;
+        // Done-marker: the previous worker finished the handler but died before its ack.
+        if (marked && (a.redelivered() || a.deliveryCount() > 0)) {
+            Boolean done = f.completedBefore();
+            if (done == null) {
+                return new Effect.CheckDone(env.messageId());
+            }
+            if (done) {
+                return new Decision.Ack(Outcome.DUPLICATE, attempt);
+            }
+        }
+        Boolean admitted = f.admitted();
+        if (admitted == null) {
+            return new Effect.Admit();
+        }
+        if (!admitted) {
+            // Circuit breaker open: back unrun, no attempt counted, so waiting tasks keep their retries.
+            return new Decision.HandBack(Decision.HandBack.Why.BREAKER_OPEN, Decision.HandBack.Via.COPY, attempt);
+        }
+        Boolean permitted = f.startPermitted();
+        if (permitted == null) {
+            return new Effect.AwaitStart();
+        }
+        if (!permitted) {
+            return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, attempt);
+        }
+        // 3. Lock and revision.
+        LockResult.Acquired acquired = null;
+        if (key != null) {
+            LockResult lock = f.lock();
+            if (lock == null) {
+                return new Effect.CheckAndLock(key, env.revision(), a.lockOwner(), spec.lock().lease(),
+                        spec.lock().superseded() == SupersededPolicy.REFRESH);
+            }
+            if (lock instanceof LockResult.Superseded) {
+                return new Decision.Ack(Outcome.SUPERSEDED, attempt);
+            }
+            if (lock instanceof LockResult.Busy b) {
+                return onLockBusy(env, b.remainingLease());
+            }
+            acquired = (LockResult.Acquired) lock;
+            if (f.lockAnsweredAtNanos() - f.lockRequestedAtNanos() >= spec.lock().lease().toNanos()) {
+                // The store answered after the lease it granted was over: the lock may already be someone else's.
+                // Run nothing; wait like a busy key (the lease is released before settling).
+                return onLockBusy(env, spec.lock().lease());
+            }
+        }
+        // 4. Run the handler.
+        HandlerOutcome h = f.handler();
+        if (h == null) {
+            return new Effect.RunHandler(spec.handlerTimeout(), acquired == null || key == null ? null
+                    : new Effect.HeldLock(key, a.lockOwner(), acquired.fencingToken(), spec.lock().lease(),
+                            f.lockRequestedAtNanos()));
+        }
+        // 5. Outcome.
+        Throwable failure = failureOf(h, spec.handlerTimeout());
+        if (failure == null) {
+            if (marked && !f.completionRecorded()) {
+                // Before the ack: a worker dying between the two leaves a done-marker, so the redelivery is a no-op.
+                return new Effect.Complete(key, a.lockOwner(), acquired == null ? 0 : acquired.fencingToken(),
+                        env.messageId(), doneMarkerTtl);
+            }
+            return new Decision.Ack(Outcome.SUCCESS, attempt + 1);
+        }
+        if (h.shuttingDown() && h.stop() == HandlerRun.Stop.NONE && failure instanceof InterruptedException) {
+            // The worker interrupted this run itself (shutdown past the drain): not the task's failure.
+            return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, attempt);
+        }
+        boolean revisionMoved = false;
+        if (acquired != null) {
+            OptionalLong after = f.revisionAfter();
+            if (after == null) {
+                return new Effect.ReadRevision(requireNonNull(key));
+            }
+            revisionMoved = after.isPresent() && after.getAsLong() > acquired.currentRevision();
+        }
+        Instant firstAttemptAt = env.firstAttemptAt() == null ? h.startedAt() : env.firstAttemptAt();
+        return onFailure(env, failure, h.stop() == HandlerRun.Stop.LEASE_LOST, revisionMoved, firstAttemptAt,
+                h.finishedAt());
+    }
+
+    private Decision onLockBusy(TaskEnvelope env, Duration remainingLease) {
+        int maxWaits = spec.lock().maxWaits();
+        if (env.lockWaits() >= maxWaits) {
+            return Decision.DeadLetter.of(DeadReason.LOCK_TIMEOUT, "the key's lock stayed busy through "
+                    + env.lockWaits() + " waits (lock max-waits " + maxWaits + ")", env.attempt());
+        }
+        return new Decision.RetryLater(DelayTier.pick(spec.tiers(), remainingLease), RetryReason.LOCK_BUSY,
+                env.attempt(), env.lockWaits() + 1, null, null);
+    }
+
+    private Decision onFailure(TaskEnvelope env, Throwable error, boolean leaseLost, boolean revisionMoved,
+            Instant firstAttemptAt, Instant now) {
+        int runs = env.attempt() + 1;
+        if (revisionMoved) {
             // The world changed while the task failed: the failure may be what the new revision fixes.
-            return f.superseded() == SupersededPolicy.SKIP
-                    ? new Decision.Ack(Outcome.SUPERSEDED)
-                    : new Decision.RequeueNow(RetryReason.REVISION_CHANGED);
+            return spec.lock().superseded() == SupersededPolicy.SKIP
+                    ? new Decision.Ack(Outcome.SUPERSEDED, runs)
+                    : new Decision.Republish(RetryReason.REVISION_CHANGED, firstAttemptAt, runs);
         }
-        if (!f.leaseLost() && isPermanent(f.error(), f.policy())) {
-            return Decision.DeadLetter.of(DeadReason.PERMANENT, f.error());
+        RetryPolicy policy = spec.retryFor(env.type());
+        if (!leaseLost && isPermanent(error, policy)) {
+            return Decision.DeadLetter.of(DeadReason.PERMANENT, error, runs);
         }
-        int runs = f.attempt() + 1;
-        if (runs >= f.policy().maxAttempts()) {
-            return Decision.DeadLetter.of(DeadReason.EXHAUSTED, f.error());
+        if (runs >= policy.maxAttempts()) {
+            return Decision.DeadLetter.of(DeadReason.EXHAUSTED, error, runs);
         }
-        Duration age = Duration.between(f.firstAttemptAt(), f.now());
+        Duration age = Duration.between(firstAttemptAt, now);
         if (age.isNegative()) {
             age = Duration.ZERO; // a clock step backwards must not make a task younger than it is
         }
-        Optional<Duration> maxAge = f.policy().maxAgeLimit();
+        Optional<Duration> maxAge = policy.maxAgeLimit();
         if (maxAge.isPresent() && age.compareTo(maxAge.get()) >= 0) {
-            return Decision.DeadLetter.of(DeadReason.EXHAUSTED, f.error());
+            return Decision.DeadLetter.of(DeadReason.EXHAUSTED, error, runs);
         }
-        Optional<Duration> delay = wantedDelay(f.policy(), runs, age);
+        Optional<Duration> delay = wantedDelay(policy, runs, age);
         if (delay.isEmpty()) {
-            return Decision.DeadLetter.of(DeadReason.EXHAUSTED, f.error());
+            return Decision.DeadLetter.of(DeadReason.EXHAUSTED, error, runs);
         }
-        RetryReason reason = f.leaseLost() ? RetryReason.LOCK_LOST : RetryReason.ERROR;
-        return new Decision.RetryLater(DelayTier.pick(f.tiers(), delay.get()), reason, runs, f.lockWaits());
+        RetryReason reason = leaseLost ? RetryReason.LOCK_LOST : RetryReason.ERROR;
+        return new Decision.RetryLater(DelayTier.pick(spec.tiers(), delay.get()), reason, runs, env.lockWaits(),
+                firstAttemptAt, error);
     }
 
     /**
-     * Decides for a task whose key's lock another worker holds: back through the tier nearest the holder's
-     * remaining lease, not counting an attempt, until the lock-wait budget is spent.
+     * What a run's failure is, or null for a success. A normal return is a success even when a timeout fired as
+     * it returned; a lost lease fails even a normal return (another worker may run the key meanwhile).
      */
-    Decision onLockBusy(int attempt, int lockWaits, int maxLockWaits, Duration remainingLease, List<DelayTier> tiers) {
-        if (lockWaits >= maxLockWaits) {
-            return Decision.DeadLetter.of(DeadReason.LOCK_TIMEOUT, "the key's lock stayed busy through "
-                    + lockWaits + " waits (lock max-waits " + maxLockWaits + ")");
+    static @Nullable Throwable failureOf(HandlerOutcome h, Duration timeout) {
+        if (h.thrown() == null) {
+            return h.stop() == HandlerRun.Stop.LEASE_LOST
+                    ? new HopperException("the key's lock was lost while the handler ran") : null;
         }
-        return new Decision.RetryLater(DelayTier.pick(tiers, remainingLease), RetryReason.LOCK_BUSY, attempt,
-                lockWaits + 1);
+        if (h.stop() == HandlerRun.Stop.TIMEOUT) {
+            return new HandlerTimeoutException(timeout);
+        }
+        return h.thrown();
+    }
+
+    /**
+     * How the circuit breaker hears about this delivery once it is settled: only a handler failure that says
+     * something about the downstream counts (not the task's own fault: permanent, lost lock; not a shutdown).
+     */
+    BreakerReport breakerReport(DeliveryFacts f) {
+        HandlerOutcome h = f.handler();
+        if (!Boolean.TRUE.equals(f.admitted())) {
+            return BreakerReport.NONE;
+        }
+        if (h == null) {
+            return BreakerReport.NOT_COUNTED;
+        }
+        Throwable failure = failureOf(h, spec.handlerTimeout());
+        if (failure == null) {
+            return BreakerReport.SUCCESS;
+        }
+        TaskEnvelope env = requireNonNull(f.envelope());
+        boolean ownFault = h.stop() == HandlerRun.Stop.LEASE_LOST || isPermanent(failure, spec.retryFor(env.type()))
+                || (h.shuttingDown() && failure instanceof InterruptedException);
+        return ownFault ? BreakerReport.NOT_COUNTED : BreakerReport.FAILURE;
+    }
+
+    /** What to tell the circuit breaker after settling. */
+    enum BreakerReport {
+        /** No permission was taken. */
+        NONE,
+        /** Give the permission back uncounted. */
+        NOT_COUNTED,
+        SUCCESS,
+        FAILURE
     }
 
     /** How long the policy wants to wait before run number {@code runs + 1}; empty when it is over. */

@@ -8,16 +8,16 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Admission of one queue's deliveries to its handlers: the queue's circuit breaker and rate limiter, each
- * optional (hopper.yml {@code breaker:} and {@code rate-limit:}).
+ * optional (hopper.yml {@code breaker:} and {@code rate-limit:}). It carries out {@link Effect.Admit} and
+ * {@link Effect.AwaitStart} and hears {@link DeliveryDecider.BreakerReport}s; it decides nothing about a delivery.
  *
  * <p>Rate limit: at most {@code rate-limit} handler starts per second per worker (Resilience4j
  * {@link RateLimiter}, refreshed every second; a fresh limiter lets one second's worth start at once). The wait
  * happens on the handler thread, before the key's lock is taken, never on the connection's thread; tasks that then
  * turn out superseded or lock-busy have used a start. Concurrency is bounded separately by the queue's pool of
- * {@code concurrency} handler threads (bulkhead semantics: at most that many handlers run at once, and deliveries
- * beyond them wait in the prefetch buffer, unacked).
+ * {@code concurrency} handler threads.
  *
- * <p>Thread-safe; each {@link Pass} belongs to the one thread that processes its delivery.
+ * <p>Thread-safe.
  */
 final class DeliveryGate {
     /** How long a handler thread may wait for a start; far beyond any real wait (concurrency / rate seconds). */
@@ -40,10 +40,6 @@ final class DeliveryGate {
         return new DeliveryGate(b, r);
     }
 
-    @Nullable BreakerGate breaker() {
-        return breaker;
-    }
-
     /** Connects the breaker (if any) to the consumer it pauses and resumes. */
     void bind(QueueControl control) {
         if (breaker != null) {
@@ -51,56 +47,27 @@ final class DeliveryGate {
         }
     }
 
-    /** A pass for one delivery, or null when the breaker refuses it: hand it back unrun (outcome returned). */
-    @Nullable Pass admit() {
-        if (breaker != null && !breaker.tryEnter()) {
-            return null;
-        }
-        return new Pass();
+    /** Asks the breaker for a run; true without a breaker. A true answer must be followed by one {@link #report}. */
+    boolean tryAdmit() {
+        return breaker == null || breaker.tryEnter();
     }
 
-    /** One delivery's way through the gate. Call {@link #close()} exactly once, after settling. */
-    final class Pass implements AutoCloseable {
-        private @Nullable Duration took;
-        private @Nullable Throwable failure;
-        private boolean counted;
+    /** Waits for the rate limiter's permission to start. False only when interrupted (shutdown). */
+    boolean awaitStart() {
+        return starts == null || starts.acquirePermission();
+    }
 
-        private Pass() {}
-
-        /**
-         * Waits for the rate limiter's permission to start a handler. False only when interrupted (the worker is
-         * being shut down): hand the delivery back.
-         */
-        boolean awaitStart() {
-            return starts == null || starts.acquirePermission();
+    /** Tells the breaker how an admitted delivery went. */
+    void report(DeliveryDecider.BreakerReport report, @Nullable Duration took, @Nullable Throwable failure) {
+        if (breaker == null) {
+            return;
         }
-
-        /**
-         * Records how the handler run went.
-         *
-         * @param failure what it threw, or null for success
-         * @param taskAtFault the failure is the task's own (permanent, or a lost lock): not counted by the breaker
-         */
-        void handlerFinished(Duration took, @Nullable Throwable failure, boolean taskAtFault) {
-            this.took = took;
-            this.failure = failure;
-            this.counted = failure == null || !taskAtFault;
-        }
-
-        /** Reports the run to the breaker (or gives its permission back if none ran or it does not count). */
-        @Override
-        public void close() {
-            if (breaker == null) {
-                return;
-            }
-            Duration t = took;
-            if (t == null || !counted) {
-                breaker.notCounted();
-            } else if (failure == null) {
-                breaker.succeeded(t);
-            } else {
-                breaker.failed(t, failure);
-            }
+        switch (report) {
+            case NONE -> { }
+            case NOT_COUNTED -> breaker.notCounted();
+            case SUCCESS -> breaker.succeeded(took == null ? Duration.ZERO : took);
+            case FAILURE -> breaker.failed(took == null ? Duration.ZERO : took,
+                    failure == null ? new IllegalStateException("failed") : failure);
         }
     }
 }

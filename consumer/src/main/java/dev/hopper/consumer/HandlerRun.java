@@ -1,11 +1,12 @@
 package dev.hopper.consumer;
 
 /**
- * The interruptible part of one handler run. Timeout and lease-loss watchers interrupt the handler thread only
- * while the run is still RUNNING, and under this object's lock, so an interrupt can never leak into the next
- * task the same thread runs.
+ * The interruptible part of one handler run. The deadline sweeper and lease renewals stop a run only while it is
+ * still running, and under this object's lock, so an interrupt can never leak into the next task the same thread
+ * runs. The handler thread calls {@link #finish()} as soon as the handler returns or throws.
  */
 final class HandlerRun {
+    /** Why a run was stopped from outside. */
     enum Stop { NONE, TIMEOUT, LEASE_LOST }
 
     private final Thread thread;
@@ -30,6 +31,10 @@ final class HandlerRun {
             context.cancel();
         }
         thread.interrupt();
+    }
+
+    synchronized boolean isFinished() {
+        return finished;
     }
 
     /** Called by the handler thread when the handler returned; clears any interrupt the run caused. */

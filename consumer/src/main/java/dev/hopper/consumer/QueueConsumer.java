@@ -7,50 +7,82 @@ import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
 import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
 import java.io.IOException;
-import java.util.concurrent.ExecutorService;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Consumes one work queue: owns its channel (manual acks, QoS = prefetch) and hands each delivery to the
- * queue's bounded pool of handler threads, so handlers never run on the connection's I/O thread.
+ * queue's pool of handler threads, so handlers never run on amqp-client's threads.
+ *
+ * <p>Threads: every state change and every broker RPC (channel open, {@code basic.qos}, {@code basic.consume},
+ * {@code basic.cancel}, close) runs on the worker's single control thread ({@code control}); nothing here holds a
+ * monitor across an RPC, and the callbacks amqp-client makes on its I/O thread (channel shutdown) and dispatch
+ * threads (deliveries, cancel) only enqueue work and return. {@link #pause}, {@link #resume} and
+ * {@link #changePrefetch} return at once; {@link #start}, {@link #stopConsuming} and {@link #closeChannel} wait for
+ * the control thread at most {@link #CONTROL_WAIT}. State reads ({@link #isConsuming}, {@link #isPaused}) never
+ * block. Each RPC is bounded by the connection's channel RPC timeout.
+ *
+ * <p>Hand-off bound: deliveries handed to the handler pool and not yet finished ("in hand") never exceed the
+ * queue's prefetch, also across cancel and resubscribe (each {@code basic.consume} gets its own prefetch from the
+ * broker): a new subscription waits for the previous one's {@code cancel-ok} (so all its deliveries are counted)
+ * and asks for {@code prefetch - in hand}, waiting while nothing is left. A delivery whose channel closed before it
+ * started is dropped unrun: the broker requeued it with the channel.
  *
  * <p>Keeps consuming through broker-side trouble: when the broker closes the channel on its own (a channel error,
  * or {@code consumer_timeout} before RabbitMQ 4.3) or cancels the consumer ({@code consumer_timeout} on 4.3+, a
  * deleted queue), amqp-client's automatic recovery does nothing, so this class opens a new channel and
  * subscribes again, retrying with a growing pause. Connection failures are left to automatic recovery, which
- * recovers the channel and the consumer. State changes are synchronized on this object.
+ * recovers the channel and the consumer.
  */
 final class QueueConsumer implements QueueControl {
     private static final Logger log = LoggerFactory.getLogger(QueueConsumer.class);
+    /** Longest a caller waits for the control thread (several RPCs, each bounded by the RPC timeout). */
+    static final Duration CONTROL_WAIT = Duration.ofSeconds(60);
+    private static final long RECHECK_MS = 20;
+
+    /** What the consumer hands deliveries to: the executor of the delivery path and the pool it runs on. */
+    record HandOff(DeliveryExecutor executor, Executor handlers) {}
 
     private final BrokerConnection connection;
     private final QueueSpec spec;
-    private final DeliveryProcessor processor;
-    private final ExecutorService handlers;
-    private final ScheduledExecutorService timers;
+    private final HandOff handOff;
+    private final ScheduledExecutorService control;
     private final WorkerListener listener;
-    private @Nullable Channel channel;
-    private @Nullable String consumerTag;
-    private final java.util.EnumSet<Hold> holds = java.util.EnumSet.noneOf(Hold.class);
-    private boolean stopped;
+    private final AtomicInteger inHand = new AtomicInteger();
+
+    // Written on the control thread only; volatile for the readers.
+    private volatile @Nullable Channel channel;
+    private volatile @Nullable Deliveries consumer;
+    private volatile boolean stopped;
+    private volatile boolean paused;
+    private volatile boolean waitingForRoom;
+    private final EnumSet<Hold> holds = EnumSet.noneOf(Hold.class);
+    private @Nullable Deliveries cancelling;
+    private long cancellingSinceNanos;
     private int prefetch;
     private long resubscribeDelayMs = 200;
+    private boolean subscribeScheduled;
 
-    QueueConsumer(BrokerConnection connection, QueueSpec spec, DeliveryProcessor processor, ExecutorService handlers,
-            ScheduledExecutorService timers, WorkerListener listener) {
+    QueueConsumer(BrokerConnection connection, QueueSpec spec, HandOff handOff, ScheduledExecutorService control,
+            WorkerListener listener) {
         this.connection = connection;
         this.spec = spec;
-        this.processor = processor;
-        this.handlers = handlers;
-        this.timers = timers;
+        this.handOff = handOff;
+        this.control = control;
         this.listener = listener;
         this.prefetch = spec.prefetch();
     }
@@ -59,176 +91,294 @@ final class QueueConsumer implements QueueControl {
         return spec.name();
     }
 
-    /** Opens the channel and subscribes. @throws dev.hopper.topology.HopperException when that fails */
-    synchronized void start() {
-        subscribe();
+    /** Opens the channel and subscribes. @throws HopperException when that fails (e.g. queue not declared) */
+    void start() {
+        await(onControl(() -> {
+            try {
+                subscribeNow();
+            } catch (HopperException e) {
+                stopped = true;
+                throw e;
+            }
+        }), "start consuming");
     }
 
-    synchronized boolean isConsuming() {
-        return consumerTag != null && channel != null && channel.isOpen() && holds.isEmpty() && !stopped;
+    boolean isConsuming() {
+        Channel ch = channel;
+        return consumer != null && ch != null && ch.isOpen() && !paused && !stopped;
     }
 
     /** True while any hold (breaker, store outage, manual pause) stops consumption. */
-    synchronized boolean isPaused() {
-        return !holds.isEmpty();
+    boolean isPaused() {
+        return paused;
+    }
+
+    /**
+     * True while a new subscription waits for deliveries of the previous one to finish (the hand-off holds
+     * prefetch already): healthy, consuming again as soon as one finishes.
+     */
+    boolean isWaitingForRoom() {
+        return waitingForRoom && !stopped;
+    }
+
+    /** Deliveries handed to handler threads and not yet finished. */
+    int inHand() {
+        return inHand.get();
     }
 
     @Override
-    public synchronized void pause(Hold hold, String why) {
-        if (stopped || !holds.add(hold) || holds.size() > 1) {
-            return; // already held for this reason, or already paused for another
-        }
-        cancelConsumer();
-        log.warn("consuming paused queue={} reason={}", spec.name(), why);
-        notifyListener(true, why);
+    public CompletableFuture<Void> pause(Hold hold, String why) {
+        return onControl(() -> {
+            if (stopped || !holds.add(hold) || holds.size() > 1) {
+                return; // already held for this reason, or already paused for another
+            }
+            paused = true;
+            cancelConsumer();
+            log.warn("consuming paused queue={} reason={}", spec.name(), why);
+            notifyListener(true, why);
+        });
     }
 
     @Override
-    public synchronized void resume(Hold hold, String why) {
-        if (stopped || !holds.remove(hold) || !holds.isEmpty()) {
-            return; // not held for this reason, or still held for another
-        }
-        log.info("consuming resumed queue={} reason={}", spec.name(), why);
-        notifyListener(false, why);
-        try {
-            subscribe();
-        } catch (RuntimeException e) {
-            // E.g. the connection is recovering: keep trying rather than stay paused until a restart.
-            log.warn("subscribing again failed queue={}: {}", spec.name(), e.getMessage());
-            scheduleResubscribe();
-        }
+    public CompletableFuture<Void> resume(Hold hold, String why) {
+        return onControl(() -> {
+            if (stopped || !holds.remove(hold) || !holds.isEmpty()) {
+                return; // not held for this reason, or still held for another
+            }
+            paused = false;
+            log.info("consuming resumed queue={} reason={}", spec.name(), why);
+            notifyListener(false, why);
+            trySubscribe();
+        });
     }
 
     /** Sets basic.qos for the subscription (circuit breaker trials); a live subscription is renewed to apply it. */
     @Override
-    public synchronized void changePrefetch(int n, String why) {
-        if (n == prefetch) {
-            return;
-        }
-        prefetch = n;
-        if (consumerTag != null && holds.isEmpty() && !stopped) {
-            // basic.qos applies to consumers started after it; unacked deliveries of the old one settle as usual.
-            cancelConsumer();
-            subscribe();
-        }
+    public CompletableFuture<Void> changePrefetch(int n, String why) {
+        return onControl(() -> {
+            if (n == prefetch) {
+                return;
+            }
+            prefetch = n;
+            if (consumer != null && holds.isEmpty() && !stopped) {
+                // basic.qos applies to consumers started after it; unacked deliveries of the old one settle as usual.
+                cancelConsumer();
+                trySubscribe();
+            }
+        });
     }
 
     /** Stops consuming for good (shutdown): basic.cancel; the channel stays open so in-flight work can settle. */
-    synchronized void stopConsuming() {
-        stopped = true;
-        cancelConsumer();
+    void stopConsuming() {
+        await(onControl(() -> {
+            stopped = true;
+            cancelConsumer();
+        }), "stop consuming");
     }
 
     /** Closes the channel; the broker requeues whatever is still unacked on it. */
-    synchronized void closeChannel() {
-        stopped = true;
-        Channel ch = channel;
-        channel = null;
-        if (ch != null && ch.isOpen()) {
-            try {
-                ch.close();
-            } catch (IOException | TimeoutException | AlreadyClosedException e) {
-                log.debug("error closing consumer channel queue={}: {}", spec.name(), e.toString());
+    void closeChannel() {
+        await(onControl(() -> {
+            stopped = true;
+            Channel ch = channel;
+            channel = null;
+            consumer = null;
+            if (ch != null && ch.isOpen()) {
+                try {
+                    ch.close();
+                } catch (IOException | TimeoutException | AlreadyClosedException e) {
+                    log.debug("error closing consumer channel queue={}: {}", spec.name(), e.toString());
+                }
             }
-        }
+        }), "close the consumer channel");
     }
 
     /** Test seam (package-private): the current consuming channel, to provoke a broker-side channel error. */
-    synchronized @Nullable Channel channelForTests() {
+    @Nullable Channel channelForTests() {
         return channel;
     }
 
+    // ---- control thread only below ----
+
     private void cancelConsumer() {
-        String tag = consumerTag;
-        consumerTag = null;
+        Deliveries c = consumer;
+        consumer = null;
         Channel ch = channel;
-        if (tag != null && ch != null && ch.isOpen()) {
-            try {
-                ch.basicCancel(tag);
-            } catch (IOException | AlreadyClosedException e) {
-                log.debug("basic.cancel failed queue={}: {}", spec.name(), e.toString());
-            }
+        if (c == null || ch == null || !ch.isOpen()) {
+            return;
+        }
+        cancelling = c;
+        cancellingSinceNanos = System.nanoTime();
+        try {
+            ch.basicCancel(c.getConsumerTag());
+        } catch (IOException | AlreadyClosedException e) {
+            log.debug("basic.cancel failed queue={}: {}", spec.name(), e.toString());
         }
     }
 
-    private void subscribe() {
-        if (stopped || !holds.isEmpty()) {
+    /** Subscribes now or as soon as the hand-off has room; never blocks the control thread to wait. */
+    private void trySubscribe() {
+        try {
+            subscribeNow();
+        } catch (RuntimeException e) {
+            waitingForRoom = false;
+            // E.g. the connection is recovering: keep trying rather than stay paused until a restart.
+            log.warn("subscribing again failed queue={}: {}", spec.name(), e.getMessage());
+            scheduleSubscribe(nextBackoff());
+        }
+    }
+
+    private void subscribeNow() {
+        if (stopped || !holds.isEmpty() || consumer != null) {
             return;
         }
         Channel ch = channel;
+        if (ch != null && ch.isOpen() && !previousCancelled()) {
+            waitingForRoom = true;
+            scheduleSubscribe(RECHECK_MS); // its deliveries are not all counted yet
+            return;
+        }
+        int room = prefetch - inHand.get();
+        if (room <= 0) {
+            waitingForRoom = true;
+            scheduleSubscribe(RECHECK_MS); // the hand-off is full; subscribe once a delivery finishes
+            return;
+        }
+        waitingForRoom = false;
+        if (!connection.isOpen()) {
+            throw new HopperException("connection down (automatic recovery is at work)");
+        }
         if (ch == null || !ch.isOpen()) {
             ch = connection.openChannel();
             channel = ch;
             Channel owned = ch;
-            ch.addShutdownListener(cause -> onChannelShutdown(owned, cause));
+            // Called on the connection's I/O thread: enqueue and return, never block there.
+            ch.addShutdownListener(cause -> enqueue(() -> onChannelShutdown(owned, cause)));
         }
         try {
-            ch.basicQos(prefetch);
-            consumerTag = ch.basicConsume(spec.name(), false, new Deliveries(ch));
+            ch.basicQos(room);
+            Deliveries d = new Deliveries(ch);
+            ch.basicConsume(spec.name(), false, d);
+            consumer = d;
+            cancelling = null;
             resubscribeDelayMs = 200;
-            log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), prefetch,
-                    spec.concurrency());
+            log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), room, spec.concurrency());
         } catch (IOException | AlreadyClosedException e) {
-            throw new dev.hopper.topology.HopperException("cannot consume from queue '" + spec.name() + "' on "
-                    + connection.redactedUri() + ": " + rootMessage(e) + " (declare the topology first: "
-                    + "hopper topology declare)", e);
+            String why = rootMessage(e);
+            throw new HopperException("cannot consume from queue '" + spec.name() + "' on "
+                    + connection.redactedUri() + ": " + why + (why.contains("NOT_FOUND")
+                            ? " (declare the topology first: hopper topology declare)" : ""), e);
         }
+    }
+
+    /** True when no cancel is pending, or its cancel-ok arrived, or it has been pending too long to wait for. */
+    private boolean previousCancelled() {
+        Deliveries c = cancelling;
+        return c == null || c.cancelOk || System.nanoTime() - cancellingSinceNanos > CONTROL_WAIT.toNanos();
     }
 
     private void onChannelShutdown(Channel ch, ShutdownSignalException cause) {
-        synchronized (this) {
-            if (ch != channel || stopped || cause.isInitiatedByApplication()) {
-                return;
-            }
-            if (cause.isHardError()) {
-                // Connection-level: automatic recovery reopens this channel and its consumer.
-                return;
-            }
-            log.warn("broker closed the consumer channel queue={} reason={}; subscribing again", spec.name(),
-                    cause.getReason() == null ? cause.getMessage() : cause.getReason().protocolMethodName());
-            channel = null;
-            consumerTag = null;
+        if (ch != channel || stopped || cause.isInitiatedByApplication()) {
+            return;
         }
-        scheduleResubscribe();
+        if (cause.isHardError()) {
+            // Connection-level: automatic recovery reopens this channel and its consumer.
+            return;
+        }
+        log.warn("broker closed the consumer channel queue={} reason={}; subscribing again", spec.name(),
+                cause.getReason() == null ? cause.getMessage() : cause.getReason().protocolMethodName());
+        channel = null;
+        consumer = null;
+        cancelling = null;
+        scheduleSubscribe(nextBackoff());
     }
 
-    private void scheduleResubscribe() {
-        long delay;
-        synchronized (this) {
-            delay = resubscribeDelayMs;
-            resubscribeDelayMs = Math.min(10_000, resubscribeDelayMs * 2);
+    private void onBrokerCancel(Deliveries d) {
+        if (d != consumer) {
+            return;
         }
+        consumer = null;
+        log.warn("broker cancelled the consumer queue={}; subscribing again", spec.name());
+        scheduleSubscribe(nextBackoff());
+    }
+
+    private long nextBackoff() {
+        long delay = resubscribeDelayMs;
+        resubscribeDelayMs = Math.min(10_000, resubscribeDelayMs * 2);
+        return delay;
+    }
+
+    private void scheduleSubscribe(long delayMs) {
+        if (subscribeScheduled || stopped) {
+            return;
+        }
+        subscribeScheduled = true;
         try {
-            timers.schedule(this::resubscribe, delay, TimeUnit.MILLISECONDS);
+            control.schedule(() -> {
+                subscribeScheduled = false;
+                trySubscribe();
+            }, delayMs, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
+            subscribeScheduled = false;
             log.debug("worker closing; not resubscribing queue={}", spec.name());
         }
     }
 
-    private void resubscribe() {
-        synchronized (this) {
-            if (stopped || !holds.isEmpty() || consumerTag != null) {
-                return;
-            }
-            try {
-                if (!connection.isOpen()) {
-                    // Automatic recovery is at work; try again later.
-                    throw new dev.hopper.topology.HopperException("connection down");
-                }
-                subscribe();
-                return;
-            } catch (RuntimeException e) {
-                log.warn("subscribing again failed queue={}: {}", spec.name(), e.getMessage());
-            }
-        }
-        scheduleResubscribe();
-    }
-
-    private void notifyListener(boolean paused, String why) {
+    private void notifyListener(boolean isPaused, String why) {
         try {
-            listener.onConsumingChanged(spec.name(), paused, why);
+            listener.onConsumingChanged(spec.name(), isPaused, why);
         } catch (RuntimeException e) {
             log.warn("worker listener failed: {}", e.toString());
+        }
+    }
+
+    // ---- plumbing ----
+
+    private void enqueue(Runnable r) {
+        try {
+            control.execute(() -> {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    log.warn("consumer control action failed queue={}: {}", spec.name(), e.toString());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            log.debug("worker closed; dropping consumer control action queue={}", spec.name());
+        }
+    }
+
+    private CompletableFuture<Void> onControl(Runnable r) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            control.execute(() -> {
+                try {
+                    r.run();
+                    done.complete(null);
+                } catch (RuntimeException e) {
+                    done.completeExceptionally(e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            done.completeExceptionally(new HopperException("the worker is closed", e));
+        }
+        return done;
+    }
+
+    private void await(CompletableFuture<Void> f, String what) {
+        try {
+            f.get(CONTROL_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new HopperException("could not " + what + " on queue " + spec.name(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new HopperException("could not " + what + " on queue " + spec.name() + " within "
+                    + CONTROL_WAIT.toSeconds() + "s", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HopperException("interrupted while waiting to " + what + " on queue " + spec.name(), e);
         }
     }
 
@@ -240,7 +390,10 @@ final class QueueConsumer implements QueueControl {
         return String.valueOf(t.getMessage());
     }
 
+    /** One subscription's callbacks, on amqp-client's dispatch thread: count, hand off, return. */
     private final class Deliveries extends DefaultConsumer {
+        private volatile boolean cancelOk;
+
         Deliveries(Channel ch) {
             super(ch);
         }
@@ -248,12 +401,26 @@ final class QueueConsumer implements QueueControl {
         @Override
         public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
             Channel ch = getChannel();
+            SettlementSink sink = SettlementSink.of(ch);
+            inHand.incrementAndGet();
             try {
-                handlers.execute(() -> processor.process(ch, envelope, props, body));
+                handOff.handlers().execute(() -> {
+                    try {
+                        if (!ch.isOpen()) {
+                            // The broker requeued it when the channel closed: running it now would run it twice.
+                            log.debug("delivery's channel closed before it started; the broker redelivers it");
+                            return;
+                        }
+                        handOff.executor().execute(sink, envelope, props, body);
+                    } finally {
+                        inHand.decrementAndGet();
+                    }
+                });
             } catch (RejectedExecutionException e) {
-                // Shutting down: hand it straight back.
+                inHand.decrementAndGet();
+                // Shutting down (or a hand-off past its bound, a bug): hand it straight back.
                 try {
-                    ch.basicNack(envelope.getDeliveryTag(), false, true);
+                    sink.nackRequeue(envelope.getDeliveryTag());
                 } catch (IOException | AlreadyClosedException ignored) {
                     // The channel is closing; the broker requeues the delivery itself.
                 }
@@ -261,16 +428,15 @@ final class QueueConsumer implements QueueControl {
         }
 
         @Override
+        public void handleCancelOk(String tag) {
+            cancelOk = true;
+        }
+
+        @Override
         public void handleCancel(String tag) {
             // Server-initiated cancel: queue deleted, or consumer_timeout on RabbitMQ 4.3+.
-            synchronized (QueueConsumer.this) {
-                if (!tag.equals(consumerTag)) {
-                    return;
-                }
-                consumerTag = null;
-            }
-            log.warn("broker cancelled the consumer queue={}; subscribing again", spec.name());
-            scheduleResubscribe();
+            cancelOk = true;
+            enqueue(() -> onBrokerCancel(this));
         }
     }
 }

@@ -1,9 +1,12 @@
 package dev.hopper.consumer;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * What the components that stop a queue's consumption need from its consumer. Each {@link Hold} is independent:
  * the queue consumes only while no hold is set, so the breaker closing cannot undo a pause for a store outage, nor
- * the other way round.
+ * the other way round. Every method returns at once (the work happens on the worker's control thread); the future
+ * completes when it is done.
  */
 interface QueueControl {
 
@@ -18,11 +21,11 @@ interface QueueControl {
     }
 
     /** Sets {@code hold}; the first hold stops new deliveries (basic.cancel), in-hand ones finish. Idempotent. */
-    void pause(Hold hold, String why);
+    CompletableFuture<Void> pause(Hold hold, String why);
 
     /** Clears {@code hold}; clearing the last one subscribes again. Idempotent. */
-    void resume(Hold hold, String why);
+    CompletableFuture<Void> resume(Hold hold, String why);
 
     /** Sets the prefetch (basic.qos) for the subscription, renewing a live subscription to apply it at once. */
-    void changePrefetch(int prefetch, String why);
+    CompletableFuture<Void> changePrefetch(int prefetch, String why);
 }

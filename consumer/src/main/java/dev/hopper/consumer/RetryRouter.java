@@ -1,7 +1,6 @@
 package dev.hopper.consumer;
 
 import com.rabbitmq.client.AMQP;
-import dev.hopper.publisher.ConfirmedChannel;
 import dev.hopper.topology.Headers;
 import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.RetryReason;
@@ -17,20 +16,22 @@ import org.jspecify.annotations.Nullable;
  * broker's {@code x-death} headers; the original delivery is never modified. Thread-safe.
  */
 final class RetryRouter {
-    private final ConfirmedChannel channel;
+    private final CopyPublisher channel;
 
-    RetryRouter(ConfirmedChannel channel) {
+    RetryRouter(CopyPublisher channel) {
         this.channel = channel;
     }
 
     /** The copy for a delay tier, confirmed by the broker when the future completes. */
     CompletableFuture<Void> retryLater(String queue, AMQP.BasicProperties original, byte[] body,
-            Decision.RetryLater d, Instant firstAttemptAt, @Nullable Throwable lastError) {
+            Decision.RetryLater d) {
+        Instant firstAttemptAt = d.firstAttemptAt();
+        Throwable lastError = d.error();
         Map<String, @Nullable Object> changes = new HashMap<>();
         changes.put(Headers.ATTEMPT, d.nextAttempt());
         changes.put(Headers.RETRY_REASON, d.reason().wireValue());
         changes.put(Headers.LOCK_WAITS, d.lockWaits() > 0 ? d.lockWaits() : null);
-        if (d.reason() != RetryReason.LOCK_BUSY) {
+        if (firstAttemptAt != null) {
             // Only a run sets the first-attempt time; a lock wait did not run anything.
             changes.put(Headers.FIRST_ATTEMPT_AT, firstAttemptAt.toString());
         }

@@ -1,15 +1,15 @@
 package dev.hopper.consumer;
 
 import com.rabbitmq.client.AlreadyClosedException;
-import com.rabbitmq.client.Channel;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Settles one delivery exactly once: ack, reject-with-requeue or nack-with-requeue on the channel it arrived on.
- * A second settlement is a bug: it is refused and logged at ERROR (and throws under {@code -ea}, i.e. in tests).
+ * Settles one delivery exactly once: ack, reject-with-requeue or nack-with-requeue through its channel's
+ * {@link SettlementSink}. A second settlement is a bug: it is refused and logged at ERROR (and throws under
+ * {@code -ea}, i.e. in tests).
  *
  * <p>{@code reject}+requeue is used when a copy could not be published (every RabbitMQ version counts it toward
  * the delivery limit, so a persistent failure cannot loop forever); {@code nack}+requeue for deliberate
@@ -19,32 +19,36 @@ import org.slf4j.LoggerFactory;
 final class Settlement {
     private static final Logger log = LoggerFactory.getLogger(Settlement.class);
 
-    private final Channel channel;
+    private final SettlementSink sink;
     private final long deliveryTag;
     private final String messageId;
     private final AtomicBoolean settled = new AtomicBoolean();
 
-    Settlement(Channel channel, long deliveryTag, String messageId) {
-        this.channel = channel;
+    Settlement(SettlementSink sink, long deliveryTag, String messageId) {
+        this.sink = sink;
         this.deliveryTag = deliveryTag;
         this.messageId = messageId;
     }
 
+    long deliveryTag() {
+        return deliveryTag;
+    }
+
     void ack() {
         if (claim("ack")) {
-            call("ack", () -> channel.basicAck(deliveryTag, false));
+            call("ack", () -> sink.ack(deliveryTag));
         }
     }
 
     void rejectRequeue() {
         if (claim("reject")) {
-            call("reject", () -> channel.basicReject(deliveryTag, true));
+            call("reject", () -> sink.rejectRequeue(deliveryTag));
         }
     }
 
     void nackRequeue() {
         if (claim("nack")) {
-            call("nack", () -> channel.basicNack(deliveryTag, false, true));
+            call("nack", () -> sink.nackRequeue(deliveryTag));
         }
     }
 

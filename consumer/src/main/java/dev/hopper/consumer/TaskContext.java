@@ -1,5 +1,6 @@
 package dev.hopper.consumer;
 
+import dev.hopper.coordination.LockResult;
 import dev.hopper.topology.TaskEnvelope;
 import java.time.Instant;
 import java.util.Collections;
@@ -7,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a handler knows about the task it runs. One instance per run; the accessors are safe to call from any
@@ -23,15 +25,16 @@ public final class TaskContext {
     private final AtomicBoolean leaseLost = new AtomicBoolean();
     private final AtomicBoolean cancelled = new AtomicBoolean();
 
+    /** @param lock the key's lock this run holds, null for a task without a key */
     TaskContext(String queue, TaskEnvelope envelope, Map<String, Object> headers, Instant startedAt, Instant deadline,
-            OptionalLong fencingToken, OptionalLong currentRevision) {
+            LockResult.@Nullable Acquired lock) {
         this.queue = queue;
         this.envelope = envelope;
         this.headers = Collections.unmodifiableMap(headers);
         this.startedAt = startedAt;
         this.deadline = deadline;
-        this.fencingToken = fencingToken;
-        this.currentRevision = currentRevision;
+        this.fencingToken = lock == null ? OptionalLong.empty() : OptionalLong.of(lock.fencingToken());
+        this.currentRevision = lock == null ? OptionalLong.empty() : OptionalLong.of(lock.currentRevision());
     }
 
     public String queue() {

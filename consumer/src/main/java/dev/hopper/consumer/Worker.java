@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hopper.coordination.CoordinationStore;
 import dev.hopper.coordination.InMemoryCoordinationStore;
-import dev.hopper.coordination.StoreUnavailableException;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.publisher.ConfirmedChannel;
@@ -17,17 +16,23 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -53,9 +58,17 @@ import org.slf4j.LoggerFactory;
  * before the ack, so a redelivery after a crash between the two is acked unrun. While the store does not answer,
  * keyed tasks go back unrun and the worker pauses consuming until it answers again.
  *
- * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads; handlers never run
- * on the connection's I/O thread. Retry and dead-letter copies go over a separate publishing connection, so a
- * broker that blocks publishers cannot stall acks. All public methods are thread-safe.
+ * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads fed by a hand-off
+ * that never holds more than the queue's prefetch; handlers never run on amqp-client's threads. Besides, each job
+ * has threads of its own so one slow job cannot starve another: one control thread for subscribe, cancel and
+ * resubscribe RPCs (each bounded by the connection's RPC timeout); one deadline sweeper for every handler timeout
+ * and lease renewal schedule; lease renewal calls (at most one in flight per running keyed handler); one store
+ * probe; one queue-depth reader (with metrics). Thread names carry the worker id. Retry and dead-letter copies go
+ * over a separate publishing connection, so a broker that blocks publishers cannot stall acks. All public methods
+ * are thread-safe; {@link #isHealthy()}, {@link #isConsuming} and {@link #inFlight()} never block.
+ *
+ * <p>Each delivery is decided by one pure function ({@code DeliveryDecider}) and carried out by a thin executor;
+ * see the package documentation.
  *
  * <p>Shutdown: {@link #close()} stops consuming, lets running handlers finish for up to the drain timeout and
  * settles their outcomes, hands back (nack+requeue) deliveries that had not started, and closes; a handler still
@@ -63,6 +76,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Worker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
+    /** How long a retry or dead-letter copy may take to be confirmed before the original is rejected. */
+    private static final Duration COPY_CONFIRM_WAIT = Duration.ofSeconds(30);
 
     private final @Nullable BrokerConfig brokerConfig;
     private @Nullable BrokerConnection consumeConnection;
@@ -82,17 +97,14 @@ public final class Worker implements AutoCloseable {
     private final int publishWindow;
     private final java.util.function.Consumer<String> afterCompleteHook;
     private final @Nullable MeterRegistry meterRegistry;
-    private @Nullable QueueDepthPoller depthPoller;
 
-    private final List<QueueConsumer> consumers = new ArrayList<>();
+    private volatile List<QueueConsumer> consumers = List.of();
+    /** What {@link #start} created, closed in reverse order by {@link #close} (or when start fails). */
+    private final Deque<AutoCloseable> resources = new ArrayDeque<>();
     private final List<ExecutorService> pools = new ArrayList<>();
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private @Nullable ScheduledExecutorService timers;
-    private @Nullable ConfirmedChannel copies;
+    private @Nullable StoreWatch storeWatch;
     private volatile boolean closing;
     private boolean started;
-    private boolean storeDown;
-    private long storeProbeDelayMs;
 
     private Worker(Builder b) {
         this.brokerConfig = b.brokerConfig;
@@ -136,67 +148,121 @@ public final class Worker implements AutoCloseable {
             throw new IllegalStateException("worker already started");
         }
         started = true;
+        try {
+            startAll();
+        } catch (RuntimeException | Error e) {
+            // Nothing half-started may outlive a failed start: pools, timers, channels and our connections.
+            closing = true;
+            closeResources();
+            throw e;
+        }
+        log.info("worker started id={} queues={} uri={}", workerId, queueNames,
+                requireNonNull(consumeConnection).redactedUri());
+    }
+
+    private void startAll() {
         if (ownsConnections) {
             BrokerConfig bc = requireNonNull(brokerConfig);
-            consumeConnection = BrokerConnection.open(BrokerConfig.builder(bc.uri())
+            consumeConnection = own(BrokerConnection.open(BrokerConfig.builder(bc.uri())
                     .connectionName(bc.connectionName() + "-consume").heartbeat(bc.heartbeat())
-                    .connectTimeout(bc.connectTimeout()).recoveryInterval(bc.recoveryInterval()).build());
-            publishConnection = BrokerConnection.open(BrokerConfig.builder(bc.uri())
+                    .connectTimeout(bc.connectTimeout()).recoveryInterval(bc.recoveryInterval()).build()));
+            publishConnection = own(BrokerConnection.open(BrokerConfig.builder(bc.uri())
                     .connectionName(bc.connectionName() + "-publish").heartbeat(bc.heartbeat())
-                    .connectTimeout(bc.connectTimeout()).recoveryInterval(bc.recoveryInterval()).build());
+                    .connectTimeout(bc.connectTimeout()).recoveryInterval(bc.recoveryInterval()).build()));
         }
-        ScheduledThreadPoolExecutor timerPool = new ScheduledThreadPoolExecutor(2, daemonThreads("hopper-timers"));
-        // Every delivery schedules its handler timeout and cancels it when the handler returns: without this, each
-        // cancelled future stays queued until its delay (the handler timeout, 5 min by default) would have expired,
-        // so the heap grows by rate x timeout x ~80 bytes and every schedule pays O(log n) on a huge queue.
-        timerPool.setRemoveOnCancelPolicy(true);
-        timers = timerPool;
-        copies = new ConfirmedChannel(requireNonNull(publishConnection), publishWindow, Duration.ofSeconds(30),
-                Duration.ofSeconds(30));
-        RetryRouter retries = new RetryRouter(copies);
-        DeadLetterPublisher dead = new DeadLetterPublisher(copies, clock, workerId);
-        DeliveryProcessor.Host host = new DeliveryProcessor.Host() {
-            @Override
-            public void storeUnavailable(String queue, StoreUnavailableException e) {
-                onStoreUnavailable(e);
-            }
-
-            @Override
-            public boolean closing() {
-                return closing;
-            }
-        };
+        if (ownsStore) {
+            own(store::close);
+        }
         List<QueueSpec> specs = queueNames.stream().map(config::requireQueue).toList();
+        int handlerThreads = specs.stream().mapToInt(QueueSpec::concurrency).sum();
+        Duration shortestLease = specs.stream().map(q -> q.lock().lease()).min(Duration::compareTo).orElseThrow();
+        // Threads by job, so one slow job cannot starve another: broker control RPCs; the deadline sweep; lease
+        // renewals (at most one in flight per running handler); store probes; queue depth reads.
+        ScheduledExecutorService control = ownPool(Executors.newSingleThreadScheduledExecutor(
+                daemonThreads("hopper-control-" + workerId)));
+        ScheduledExecutorService sweeps = ownPool(Executors.newSingleThreadScheduledExecutor(
+                daemonThreads("hopper-deadlines-" + workerId)));
+        // At most one renewal in flight per running keyed handler, but a call stuck in a silent store outlives the
+        // run it was for (until the store's own timeout): room for several generations of stuck calls, so they
+        // cannot crowd out the renewals of keys whose store calls do answer.
+        ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, 4 * handlerThreads + 4, 30, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), daemonThreads("hopper-lease-" + workerId)));
+        ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
+                daemonThreads("hopper-store-probe-" + workerId)));
+        DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
+        long tick = DeadlineSweeper.tickFor(shortestLease).toMillis();
+        sweeps.scheduleWithFixedDelay(sweeper::sweep, tick, tick, TimeUnit.MILLISECONDS);
+
+        ConfirmedChannel copies = new ConfirmedChannel(requireNonNull(publishConnection), publishWindow,
+                Duration.ofSeconds(30), Duration.ofSeconds(30));
+        own(() -> copies.close(Duration.ofSeconds(5)));
+        RetryRouter retries = new RetryRouter(copies::publish);
+        DeadLetterPublisher dead = new DeadLetterPublisher(copies::publish, clock, workerId);
         WorkerMetrics metrics = meterRegistry == null ? null
                 : new WorkerMetrics(specs, handlers.keySet(), this::inFlight);
         WorkerListener events = metrics == null ? listener : new ListenerFanOut(List.of(listener, metrics));
         if (metrics != null) {
             metrics.bindTo(meterRegistry);
         }
+        List<QueueConsumer> built = new ArrayList<>();
+        List<DeliveryGate> gates = new ArrayList<>();
+        StoreHealth health = new StoreHealth() {
+            @Override
+            public void unavailable(dev.hopper.coordination.StoreUnavailableException e) {
+                requireNonNull(storeWatch).unavailable(e);
+            }
+
+            @Override
+            public boolean isDown() {
+                return requireNonNull(storeWatch).isDown();
+            }
+        };
         for (QueueSpec spec : specs) {
             String name = spec.name();
+            // The hand-off never holds more than prefetch (QueueConsumer keeps in-hand <= prefetch): a full queue
+            // here is a bug, answered by nack+requeue rather than by growing without bound.
             ThreadPoolExecutor pool = new ThreadPoolExecutor(spec.concurrency(), spec.concurrency(), 0,
-                    TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemonThreads("hopper-" + name));
+                    TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(spec.prefetch()), daemonThreads("hopper-" + name));
             pools.add(pool);
-            ExecutorService counted = new CountingExecutor(pool, inFlight);
             DeliveryGate gate = DeliveryGate.forQueue(spec, events);
-            DeliveryProcessor processor = new DeliveryProcessor(spec, handlers, fallback, retries, dead, store,
-                    markUnkeyedDone, config.coordination(), clock, timers, events, workerId, host, afterCompleteHook,
-                    gate);
-            QueueConsumer c = new QueueConsumer(requireNonNull(consumeConnection), spec, processor, counted, timers,
-                    events);
-            gate.bind(c);
-            consumers.add(c);
+            gates.add(gate);
+            HandlerRunner runner = new HandlerRunner(name, clock, sweeper, System::nanoTime, () -> closing);
+            DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
+                    System::nanoTime), gate, runner, afterCompleteHook);
+            DeliveryExecutor executor = new DeliveryExecutor(name,
+                    new DeliveryReader(spec.maxBodyBytes(), handlers, fallback),
+                    new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl()),
+                    effects, new DecisionSettler(name, retries, dead, COPY_CONFIRM_WAIT),
+                    new DeliveryExecutor.Hooks(workerId, () -> closing, events));
+            built.add(new QueueConsumer(requireNonNull(consumeConnection), spec,
+                    new QueueConsumer.HandOff(executor, pool), control, events));
         }
+        for (int i = 0; i < built.size(); i++) {
+            gates.get(i).bind(built.get(i));
+        }
+        consumers = List.copyOf(built);
+        storeWatch = new StoreWatch(store, probes, consumers);
+        own(requireNonNull(storeWatch)::close);
         for (QueueConsumer c : consumers) {
+            own(c::closeChannel);
             c.start();
         }
         if (metrics != null) {
-            depthPoller = new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics);
-            depthPoller.start(timers, QueueDepthPoller.DEFAULT_INTERVAL);
+            ScheduledExecutorService depths = ownPool(Executors.newSingleThreadScheduledExecutor(
+                    daemonThreads("hopper-depth-" + workerId)));
+            QueueDepthPoller poller = own(new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics));
+            poller.start(depths, QueueDepthPoller.DEFAULT_INTERVAL);
         }
-        log.info("worker started id={} queues={} uri={}", workerId, queueNames,
-                requireNonNull(consumeConnection).redactedUri());
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        resources.push(resource);
+        return resource;
+    }
+
+    private <T extends ExecutorService> T ownPool(T pool) {
+        resources.push(pool::shutdownNow);
+        return pool;
     }
 
     /** This worker's id, written as {@code x-hopper-worker} on its dead letters. */
@@ -206,11 +272,15 @@ public final class Worker implements AutoCloseable {
 
     /** Deliveries handed to handler threads and not yet settled. */
     public int inFlight() {
-        return inFlight.get();
+        int n = 0;
+        for (QueueConsumer c : consumers) {
+            n += c.inHand();
+        }
+        return n;
     }
 
     /** True while the queue has a live subscription (not paused, not stopped). */
-    public synchronized boolean isConsuming(String queue) {
+    public boolean isConsuming(String queue) {
         return consumers.stream().anyMatch(c -> c.queue().equals(queue) && c.isConsuming());
     }
 
@@ -224,73 +294,49 @@ public final class Worker implements AutoCloseable {
     /**
      * True while the broker connections are open and every queue is consuming or deliberately paused (circuit
      * breaker open, coordination store down): what a health probe reports. False before start, after close, and
-     * while a connection is down or recovering.
+     * while a connection is down or recovering. Never blocks (a health probe may call it any time).
      */
-    public synchronized boolean isHealthy() {
+    public boolean isHealthy() {
         return started && !closing && isConnected()
-                && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused());
+                && consumers.stream().allMatch(c -> c.isConsuming() || c.isPaused() || c.isWaitingForRoom());
     }
 
     /** Test seam (package-private): the consuming channel of {@code queue}. */
-    synchronized com.rabbitmq.client.@Nullable Channel consumerChannelForTests(String queue) {
+    com.rabbitmq.client.@Nullable Channel consumerChannelForTests(String queue) {
         return consumers.stream().filter(c -> c.queue().equals(queue)).findFirst()
                 .map(QueueConsumer::channelForTests).orElse(null);
     }
 
-    /** Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. */
-    public synchronized void pause(String queue, String why) {
-        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.pause(QueueControl.Hold.MANUAL, why));
+    /**
+     * Stops consuming {@code queue} until {@link #resume}; in-flight deliveries finish normally. Waits until the
+     * broker confirmed the cancel, at most {@code QueueConsumer.CONTROL_WAIT} (60 s); holds no lock meanwhile, so
+     * {@link #isHealthy()} keeps answering.
+     *
+     * @throws HopperException when the worker's control thread did not get it done in time (or is closed)
+     */
+    public void pause(String queue, String why) {
+        awaitAll(consumers.stream().filter(c -> c.queue().equals(queue))
+                .map(c -> c.pause(QueueControl.Hold.MANUAL, why)).toList(), "pause " + queue);
     }
 
-    /** Consumes {@code queue} again after {@link #pause}. */
-    public synchronized void resume(String queue, String why) {
-        consumers.stream().filter(c -> c.queue().equals(queue)).forEach(c -> c.resume(QueueControl.Hold.MANUAL, why));
+    /** Consumes {@code queue} again after {@link #pause}. Waits (bounded) like {@link #pause}. */
+    public void resume(String queue, String why) {
+        awaitAll(consumers.stream().filter(c -> c.queue().equals(queue))
+                .map(c -> c.resume(QueueControl.Hold.MANUAL, why)).toList(), "resume " + queue);
     }
 
-    private void onStoreUnavailable(StoreUnavailableException e) {
-        synchronized (this) {
-            if (storeDown || closing) {
-                return;
-            }
-            storeDown = true;
-            storeProbeDelayMs = 250;
-            log.warn("coordination store unavailable; pausing consumption until it answers: {}", e.getMessage());
-            consumers.forEach(c -> c.pause(QueueControl.Hold.STORE_UNAVAILABLE, "coordination store unavailable"));
-        }
-        scheduleStoreProbe();
-    }
-
-    private void scheduleStoreProbe() {
-        ScheduledExecutorService t = timers;
-        if (t == null || closing) {
-            return;
-        }
-        long delay;
-        synchronized (this) {
-            delay = storeProbeDelayMs;
-            storeProbeDelayMs = Math.min(5_000, storeProbeDelayMs * 2);
-        }
+    private static void awaitAll(List<CompletableFuture<Void>> futures, String what) {
         try {
-            t.schedule(this::probeStore, delay, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException ignored) {
-            // Closing.
-        }
-    }
-
-    private void probeStore() {
-        try {
-            store.isCompleted("hopper-store-probe");
-        } catch (RuntimeException e) {
-            scheduleStoreProbe();
-            return;
-        }
-        synchronized (this) {
-            if (!storeDown || closing) {
-                return;
-            }
-            storeDown = false;
-            log.info("coordination store answers again; resuming consumption");
-            consumers.forEach(c -> c.resume(QueueControl.Hold.STORE_UNAVAILABLE, "coordination store available"));
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+                    .get(QueueConsumer.CONTROL_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new HopperException("could not " + what + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new HopperException("could not " + what + " within " + QueueConsumer.CONTROL_WAIT.toSeconds()
+                    + "s", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HopperException("interrupted while waiting to " + what, e);
         }
     }
 
@@ -303,9 +349,15 @@ public final class Worker implements AutoCloseable {
                 return;
             }
             closing = true;
-            cs = List.copyOf(consumers);
+            cs = consumers;
         }
-        cs.forEach(QueueConsumer::stopConsuming);
+        for (QueueConsumer c : cs) {
+            try {
+                c.stopConsuming();
+            } catch (RuntimeException e) {
+                log.warn("could not cancel consuming queue={}: {}", c.queue(), e.getMessage());
+            }
+        }
         long deadline = System.nanoTime() + drainTimeout.toNanos();
         for (ExecutorService p : pools) {
             p.shutdown();
@@ -322,28 +374,25 @@ public final class Worker implements AutoCloseable {
                 p.shutdownNow();
             }
         }
-        cs.forEach(QueueConsumer::closeChannel);
-        if (depthPoller != null) {
-            depthPoller.close();
-        }
-        if (copies != null) {
-            copies.close(Duration.ofSeconds(5));
-        }
-        if (timers != null) {
-            timers.shutdownNow();
-        }
-        if (ownsStore) {
-            store.close();
-        }
-        if (ownsConnections) {
-            if (consumeConnection != null) {
-                consumeConnection.close();
-            }
-            if (publishConnection != null) {
-                publishConnection.close();
-            }
+        synchronized (this) {
+            closeResources();
         }
         log.info("worker stopped id={}", workerId);
+    }
+
+    /** Closes what start created, newest first; one failure does not keep the rest open. */
+    private void closeResources() {
+        for (ExecutorService p : pools) {
+            p.shutdownNow();
+        }
+        while (!resources.isEmpty()) {
+            AutoCloseable r = resources.pop();
+            try {
+                r.close();
+            } catch (Exception e) {
+                log.warn("error while closing the worker: {}", e.toString());
+            }
+        }
     }
 
     private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
@@ -358,59 +407,6 @@ public final class Worker implements AutoCloseable {
     static String defaultWorkerId() {
         String jvm = ManagementFactory.getRuntimeMXBean().getName(); // pid@host
         return jvm + "-" + UUID.randomUUID().toString().substring(0, 8);
-    }
-
-    /** Counts deliveries between hand-off and settlement, for {@link #inFlight()}. */
-    private static final class CountingExecutor extends java.util.concurrent.AbstractExecutorService {
-        private final ExecutorService delegate;
-        private final AtomicInteger counter;
-
-        CountingExecutor(ExecutorService delegate, AtomicInteger counter) {
-            this.delegate = delegate;
-            this.counter = counter;
-        }
-
-        @Override
-        public void execute(Runnable command) {
-            counter.incrementAndGet();
-            try {
-                delegate.execute(() -> {
-                    try {
-                        command.run();
-                    } finally {
-                        counter.decrementAndGet();
-                    }
-                });
-            } catch (RuntimeException e) {
-                counter.decrementAndGet();
-                throw e;
-            }
-        }
-
-        @Override
-        public void shutdown() {
-            delegate.shutdown();
-        }
-
-        @Override
-        public List<Runnable> shutdownNow() {
-            return delegate.shutdownNow();
-        }
-
-        @Override
-        public boolean isShutdown() {
-            return delegate.isShutdown();
-        }
-
-        @Override
-        public boolean isTerminated() {
-            return delegate.isTerminated();
-        }
-
-        @Override
-        public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
-            return delegate.awaitTermination(timeout, unit);
-        }
     }
 
     /** Builds a {@link Worker}. Not thread-safe. */

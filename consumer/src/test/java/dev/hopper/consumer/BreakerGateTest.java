@@ -7,6 +7,7 @@ import dev.hopper.topology.BreakerSpec;
 import dev.hopper.topology.QueueSpec;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -19,20 +20,23 @@ class BreakerGateTest {
         final List<String> calls = new CopyOnWriteArrayList<>();
 
         @Override
-        public void pause(Hold hold, String why) {
+        public CompletableFuture<Void> pause(Hold hold, String why) {
             assertThat(hold).isEqualTo(Hold.CIRCUIT_BREAKER);
             calls.add("pause");
+            return CompletableFuture.completedFuture(null);
         }
 
         @Override
-        public void resume(Hold hold, String why) {
+        public CompletableFuture<Void> resume(Hold hold, String why) {
             assertThat(hold).isEqualTo(Hold.CIRCUIT_BREAKER);
             calls.add("resume");
+            return CompletableFuture.completedFuture(null);
         }
 
         @Override
-        public void changePrefetch(int prefetch, String why) {
+        public CompletableFuture<Void> changePrefetch(int prefetch, String why) {
             calls.add("prefetch " + prefetch);
+            return CompletableFuture.completedFuture(null);
         }
     }
 
@@ -127,26 +131,20 @@ class BreakerGateTest {
     }
 
     @Test
-    void deliveryGatePassReportsOnlyDownstreamFailures() {
+    void deliveryGateReportsOnlyDownstreamFailures() {
         DeliveryGate dg = new DeliveryGate(gate, null);
         for (int i = 0; i < 10; i++) {
-            try (DeliveryGate.Pass p = dg.admit()) {
-                assertThat(p).isNotNull();
-                assertThat(p.awaitStart()).isTrue();
-                p.handlerFinished(RUN, new PermanentTaskException("bad task"), true);
-            }
-        }
-        try (DeliveryGate.Pass p = dg.admit()) {
-            assertThat(p).isNotNull(); // handler never ran (e.g. superseded): nothing recorded
+            assertThat(dg.tryAdmit()).isTrue();
+            assertThat(dg.awaitStart()).isTrue();
+            dg.report(DeliveryDecider.BreakerReport.NOT_COUNTED, RUN, new PermanentTaskException("bad task"));
         }
         assertThat(gate.state()).isEqualTo(BreakerState.CLOSED);
         for (int i = 0; i < 4; i++) {
-            try (DeliveryGate.Pass p = dg.admit()) {
-                p.handlerFinished(RUN, new HandlerTimeoutException(Duration.ofSeconds(1)), false);
-            }
+            assertThat(dg.tryAdmit()).isTrue();
+            dg.report(DeliveryDecider.BreakerReport.FAILURE, RUN, new HandlerTimeoutException(Duration.ofSeconds(1)));
         }
         assertThat(gate.state()).isEqualTo(BreakerState.OPEN);
-        assertThat(dg.admit()).isNull();
+        assertThat(dg.tryAdmit()).isFalse();
     }
 
     private void tripAndAwaitHalfOpen() {

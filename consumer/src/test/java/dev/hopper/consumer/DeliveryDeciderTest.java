@@ -2,123 +2,330 @@ package dev.hopper.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hopper.coordination.LockResult;
 import dev.hopper.topology.DeadReason;
 import dev.hopper.topology.DelayTier;
+import dev.hopper.topology.LockSpec;
+import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.RetryPolicy;
 import dev.hopper.topology.RetryReason;
 import dev.hopper.topology.SupersededPolicy;
+import dev.hopper.topology.TaskEnvelope;
+import dev.hopper.topology.TaskJson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+/**
+ * The decision table: one row per branch of design.md's "What a worker does with one delivery", named after its
+ * step, plus the retry policy's arithmetic. Each row gives the facts known so far and the step the decider must
+ * answer: a terminal decision, or the effect it needs next.
+ */
 class DeliveryDeciderTest {
     private static final Instant T0 = Instant.parse("2026-11-23T00:00:00Z");
     private static final List<DelayTier> TIERS = tiers("5s", "30s", "5m", "1h");
     private static final RetryPolicy DELAYS = RetryPolicy.DEFAULT.withMaxAttempts(5);
     private static final RetryPolicy WEBHOOK = RetryPolicy.RETRY_FOR_A_DAY;
     private static final RuntimeException BOOM = new IllegalStateException("boom");
+    private static final Duration LEASE = Duration.ofSeconds(30);
+    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+    private static final Duration DONE_TTL = Duration.ofDays(1);
+    private static final String ID = "m-1";
+    private static final String KEY = "repo:42";
+    private static final String OWNER = "w/m-1/7";
+    private static final long TOKEN = 1234;
+    private static final RegisteredHandler<byte[]> HANDLER = new RegisteredHandler<>("job", byte[].class,
+            TaskJson.newMapper().readerFor(byte[].class), (p, ctx) -> { });
 
-    private final DeliveryDecider decider = new DeliveryDecider();
-
-    /** A failure at {@code age} since the first attempt, after {@code attempt} earlier runs. */
-    private static DeliveryDecider.Failure failure(RetryPolicy p, int attempt, Duration age, Throwable error) {
-        return new DeliveryDecider.Failure(attempt, T0, 0, error, false, false, SupersededPolicy.SKIP, p, TIERS,
-                T0.plus(age));
+    private static QueueSpec spec(RetryPolicy policy, SupersededPolicy superseded) {
+        return QueueSpec.builder("q").tiers(TIERS).retry(policy).poisonAfter(5).handlerTimeout(TIMEOUT)
+                .lock(new LockSpec(LEASE, 3, superseded)).build();
     }
 
-    static Stream<Arguments> cases() {
+    private static final DeliveryDecider SKIP = decider(DELAYS, SupersededPolicy.SKIP, false);
+    private static final DeliveryDecider REFRESH = decider(DELAYS, SupersededPolicy.REFRESH, false);
+    private static final DeliveryDecider MARK_ALL = decider(DELAYS, SupersededPolicy.SKIP, true);
+
+    private static DeliveryDecider decider(RetryPolicy p, SupersededPolicy superseded, boolean markUnkeyedDone) {
+        return new DeliveryDecider(spec(p, superseded), Set.of("job"), markUnkeyedDone, DONE_TTL);
+    }
+
+    // ---- facts ----
+
+    private static TaskEnvelope envelope(@Nullable String key, @Nullable Long revision, int attempt, int lockWaits,
+            @Nullable Instant firstAttemptAt) {
+        return new TaskEnvelope(ID, "job", key, revision, attempt, T0.minusSeconds(1), firstAttemptAt, lockWaits, 0,
+                "{}".getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static DeliveryFacts arrived(Reading reading, boolean redelivered, int deliveryCount, boolean shutdown) {
+        return DeliveryFacts.arrived(new DeliveryFacts.Arrival(7, redelivered, deliveryCount, reading, OWNER,
+                shutdown));
+    }
+
+    private static DeliveryFacts ready(TaskEnvelope env) {
+        return arrived(new Reading.Readable(env, HANDLER, new byte[0]), false, 0, false);
+    }
+
+    /** Unkeyed, first delivery, past the gates: next is the run. */
+    private static DeliveryFacts unkeyedAdmitted(int attempt) {
+        return ready(envelope(null, null, attempt, 0, null)).withAdmitted(true).withStartPermitted(true);
+    }
+
+    /** Keyed, admitted, lock acquired at revision 3. */
+    private static DeliveryFacts keyedLocked(int attempt, @Nullable Instant firstAttemptAt) {
+        return ready(envelope(KEY, 3L, attempt, 0, firstAttemptAt)).withAdmitted(true).withStartPermitted(true)
+                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L);
+    }
+
+    private static HandlerOutcome ran(@Nullable Throwable thrown, HandlerRun.Stop stop, Duration age) {
+        return new HandlerOutcome(T0, T0.plus(age), Duration.ofMillis(5), thrown, stop, false);
+    }
+
+    private static HandlerOutcome failed(Throwable thrown) {
+        return ran(thrown, HandlerRun.Stop.NONE, Duration.ZERO);
+    }
+
+    private static final HandlerOutcome SUCCEEDED = ran(null, HandlerRun.Stop.NONE, Duration.ZERO);
+
+    private static Arguments row(String name, DeliveryDecider d, DeliveryFacts facts, Step expected) {
+        return Arguments.of(name, d, facts, expected);
+    }
+
+    static Stream<Arguments> designSteps() {
+        TaskEnvelope plain = envelope(null, null, 0, 0, null);
+        TaskEnvelope keyed = envelope(KEY, 3L, 2, 0, null);
         return Stream.of(
-                // Delays list: one delay per attempt, the last repeating, until max-attempts runs.
-                Arguments.of("first failure waits the first delay", failure(DELAYS, 0, Duration.ZERO, BOOM),
-                        retry("5s", RetryReason.ERROR, 1)),
-                Arguments.of("second failure waits the second delay", failure(DELAYS, 1, Duration.ofSeconds(5), BOOM),
-                        retry("30s", RetryReason.ERROR, 2)),
-                Arguments.of("fourth failure waits the last delay", failure(DELAYS, 3, Duration.ofMinutes(6), BOOM),
-                        retry("1h", RetryReason.ERROR, 4)),
-                Arguments.of("fifth run of five is exhausted", failure(DELAYS, 4, Duration.ofHours(2), BOOM),
-                        dead(DeadReason.EXHAUSTED)),
-                Arguments.of("max-age reached is exhausted",
-                        failure(DELAYS.withMaxAge(Duration.ofMinutes(10)), 1, Duration.ofMinutes(10), BOOM),
-                        dead(DeadReason.EXHAUSTED)),
-                Arguments.of("a wanted delay between tiers rounds up",
-                        failure(RetryPolicy.ofDelays(Duration.ofSeconds(10)), 0, Duration.ZERO, BOOM),
-                        retry("30s", RetryReason.ERROR, 1)),
-                Arguments.of("a wanted delay above every tier takes the largest",
-                        failure(RetryPolicy.ofDelays(Duration.ofHours(3)), 0, Duration.ZERO, BOOM),
-                        retry("1h", RetryReason.ERROR, 1)),
-                // The webhook age schedule [{until: 1h, every: 5m}, {until: 24h, every: 1h}].
-                Arguments.of("schedule at 0m", failure(WEBHOOK, 0, Duration.ZERO, BOOM), retry("5m", RetryReason.ERROR, 1)),
-                Arguments.of("schedule at 30m", failure(WEBHOOK, 6, Duration.ofMinutes(30), BOOM),
-                        retry("5m", RetryReason.ERROR, 7)),
-                Arguments.of("schedule at 61m", failure(WEBHOOK, 12, Duration.ofMinutes(61), BOOM),
-                        retry("1h", RetryReason.ERROR, 13)),
-                Arguments.of("schedule at 23h59m", failure(WEBHOOK, 35, Duration.ofHours(23).plusMinutes(59), BOOM),
-                        retry("1h", RetryReason.ERROR, 36)),
-                Arguments.of("schedule at 24h01m", failure(WEBHOOK, 36, Duration.ofHours(24).plusMinutes(1), BOOM),
-                        dead(DeadReason.EXHAUSTED)),
-                // Permanent failures never retry.
-                Arguments.of("PermanentTaskException", failure(DELAYS, 0, Duration.ZERO,
-                        new PermanentTaskException("no such user")), dead(DeadReason.PERMANENT)),
-                Arguments.of("subclass of a permanent-on class", failure(
-                        DELAYS.withPermanentOn(List.of("java.lang.RuntimeException")), 0, Duration.ZERO, BOOM),
-                        dead(DeadReason.PERMANENT)),
-                Arguments.of("not in retry-on", failure(new RetryPolicy(List.of(Duration.ofSeconds(5)), List.of(),
-                        null, 5, null, List.of("java.io.UncheckedIOException"), List.of()), 0, Duration.ZERO, BOOM),
-                        dead(DeadReason.PERMANENT)),
-                Arguments.of("in retry-on", failure(new RetryPolicy(List.of(Duration.ofSeconds(5)), List.of(),
-                        null, 5, null, List.of("java.io.UncheckedIOException"), List.of()), 0, Duration.ZERO,
-                        new UncheckedIOException(new IOException("reset"))), retry("5s", RetryReason.ERROR, 1)),
-                Arguments.of("a timeout is retried even with retry-on", failure(new RetryPolicy(
-                        List.of(Duration.ofSeconds(5)), List.of(), null, 5, null, List.of("java.io.IOException"),
-                        List.of()), 0, Duration.ZERO, new HandlerTimeoutException(Duration.ofSeconds(1))),
-                        retry("5s", RetryReason.ERROR, 1)),
-                // Lock lost while running: retried with its own reason, counted as a run.
-                Arguments.of("lease lost", new DeliveryDecider.Failure(0, T0, 0, BOOM, true, false,
-                        SupersededPolicy.SKIP, DELAYS, TIERS, T0), retry("5s", RetryReason.LOCK_LOST, 1)),
-                // The key's revision moved while the task failed.
-                Arguments.of("revision moved, skip", new DeliveryDecider.Failure(2, T0, 0, BOOM, false, true,
-                        SupersededPolicy.SKIP, DELAYS, TIERS, T0), new Decision.Ack(Outcome.SUPERSEDED)),
-                Arguments.of("revision moved, refresh", new DeliveryDecider.Failure(2, T0, 0, BOOM, false, true,
-                        SupersededPolicy.REFRESH, DELAYS, TIERS, T0), new Decision.RequeueNow(RetryReason.REVISION_CHANGED)),
-                Arguments.of("revision moved beats exhaustion", new DeliveryDecider.Failure(4, T0, 0, BOOM, false, true,
-                        SupersededPolicy.REFRESH, DELAYS, TIERS, T0), new Decision.RequeueNow(RetryReason.REVISION_CHANGED)));
+                row("shutdown: a delivery that reaches a handler thread during shutdown goes back unrun", SKIP,
+                        arrived(new Reading.Readable(plain, HANDLER, new byte[0]), false, 0, true),
+                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, 0)),
+                row("1 decode: unparseable body or headers is dead-lettered malformed, no retries", SKIP,
+                        arrived(new Reading.Malformed("empty body", ID, "job"), false, 0, false),
+                        Decision.DeadLetter.of(DeadReason.MALFORMED, "empty body", null)),
+                row("1 decode: unknown type is dead-lettered unknown-type", SKIP,
+                        arrived(new Reading.UnknownType(envelope(null, null, 0, 0, null)), false, 0, false),
+                        Decision.DeadLetter.of(DeadReason.UNKNOWN_TYPE, "no handler for type 'job' on queue q "
+                                + "(registered: job)", null)),
+                row("2 crash-loop guard: delivered more often than poison-after is dead-lettered poison", SKIP,
+                        arrived(new Reading.Readable(keyed, HANDLER, new byte[0]), true, 6, false),
+                        Decision.DeadLetter.of(DeadReason.POISON, "delivered 7 times without being settled "
+                                + "(poison-after 5): it crashes or hangs workers", 2)),
+                row("1 decode: a body that is not valid JSON for the payload type is dead-lettered malformed", SKIP,
+                        arrived(new Reading.BadPayload(plain, "Job", "unexpected end"), false, 0, false),
+                        Decision.DeadLetter.of(DeadReason.MALFORMED, "body is not valid JSON for Job: unexpected end",
+                                null)),
+                row("done-marker: a redelivered keyed task asks the store whether it was completed", SKIP,
+                        arrived(new Reading.Readable(keyed, HANDLER, new byte[0]), true, 0, false),
+                        new Effect.CheckDone(ID)),
+                row("done-marker: a redelivery of a completed task is acked unrun as duplicate", SKIP,
+                        arrived(new Reading.Readable(keyed, HANDLER, new byte[0]), true, 1, false)
+                                .withCompletedBefore(true),
+                        new Decision.Ack(Outcome.DUPLICATE, 2)),
+                row("done-marker: a redelivery not completed goes on to the breaker", SKIP,
+                        arrived(new Reading.Readable(keyed, HANDLER, new byte[0]), true, 0, false)
+                                .withCompletedBefore(false),
+                        new Effect.Admit()),
+                row("done-marker: a first delivery is not checked", SKIP, ready(keyed), new Effect.Admit()),
+                row("done-marker: an unkeyed redelivery is not checked unless unkeyed tasks are marked", SKIP,
+                        arrived(new Reading.Readable(plain, HANDLER, new byte[0]), true, 0, false),
+                        new Effect.Admit()),
+                row("done-marker: an unkeyed redelivery is checked when unkeyed tasks are marked", MARK_ALL,
+                        arrived(new Reading.Readable(plain, HANDLER, new byte[0]), true, 0, false),
+                        new Effect.CheckDone(ID)),
+                row("hand-back: store down goes back unrun as a copy", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true).withStoreUnavailable(),
+                        new Decision.HandBack(Decision.HandBack.Why.STORE_UNAVAILABLE, Decision.HandBack.Via.COPY, 2)),
+                row("hand-back: breaker open goes back unrun as a copy", SKIP, ready(plain).withAdmitted(false),
+                        new Decision.HandBack(Decision.HandBack.Why.BREAKER_OPEN, Decision.HandBack.Via.COPY, 0)),
+                row("rate limit: an admitted delivery waits for a start", SKIP, ready(plain).withAdmitted(true),
+                        new Effect.AwaitStart()),
+                row("hand-back: shutdown while waiting for a start goes back unrun", SKIP,
+                        ready(plain).withAdmitted(true).withStartPermitted(false),
+                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, 0)),
+                row("3 lock: a keyed task checks its revision and takes the lock in one call", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true),
+                        new Effect.CheckAndLock(KEY, 3L, OWNER, LEASE, false)),
+                row("3 lock: policy refresh locks even a superseded task", REFRESH,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true),
+                        new Effect.CheckAndLock(KEY, 3L, OWNER, LEASE, true)),
+                row("3 superseded skip: acked unrun and counted superseded", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Superseded(4), 0, 0),
+                        new Decision.Ack(Outcome.SUPERSEDED, 2)),
+                row("3 lock-busy: retried through the tier of the holder's remaining lease, no attempt counted", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(12)), 0, 0),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
+                row("3 lock-timeout: busy past the lock-wait budget is dead-lettered lock-timeout", SKIP,
+                        ready(envelope(KEY, 3L, 2, 3, null)).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(1)), 0, 0),
+                        Decision.DeadLetter.of(DeadReason.LOCK_TIMEOUT, "the key's lock stayed busy through 3 waits "
+                                + "(lock max-waits 3)", 2)),
+                row("3 lock answered late: acquired only after the lease it granted was over waits like a busy key", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 0, LEASE.toNanos()),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
+                row("4 run: an unkeyed task runs without a lock", SKIP, unkeyedAdmitted(0),
+                        new Effect.RunHandler(TIMEOUT, null)),
+                row("4 run: a keyed task runs with its fencing token, its lease counted from the lock call", SKIP,
+                        keyedLocked(0, null),
+                        new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 99L))),
+                row("5 success: a keyed task records completion (marker + release) before its ack", SKIP,
+                        keyedLocked(0, null).withHandler(SUCCEEDED),
+                        new Effect.Complete(KEY, OWNER, TOKEN, ID, DONE_TTL)),
+                row("5 success: then acked", SKIP, keyedLocked(0, null).withHandler(SUCCEEDED)
+                        .withCompletionRecorded(), new Decision.Ack(Outcome.SUCCESS, 1)),
+                row("5 success: an unkeyed task is acked without a marker", SKIP,
+                        unkeyedAdmitted(1).withHandler(SUCCEEDED), new Decision.Ack(Outcome.SUCCESS, 2)),
+                row("5 success: an unkeyed task records a marker when unkeyed tasks are marked", MARK_ALL,
+                        unkeyedAdmitted(1).withHandler(SUCCEEDED), new Effect.Complete(null, OWNER, 0, ID, DONE_TTL)),
+                row("5 success: a handler that returned as its timeout fired succeeded (not retried as a timeout)",
+                        SKIP, unkeyedAdmitted(0).withHandler(ran(null, HandlerRun.Stop.TIMEOUT, Duration.ZERO)),
+                        new Decision.Ack(Outcome.SUCCESS, 1)),
+                row("5 failure: a keyed task reads the key's revision to see whether it moved", SKIP,
+                        keyedLocked(0, null).withHandler(failed(BOOM)), new Effect.ReadRevision(KEY)),
+                row("5 revision moved, skip: acked as superseded", SKIP,
+                        keyedLocked(2, null).withHandler(failed(BOOM)).withRevisionAfter(OptionalLong.of(4)),
+                        new Decision.Ack(Outcome.SUPERSEDED, 3)),
+                row("5 revision moved, refresh: republished at once, no attempt counted", REFRESH,
+                        keyedLocked(4, null).withHandler(failed(BOOM)).withRevisionAfter(OptionalLong.of(4)),
+                        new Decision.Republish(RetryReason.REVISION_CHANGED, T0, 5)),
+                row("5 revision unreadable: treated as not moved", SKIP,
+                        keyedLocked(0, null).withHandler(failed(BOOM)).withRevisionAfter(OptionalLong.empty()),
+                        new Decision.RetryLater(DelayTier.parse("5s"), RetryReason.ERROR, 1, 0, T0, BOOM)),
+                row("5 permanent: PermanentTaskException is dead-lettered permanent", SKIP,
+                        unkeyedAdmitted(0).withHandler(failed(new PermanentTaskException("no such user"))),
+                        Decision.DeadLetter.of(DeadReason.PERMANENT, new PermanentTaskException("no such user"), 1)),
+                row("5 retry: a failure within the policy goes to its tier with attempt+1", SKIP,
+                        unkeyedAdmitted(1).withHandler(failed(BOOM)),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.ERROR, 2, 0, T0, BOOM)),
+                row("5 retry: a run that kept its first-attempt time keeps it", SKIP,
+                        ready(envelope(null, null, 1, 0, T0.minusSeconds(60))).withAdmitted(true)
+                                .withStartPermitted(true).withHandler(failed(BOOM)),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.ERROR, 2, 0, T0.minusSeconds(60),
+                                BOOM)),
+                row("5 timeout: a handler that threw after its timeout is retried as a timeout", SKIP,
+                        unkeyedAdmitted(0).withHandler(ran(new InterruptedException(), HandlerRun.Stop.TIMEOUT,
+                                Duration.ZERO)),
+                        new Decision.RetryLater(DelayTier.parse("5s"), RetryReason.ERROR, 1, 0, T0,
+                                new HandlerTimeoutException(TIMEOUT))),
+                row("5 exhausted: the last of max-attempts is dead-lettered exhausted", SKIP,
+                        unkeyedAdmitted(4).withHandler(failed(BOOM)),
+                        Decision.DeadLetter.of(DeadReason.EXHAUSTED, BOOM, 5)),
+                row("5 exhausted: past max-age is dead-lettered exhausted",
+                        decider(DELAYS.withMaxAge(Duration.ofMinutes(10)), SupersededPolicy.SKIP, false),
+                        unkeyedAdmitted(1).withHandler(ran(BOOM, HandlerRun.Stop.NONE, Duration.ofMinutes(10))),
+                        Decision.DeadLetter.of(DeadReason.EXHAUSTED, BOOM, 2)),
+                row("5 lock lost: retried with reason lock-lost, counted as a run", SKIP,
+                        keyedLocked(0, null).withHandler(ran(new InterruptedException(), HandlerRun.Stop.LEASE_LOST,
+                                Duration.ZERO)).withRevisionAfter(OptionalLong.of(3)),
+                        new Decision.RetryLater(DelayTier.parse("5s"), RetryReason.LOCK_LOST, 1, 0, T0,
+                                new InterruptedException())),
+                row("5 lock lost: even a normal return is retried (another worker may run the key)", SKIP,
+                        keyedLocked(0, null).withHandler(ran(null, HandlerRun.Stop.LEASE_LOST, Duration.ZERO))
+                                .withRevisionAfter(OptionalLong.of(3)),
+                        new Decision.RetryLater(DelayTier.parse("5s"), RetryReason.LOCK_LOST, 1, 0, T0,
+                                new dev.hopper.topology.HopperException("lock lost"))),
+                row("5 shutdown: a run interrupted by the worker's own shutdown goes back unrun", SKIP,
+                        keyedLocked(1, null).withHandler(new HandlerOutcome(T0, T0, Duration.ZERO,
+                                new InterruptedException(), HandlerRun.Stop.NONE, true)),
+                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, 1)));
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
-    void decides(String name, DeliveryDecider.Failure failure, Decision expected) {
-        Decision d = decider.onFailure(failure);
-        if (expected instanceof Decision.DeadLetter e) {
-            assertThat(d).isInstanceOf(Decision.DeadLetter.class);
-            Decision.DeadLetter actual = (Decision.DeadLetter) d;
-            assertThat(actual.reason()).isEqualTo(e.reason());
-            assertThat(actual.error()).isSameAs(failure.error());
-            assertThat(actual.errorClass()).isEqualTo(failure.error().getClass().getName());
+    @MethodSource("designSteps")
+    void decides(String name, DeliveryDecider decider, DeliveryFacts facts, Step expected) {
+        assertSameStep(decider.decide(facts), expected);
+    }
+
+    /** The retry policy's arithmetic: a failure after {@code attempt} runs at {@code age} since the first. */
+    private static Arguments policy(String name, RetryPolicy p, int attempt, Duration age, Throwable error,
+            Step expected) {
+        DeliveryFacts facts = ready(envelope(null, null, attempt, 0, attempt == 0 ? null : T0)).withAdmitted(true)
+                .withStartPermitted(true).withHandler(ran(error, HandlerRun.Stop.NONE, age));
+        return Arguments.of(name, decider(p, SupersededPolicy.SKIP, false), facts, expected);
+    }
+
+    static Stream<Arguments> policies() {
+        RetryPolicy retryOnIo = new RetryPolicy(List.of(Duration.ofSeconds(5)), List.of(), null, 5, null,
+                List.of("java.io.UncheckedIOException"), List.of());
+        return Stream.of(
+                policy("first failure waits the first delay", DELAYS, 0, Duration.ZERO, BOOM, retry("5s", 1)),
+                policy("second failure waits the second delay", DELAYS, 1, Duration.ofSeconds(5), BOOM,
+                        retry("30s", 2)),
+                policy("fourth failure waits the last delay", DELAYS, 3, Duration.ofMinutes(6), BOOM, retry("1h", 4)),
+                policy("a wanted delay between tiers rounds up", RetryPolicy.ofDelays(Duration.ofSeconds(10)), 0,
+                        Duration.ZERO, BOOM, retry("30s", 1)),
+                policy("a wanted delay above every tier takes the largest", RetryPolicy.ofDelays(Duration.ofHours(3)),
+                        0, Duration.ZERO, BOOM, retry("1h", 1)),
+                policy("schedule at 0m", WEBHOOK, 0, Duration.ZERO, BOOM, retry("5m", 1)),
+                policy("schedule at 30m", WEBHOOK, 6, Duration.ofMinutes(30), BOOM, retry("5m", 7)),
+                policy("schedule at 61m", WEBHOOK, 12, Duration.ofMinutes(61), BOOM, retry("1h", 13)),
+                policy("schedule at 23h59m", WEBHOOK, 35, Duration.ofHours(23).plusMinutes(59), BOOM,
+                        retry("1h", 36)),
+                policy("schedule at 24h01m", WEBHOOK, 36, Duration.ofHours(24).plusMinutes(1), BOOM,
+                        dead(DeadReason.EXHAUSTED, 37)),
+                policy("subclass of a permanent-on class", DELAYS.withPermanentOn(List.of("java.lang.RuntimeException")),
+                        0, Duration.ZERO, BOOM, dead(DeadReason.PERMANENT, 1)),
+                policy("not in retry-on", retryOnIo, 0, Duration.ZERO, BOOM, dead(DeadReason.PERMANENT, 1)),
+                policy("in retry-on", retryOnIo, 0, Duration.ZERO, new UncheckedIOException(new IOException("reset")),
+                        retry("5s", 1)),
+                policy("a timeout is retried even with retry-on", retryOnIo, 0, Duration.ZERO,
+                        new HandlerTimeoutException(Duration.ofSeconds(1)), retry("5s", 1)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("policies")
+    void appliesTheRetryPolicy(String name, DeliveryDecider decider, DeliveryFacts facts, Step expected) {
+        Step actual = decider.decide(facts);
+        if (expected instanceof Decision.RetryLater e && actual instanceof Decision.RetryLater a) {
+            assertThat(new Object[] {a.tier(), a.reason(), a.nextAttempt()})
+                    .containsExactly(e.tier(), e.reason(), e.nextAttempt());
         } else {
-            assertThat(d).isEqualTo(expected);
+            assertThat(actual).isInstanceOf(expected.getClass());
+            assertThat(((Decision.DeadLetter) actual).reason()).isEqualTo(((Decision.DeadLetter) expected).reason());
+            assertThat(((Decision.DeadLetter) actual).attemptsHeader())
+                    .isEqualTo(((Decision.DeadLetter) expected).attemptsHeader());
         }
     }
 
     @Test
-    void lockBusyWaitsTheHoldersRemainingLeaseWithoutCountingAnAttempt() {
-        assertThat(decider.onLockBusy(2, 0, 3, Duration.ofSeconds(12), TIERS))
-                .isEqualTo(new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1));
-        assertThat(decider.onLockBusy(2, 2, 3, Duration.ofMillis(1), TIERS))
-                .isEqualTo(new Decision.RetryLater(DelayTier.parse("5s"), RetryReason.LOCK_BUSY, 2, 3));
+    void everyDesignStepHasARow() {
+        List<String> names = designSteps().map(a -> (String) a.get()[0]).toList();
+        for (String step : List.of("shutdown", "1 decode", "2 crash-loop", "done-marker", "hand-back: store down",
+                "hand-back: breaker open", "3 lock", "3 superseded", "3 lock-busy", "3 lock-timeout", "4 run",
+                "5 success", "5 revision moved, skip", "5 revision moved, refresh", "5 permanent", "5 retry",
+                "5 timeout", "5 exhausted", "5 lock lost", "5 shutdown")) {
+            assertThat(names).as("a row for '%s'", step).anyMatch(n -> n.startsWith(step));
+        }
     }
 
     @Test
-    void lockBusyPastItsBudgetIsALockTimeout() {
-        Decision d = decider.onLockBusy(0, 3, 3, Duration.ofSeconds(1), TIERS);
-        assertThat(d).isInstanceOf(Decision.DeadLetter.class);
-        assertThat(((Decision.DeadLetter) d).reason()).isEqualTo(DeadReason.LOCK_TIMEOUT);
+    void breakerHearsOnlyDownstreamFailures() {
+        DeliveryFacts notAdmitted = ready(envelope(null, null, 0, 0, null)).withAdmitted(false);
+        assertThat(SKIP.breakerReport(notAdmitted)).isEqualTo(DeliveryDecider.BreakerReport.NONE);
+        assertThat(SKIP.breakerReport(keyedLocked(0, null).withLock(new LockResult.Busy(LEASE), 0, 0)))
+                .isEqualTo(DeliveryDecider.BreakerReport.NOT_COUNTED);
+        assertThat(SKIP.breakerReport(unkeyedAdmitted(0).withHandler(SUCCEEDED)))
+                .isEqualTo(DeliveryDecider.BreakerReport.SUCCESS);
+        assertThat(SKIP.breakerReport(unkeyedAdmitted(0).withHandler(failed(BOOM))))
+                .isEqualTo(DeliveryDecider.BreakerReport.FAILURE);
+        assertThat(SKIP.breakerReport(unkeyedAdmitted(0).withHandler(failed(new PermanentTaskException("x")))))
+                .isEqualTo(DeliveryDecider.BreakerReport.NOT_COUNTED);
+        assertThat(SKIP.breakerReport(keyedLocked(0, null).withHandler(ran(null, HandlerRun.Stop.LEASE_LOST,
+                Duration.ZERO)))).isEqualTo(DeliveryDecider.BreakerReport.NOT_COUNTED);
     }
 
     @Test
@@ -137,12 +344,33 @@ class DeliveryDeciderTest {
         }
     }
 
-    private static Decision retry(String tier, RetryReason reason, int nextAttempt) {
-        return new Decision.RetryLater(DelayTier.parse(tier), reason, nextAttempt, 0);
+    /** Equal, except that errors are compared by class and message start (a decision may wrap a stop in one). */
+    private static void assertSameStep(Step actual, Step expected) {
+        assertThat(actual).isInstanceOf(expected.getClass());
+        if (expected instanceof Decision.DeadLetter e) {
+            Decision.DeadLetter a = (Decision.DeadLetter) actual;
+            assertThat(a.reason()).isEqualTo(e.reason());
+            assertThat(a.errorClass()).isEqualTo(e.errorClass());
+            assertThat(a.errorMessage()).isEqualTo(e.errorMessage());
+            assertThat(a.attemptsHeader()).isEqualTo(e.attemptsHeader());
+        } else if (expected instanceof Decision.RetryLater e) {
+            UnaryOperator<Decision.RetryLater> withoutError = r -> new Decision.RetryLater(r.tier(), r.reason(),
+                    r.nextAttempt(), r.lockWaits(), r.firstAttemptAt(), null);
+            Decision.RetryLater a = (Decision.RetryLater) actual;
+            assertThat(withoutError.apply(a)).isEqualTo(withoutError.apply(e));
+            assertThat(a.error() == null ? null : a.error().getClass())
+                    .isEqualTo(e.error() == null ? null : e.error().getClass());
+        } else {
+            assertThat(actual).isEqualTo(expected);
+        }
     }
 
-    private static Decision dead(DeadReason reason) {
-        return new Decision.DeadLetter(reason, null, null, null);
+    private static Step retry(String tier, int nextAttempt) {
+        return new Decision.RetryLater(DelayTier.parse(tier), RetryReason.ERROR, nextAttempt, 0, T0, BOOM);
+    }
+
+    private static Step dead(DeadReason reason, int attempts) {
+        return new Decision.DeadLetter(reason, null, null, null, attempts);
     }
 
     private static List<DelayTier> tiers(String... labels) {

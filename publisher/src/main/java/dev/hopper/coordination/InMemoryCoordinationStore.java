@@ -6,6 +6,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
@@ -25,19 +27,28 @@ import org.jspecify.annotations.Nullable;
  * the tokens of an earlier run of the process (as long as the wall clock did not go back across the restart), so
  * a downstream system that remembers the highest token it saw keeps refusing a stale holder after a restart.
  *
- * <p>Revisions live as long as the store; unlocked keys with revision 0 hold no memory, and expired done-markers
- * are swept as new ones are written.
+ * <p>Memory is O(live keys + retained done-markers), and retained markers are at most
+ * {@code min(markers written within the longest TTL in use, markerCapacity)}. A live key is one with a revision
+ * above 0 (revisions live as long as the store) or a lock not yet released; an unlocked key with revision 0 holds
+ * no memory. Markers sit in one first-in-first-out queue in write order; every {@link #complete} first drops the
+ * heads that expired or that exceed {@code markerCapacity} (default {@value #DEFAULT_MARKER_CAPACITY}, about 20 MB),
+ * so expiry is amortized O(1) and no completion ever scans the store. A marker evicted by the capacity before its
+ * TTL is forgotten early: in one process a redelivery comes back within seconds of its channel closing, far sooner
+ * than {@code markerCapacity} newer completions, so only a redelivery older than that runs a second time (at least
+ * once, as without a marker). After the last write, the markers of that last window remain until the next write.
  */
 public final class InMemoryCoordinationStore implements CoordinationStore {
-    /** Sweep expired done-markers every this many completions, so memory stays bounded by the marker TTL. */
-    private static final int SWEEP_EVERY = 1024;
-
+    /** Done-markers kept at most, by default. */
+    public static final int DEFAULT_MARKER_CAPACITY = 100_000;
     private final Clock wallClock;
     private final LongSupplier nanoTime;
     private final ConcurrentHashMap<String, KeyState> keys = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> doneDeadlines = new ConcurrentHashMap<>();
+    /** Every marker in write order. */
+    private final ConcurrentLinkedQueue<Marker> expiries = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final int markerCapacity;
     private final AtomicLong lastToken = new AtomicLong();
-    private final AtomicLong completions = new AtomicLong();
 
     /** A store on the system clocks. */
     public InMemoryCoordinationStore() {
@@ -51,8 +62,22 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
      * @param nanoTime monotonic nanoseconds, as {@link System#nanoTime()}: lease deadlines and done-marker expiry
      */
     public InMemoryCoordinationStore(Clock wallClock, LongSupplier nanoTime) {
+        this(wallClock, nanoTime, DEFAULT_MARKER_CAPACITY);
+    }
+
+    /**
+     * A store on the given clocks that keeps at most {@code markerCapacity} done-markers (the oldest go first).
+     *
+     * @param wallClock seeds fencing tokens (microseconds since the epoch), nothing else
+     * @param nanoTime monotonic nanoseconds, as {@link System#nanoTime()}: lease deadlines and done-marker expiry
+     */
+    public InMemoryCoordinationStore(Clock wallClock, LongSupplier nanoTime, int markerCapacity) {
         this.wallClock = requireNonNull(wallClock, "wallClock");
         this.nanoTime = requireNonNull(nanoTime, "nanoTime");
+        if (markerCapacity < 1) {
+            throw new IllegalArgumentException("markerCapacity must be >= 1, was " + markerCapacity);
+        }
+        this.markerCapacity = markerCapacity;
     }
 
     @Override
@@ -102,16 +127,42 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         requireNonNull(owner, "owner");
         requireNonNull(messageId, "messageId");
         long ttlNanos = positiveNanos(doneTtl, "doneTtl");
+        long now = nanoTime.getAsLong();
+        expire(now);
         // Marker first, then the lock: a thread that takes the freed lock and checks isCompleted must see the
         // marker (what the Redis store's single script guarantees by atomicity).
-        doneDeadlines.put(messageId, nanoTime.getAsLong() + ttlNanos);
+        long deadline = now + ttlNanos;
+        doneDeadlines.put(messageId, deadline);
+        expiries.add(new Marker(messageId, deadline));
+        queued.incrementAndGet();
         if (key != null) {
             release(key, owner, fencingToken);
         }
-        if (completions.incrementAndGet() % SWEEP_EVERY == 0) {
-            long now = nanoTime.getAsLong();
-            doneDeadlines.values().removeIf(deadline -> deadline - now <= 0);
+    }
+
+    /**
+     * Drops the oldest markers while they expired or exceed the capacity (leaving room for one more): only the
+     * queue's head is looked at, each marker once.
+     */
+    private void expire(long now) {
+        for (Marker head = expiries.peek(); head != null
+                && (head.deadlineNanos - now <= 0 || queued.get() >= markerCapacity); head = expiries.peek()) {
+            if (expiries.remove(head)) {
+                queued.decrementAndGet();
+                // A later completion of the same id wrote a later deadline: that marker stays.
+                doneDeadlines.remove(head.messageId, head.deadlineNanos);
+            }
         }
+    }
+
+    /** Done-markers held in memory (test seam: the bound of the class documentation). */
+    int retainedMarkers() {
+        return doneDeadlines.size();
+    }
+
+    /** Keys held in memory (test seam). */
+    int retainedKeys() {
+        return keys.size();
     }
 
     @Override
@@ -166,6 +217,9 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         }
         return d.toNanos();
     }
+
+    /** A done-marker's expiry, queued in write order. */
+    private record Marker(String messageId, long deadlineNanos) {}
 
     /** One key's revision and lock; immutable, replaced under the map's per-key lock. */
     private static final class KeyState {

@@ -29,6 +29,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class BrokerConnection implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BrokerConnection.class);
+    /**
+     * Longest any synchronous broker RPC on this connection's channels may take (channel open, declare, qos,
+     * consume, cancel, close...), instead of amqp-client's default of 10 minutes: past it the call fails with a
+     * timeout and the caller's retry or error path takes over.
+     */
+    public static final Duration RPC_TIMEOUT = Duration.ofSeconds(15);
 
     private final BrokerConfig config;
     private final Connection connection;
@@ -119,6 +125,7 @@ public final class BrokerConnection implements AutoCloseable {
         f.setRequestedHeartbeat((int) Math.max(1, config.heartbeat().toSeconds()));
         f.setConnectionTimeout((int) config.connectTimeout().toMillis());
         f.setHandshakeTimeout((int) Math.max(config.connectTimeout().toMillis(), 10_000));
+        f.setChannelRpcTimeout((int) RPC_TIMEOUT.toMillis());
         f.setAutomaticRecoveryEnabled(true);
         f.setTopologyRecoveryEnabled(true);
         f.setNetworkRecoveryInterval(config.recoveryInterval().toMillis());

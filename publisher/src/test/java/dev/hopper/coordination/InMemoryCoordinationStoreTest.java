@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The contract on {@link InMemoryCoordinationStore}, with time moved by hand instead of slept. */
 class InMemoryCoordinationStoreTest extends CoordinationStoreContract {
@@ -57,6 +58,62 @@ class InMemoryCoordinationStoreTest extends CoordinationStoreContract {
         wallMicros.addAndGet(-Duration.ofHours(1).toNanos() / 1_000);
 
         assertThat(acquire(KEY, "b", SHORT)).isGreaterThan(before);
+    }
+
+    /**
+     * 1,000,000 keyed completions, 1 ms apart on the fake clock, with a 60 s marker TTL: the store never holds
+     * more markers than one TTL's worth (60,000, plus the one being written), holds no key once its lock is
+     * released, and still answers for markers inside the window.
+     */
+    @Test
+    @Timeout(120)
+    void memoryStaysBoundedByTheMarkerWindowOverAMillionKeyedCompletions() {
+        InMemoryCoordinationStore s = new InMemoryCoordinationStore(wallClock(), nanos::get);
+        Duration ttl = Duration.ofSeconds(60);
+        Duration step = Duration.ofMillis(1);
+        long window = ttl.toMillis() / step.toMillis();
+        int maxRetained = 0;
+        for (int i = 0; i < 1_000_000; i++) {
+            String key = "key-" + (i % 1000);
+            LockResult r = s.checkAndLock(key, null, "w-" + i, LONG, false);
+            s.complete(key, "w-" + i, ((LockResult.Acquired) r).fencingToken(), "m-" + i, ttl);
+            maxRetained = Math.max(maxRetained, s.retainedMarkers());
+            elapse(step);
+        }
+
+        assertThat(maxRetained).isLessThanOrEqualTo((int) window + 1);
+        assertThat(s.retainedMarkers()).isLessThanOrEqualTo((int) window + 1);
+        assertThat(s.retainedKeys()).isZero();
+        assertThat(s.isCompleted("m-999999")).isTrue();
+        assertThat(s.isCompleted("m-" + (1_000_000 - window + 1))).isTrue();
+        assertThat(s.isCompleted("m-" + (1_000_000 - window - 1))).isFalse();
+        assertThat(s.isCompleted("m-0")).isFalse();
+    }
+
+    @Test
+    void markersBeyondTheCapacityGoOldestFirst() {
+        InMemoryCoordinationStore s = new InMemoryCoordinationStore(wallClock(), nanos::get, 1_000);
+        for (int i = 0; i < 10_000; i++) {
+            s.complete(null, "a", 0, "m-" + i, LONG);
+        }
+
+        assertThat(s.retainedMarkers()).isEqualTo(1_000);
+        assertThat(s.isCompleted("m-9999")).isTrue();
+        assertThat(s.isCompleted("m-9000")).isTrue();
+        assertThat(s.isCompleted("m-8999")).isFalse();
+    }
+
+    @Test
+    void aMarkerWrittenAgainKeepsItsLaterDeadline() {
+        InMemoryCoordinationStore s = new InMemoryCoordinationStore(wallClock(), nanos::get);
+        s.complete(null, "a", 0, "m-1", SHORT);
+        elapse(SHORT.dividedBy(2));
+        s.complete(null, "a", 0, "m-1", SHORT);
+        elapse(SHORT.dividedBy(2).plusMillis(1));
+        s.complete(null, "a", 0, "m-2", SHORT); // expires the first write of m-1, not the second
+
+        assertThat(s.isCompleted("m-1")).isTrue();
+        assertThat(s.retainedMarkers()).isEqualTo(2);
     }
 
     private Clock wallClock() {

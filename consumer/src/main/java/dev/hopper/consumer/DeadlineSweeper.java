@@ -1,0 +1,147 @@
+package dev.hopper.consumer;
+
+import dev.hopper.coordination.CoordinationStore;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watches every running handler of a worker: one periodic {@link #sweep()} (not a scheduled future per task)
+ * stops runs past their timeout, sends lease renewals when due, and stops a run whose lease has not been confirmed
+ * for a whole lease.
+ *
+ * <p>Renewals run on {@code renewals}, an executor of their own (never the sweeper's thread, never a broker
+ * thread), at most one in flight per lock, so a store that answers slowly delays no other key's renewal and no
+ * timeout. The lease is measured from the moment a successful renewal (or the lock call) was <em>sent</em>: if the
+ * store stays silent, the run is stopped (interrupt + {@link TaskContext#leaseLost()}) a safety margin (a fifth of
+ * the lease, several sweeps) before that lease ends, whenever the silent call returns. So a run does not go on
+ * past the lease the store granted it, and no other worker runs the key meanwhile.
+ *
+ * <p>Costs O(running handlers) per sweep; {@link Watch#close()} is O(1). Thread-safe.
+ */
+final class DeadlineSweeper {
+    private static final Logger log = LoggerFactory.getLogger(DeadlineSweeper.class);
+
+    private final CoordinationStore store;
+    private final Executor renewals;
+    private final LongSupplier nanoTime;
+    private final Set<Watch> watches = ConcurrentHashMap.newKeySet();
+
+    DeadlineSweeper(CoordinationStore store, Executor renewals, LongSupplier nanoTime) {
+        this.store = store;
+        this.renewals = renewals;
+        this.nanoTime = nanoTime;
+    }
+
+    /** How often to sweep for the shortest lease: a twentieth of it, between 10 and 100 ms. */
+    static Duration tickFor(Duration shortestLease) {
+        long ms = Math.max(10, Math.min(100, shortestLease.toMillis() / 20));
+        return Duration.ofMillis(ms);
+    }
+
+    /**
+     * Watches {@code run} until {@link Watch#close()}.
+     *
+     * @param timeout the handler timeout, from now
+     * @param lock the key's lock held for the run, or null
+     */
+    Watch watch(HandlerRun run, Duration timeout, Effect.@Nullable HeldLock lock) {
+        long now = nanoTime.getAsLong();
+        Watch w = new Watch(run, now + timeout.toNanos(), lock, now);
+        watches.add(w);
+        return w;
+    }
+
+    int watching() {
+        return watches.size();
+    }
+
+    /** One pass over the running handlers; called periodically by the worker's sweeper thread. Never blocks. */
+    void sweep() {
+        for (Watch w : watches) {
+            try {
+                w.check(nanoTime.getAsLong());
+            } catch (RuntimeException e) {
+                log.error("deadline sweep failed for a run (a bug in Hopper)", e);
+            }
+        }
+    }
+
+    /** One watched run. */
+    final class Watch implements AutoCloseable {
+        private final HandlerRun run;
+        private final long deadlineNanos;
+        private final Effect.@Nullable HeldLock lock;
+        private final AtomicBoolean renewing = new AtomicBoolean();
+        private volatile long leaseEndsNanos;
+        private volatile long nextRenewalNanos;
+
+        private Watch(HandlerRun run, long deadlineNanos, Effect.@Nullable HeldLock lock, long nowNanos) {
+            this.run = run;
+            this.deadlineNanos = deadlineNanos;
+            this.lock = lock;
+            if (lock != null) {
+                this.leaseEndsNanos = lock.requestedAtNanos() + lock.lease().toNanos();
+                this.nextRenewalNanos = nowNanos + lock.lease().toNanos() / 3;
+            }
+        }
+
+        private void check(long now) {
+            if (now - deadlineNanos >= 0) {
+                run.stop(HandlerRun.Stop.TIMEOUT);
+                return;
+            }
+            Effect.HeldLock l = lock;
+            if (l == null) {
+                return;
+            }
+            if (now - (leaseEndsNanos - l.lease().toNanos() / 5) >= 0) {
+                if (!run.isFinished()) {
+                    log.warn("lock lease ran out unrenewed key={} token={}; stopping the handler", l.key(),
+                            l.fencingToken());
+                }
+                run.stop(HandlerRun.Stop.LEASE_LOST);
+                return;
+            }
+            if (now - nextRenewalNanos >= 0 && renewing.compareAndSet(false, true)) {
+                nextRenewalNanos = now + l.lease().toNanos() / 3;
+                try {
+                    renewals.execute(() -> renew(l, now));
+                } catch (RejectedExecutionException e) {
+                    renewing.set(false); // closing, or every renewal thread busy: try again next sweep
+                }
+            }
+        }
+
+        private void renew(Effect.HeldLock l, long sentAtNanos) {
+            try {
+                if (store.renew(l.key(), l.owner(), l.fencingToken(), l.lease())) {
+                    long ends = sentAtNanos + l.lease().toNanos();
+                    if (ends - leaseEndsNanos > 0) {
+                        leaseEndsNanos = ends;
+                    }
+                } else {
+                    log.warn("lock lost while running key={} token={}", l.key(), l.fencingToken());
+                    run.stop(HandlerRun.Stop.LEASE_LOST);
+                }
+            } catch (RuntimeException e) {
+                // Cannot tell while the store is silent: the sweep stops the run once the confirmed lease ends.
+                log.debug("lease renewal failed key={}: {}", l.key(), e.toString());
+            } finally {
+                renewing.set(false);
+            }
+        }
+
+        @Override
+        public void close() {
+            watches.remove(this);
+        }
+    }
+}

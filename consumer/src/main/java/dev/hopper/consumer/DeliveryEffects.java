@@ -1,0 +1,116 @@
+package dev.hopper.consumer;
+
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.LockResult;
+import dev.hopper.coordination.StoreUnavailableException;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Carries out the {@link Effect}s {@link DeliveryDecider} asks for, one delivery at a time, and returns the facts
+ * with the effect's result added. It decides nothing: a store that does not answer is reported (to
+ * {@link StoreHealth}) and added as a fact. Thread-safe; one per queue.
+ */
+final class DeliveryEffects {
+    private static final Logger log = LoggerFactory.getLogger(DeliveryEffects.class);
+
+    /** The store and whom to tell when it does not answer; {@code nanoTime} stamps lock calls for leases. */
+    record Store(CoordinationStore store, StoreHealth health, LongSupplier nanoTime) {}
+
+    private final String queue;
+    private final Store store;
+    private final DeliveryGate gate;
+    private final HandlerRunner runner;
+    private final Consumer<String> afterComplete;
+
+    /**
+     * @param afterComplete test seam: runs with the message id once a completion is recorded, before the ack
+     */
+    DeliveryEffects(String queue, Store store, DeliveryGate gate, HandlerRunner runner,
+            Consumer<String> afterComplete) {
+        this.queue = queue;
+        this.store = store;
+        this.gate = gate;
+        this.runner = runner;
+        this.afterComplete = afterComplete;
+    }
+
+    DeliveryFacts run(Effect effect, DeliveryFacts f, @Nullable Map<String, Object> headers) {
+        CoordinationStore s = store.store();
+        if ((effect instanceof Effect.CheckDone || effect instanceof Effect.CheckAndLock) && store.health().isDown()) {
+            return f.withStoreUnavailable(); // known down: fail fast instead of waiting out the store's timeout
+        }
+        if (effect instanceof Effect.CheckDone c) {
+            try {
+                return f.withCompletedBefore(s.isCompleted(c.messageId()));
+            } catch (StoreUnavailableException e) {
+                return storeDown(f, e);
+            }
+        }
+        if (effect instanceof Effect.Admit) {
+            return f.withAdmitted(gate.tryAdmit());
+        }
+        if (effect instanceof Effect.AwaitStart) {
+            return f.withStartPermitted(gate.awaitStart());
+        }
+        if (effect instanceof Effect.CheckAndLock c) {
+            long sentAt = store.nanoTime().getAsLong();
+            try {
+                LockResult r = s.checkAndLock(c.key(), c.revision(), c.owner(), c.lease(), c.lockIfSuperseded());
+                return f.withLock(r, sentAt, store.nanoTime().getAsLong());
+            } catch (StoreUnavailableException e) {
+                return storeDown(f, e);
+            }
+        }
+        if (effect instanceof Effect.RunHandler r) {
+            return f.withHandler(runner.run(r, (Reading.Readable) f.reading(), headers, f.lock()));
+        }
+        if (effect instanceof Effect.ReadRevision r) {
+            try {
+                return f.withRevisionAfter(OptionalLong.of(s.currentRevision(r.key())));
+            } catch (RuntimeException e) {
+                return f.withRevisionAfter(OptionalLong.empty());
+            }
+        }
+        Effect.Complete c = (Effect.Complete) effect;
+        try {
+            s.complete(c.key(), c.owner(), c.fencingToken(), c.messageId(), c.doneTtl());
+        } catch (RuntimeException e) {
+            log.warn("could not record completion queue={} id={} key={} (the lock expires with its lease): {}", queue,
+                    c.messageId(), c.key(), e.toString());
+        }
+        afterComplete.accept(c.messageId());
+        return f.withCompletionRecorded();
+    }
+
+    /** Releases the lock {@code f} still holds (a run that did not complete); the lease covers a failure here. */
+    void releaseHeldLock(DeliveryFacts f) {
+        LockResult.Acquired held = f.heldLock();
+        String key = f.envelope() == null ? null : f.envelope().key();
+        if (held == null || key == null) {
+            return;
+        }
+        try {
+            store.store().release(key, f.arrival().lockOwner(), held.fencingToken());
+        } catch (RuntimeException e) {
+            log.warn("could not release lock queue={} key={} (it expires with its lease): {}", queue, key,
+                    e.toString());
+        }
+    }
+
+    /** Tells the circuit breaker how an admitted delivery went (after it was settled). */
+    void report(DeliveryDecider.BreakerReport report, DeliveryFacts f, @Nullable Throwable failure) {
+        HandlerOutcome h = f.handler();
+        gate.report(report, h == null ? null : h.took(), failure);
+    }
+
+    private DeliveryFacts storeDown(DeliveryFacts f, StoreUnavailableException e) {
+        store.health().unavailable(e);
+        return f.withStoreUnavailable();
+    }
+}

@@ -1,0 +1,83 @@
+package dev.hopper.consumer;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Work {@link DeliveryDecider} needs done before it can decide: a store call, a gate, the handler run. The
+ * executor ({@link DeliveryEffects}) carries it out and adds its result to the {@link DeliveryFacts}; the decider
+ * then decides again. Effects are values (no callbacks), so several deliveries' effects of one kind can be
+ * carried out together (one batched store call).
+ */
+sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Effect.AwaitStart, Effect.CheckAndLock,
+        Effect.RunHandler, Effect.ReadRevision, Effect.Complete {
+
+    /** Is {@code messageId} done (a redelivery of a task completed before its ack)? → {@code completedBefore}. */
+    record CheckDone(String messageId) implements Effect {
+        public CheckDone {
+            requireNonNull(messageId, "messageId");
+        }
+    }
+
+    /** Ask the queue's circuit breaker for a run → {@code admitted}. */
+    record Admit() implements Effect {}
+
+    /** Wait for the queue's rate limiter → {@code startPermitted} (false only when shutdown interrupts). */
+    record AwaitStart() implements Effect {}
+
+    /** One atomic store call: check the revision and take the key's lock → {@code lock}. */
+    record CheckAndLock(String key, @Nullable Long revision, String owner, Duration lease, boolean lockIfSuperseded)
+            implements Effect {
+        public CheckAndLock {
+            requireNonNull(key, "key");
+            requireNonNull(owner, "owner");
+            requireNonNull(lease, "lease");
+        }
+    }
+
+    /**
+     * Run the handler with its timeout, renewing {@code lock}'s lease while it runs → {@code handler}.
+     *
+     * @param lock the key's lock held for this run, null for a task without a key
+     */
+    record RunHandler(Duration timeout, @Nullable HeldLock lock) implements Effect {
+        public RunHandler {
+            requireNonNull(timeout, "timeout");
+        }
+    }
+
+    /** Read the key's current revision after a failed run → {@code revisionAfter}. */
+    record ReadRevision(String key) implements Effect {
+        public ReadRevision {
+            requireNonNull(key, "key");
+        }
+    }
+
+    /**
+     * In one store step record the done-marker and release the lock (key null: marker only) →
+     * {@code completionRecorded}. A store failure here is logged, not fatal: the lock expires with its lease.
+     */
+    record Complete(@Nullable String key, String owner, long fencingToken, String messageId, Duration doneTtl)
+            implements Effect {
+        public Complete {
+            requireNonNull(owner, "owner");
+            requireNonNull(messageId, "messageId");
+            requireNonNull(doneTtl, "doneTtl");
+        }
+    }
+
+    /**
+     * A key's lock taken for one run.
+     *
+     * @param requestedAtNanos when the lock call was sent (monotonic): the lease is counted from then
+     */
+    record HeldLock(String key, String owner, long fencingToken, Duration lease, long requestedAtNanos) {
+        public HeldLock {
+            requireNonNull(key, "key");
+            requireNonNull(owner, "owner");
+            requireNonNull(lease, "lease");
+        }
+    }
+}

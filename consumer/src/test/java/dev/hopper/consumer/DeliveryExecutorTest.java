@@ -1,0 +1,290 @@
+package dev.hopper.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Envelope;
+import dev.hopper.coordination.InMemoryCoordinationStore;
+import dev.hopper.coordination.LockResult;
+import dev.hopper.topology.DelayTier;
+import dev.hopper.topology.EnvelopeCodec;
+import dev.hopper.topology.HeaderValues;
+import dev.hopper.topology.Headers;
+import dev.hopper.topology.LockSpec;
+import dev.hopper.topology.QueueNames;
+import dev.hopper.topology.QueueSpec;
+import dev.hopper.topology.RetryPolicy;
+import dev.hopper.topology.SupersededPolicy;
+import dev.hopper.topology.TaskEnvelope;
+import dev.hopper.topology.TaskJson;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.StoreUnavailableException;
+import java.util.concurrent.ScheduledExecutorService;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The delivery path end to end on a fake channel: settled exactly once, copies confirmed before the ack. */
+class DeliveryExecutorTest {
+    private static final String QUEUE = "orders";
+    private final FakeBroker broker = new FakeBroker();
+    private final InMemoryCoordinationStore store = new InMemoryCoordinationStore();
+    private final ExecutorService renewals = Executors.newCachedThreadPool();
+    private final ScheduledExecutorService sweeps = Executors.newSingleThreadScheduledExecutor();
+    private final AtomicLong tags = new AtomicLong();
+    private final List<String> storeDown = new ArrayList<>();
+    private volatile boolean storeKnownDown;
+
+    record Job(int n) {}
+
+    @AfterEach
+    void stop() {
+        renewals.shutdownNow();
+        sweeps.shutdownNow();
+    }
+
+    private DeliveryExecutor executor(TaskHandler<Job> handler) {
+        return executor(handler, store, Duration.ofMinutes(1));
+    }
+
+    private DeliveryExecutor executor(TaskHandler<Job> handler, CoordinationStore store, Duration timeout) {
+        QueueSpec spec = QueueSpec.builder(QUEUE).tiers(List.of(DelayTier.parse("5s"), DelayTier.parse("30s")))
+                .retry(RetryPolicy.ofDelays(Duration.ofSeconds(5)).withMaxAttempts(3)).handlerTimeout(timeout)
+                .lock(new LockSpec(Duration.ofSeconds(30), 3, SupersededPolicy.SKIP)).build();
+        Map<String, RegisteredHandler<?>> handlers = Map.of("job", new RegisteredHandler<>("job", Job.class,
+                TaskJson.newMapper().readerFor(Job.class), handler));
+        DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
+        sweeps.scheduleWithFixedDelay(sweeper::sweep, 10, 10, TimeUnit.MILLISECONDS);
+        DeliveryGate gate = new DeliveryGate(null, null);
+        StoreHealth health = new StoreHealth() {
+            @Override
+            public void unavailable(StoreUnavailableException e) {
+                storeDown.add(e.getMessage());
+            }
+
+            @Override
+            public boolean isDown() {
+                return storeKnownDown;
+            }
+        };
+        DeliveryEffects effects = new DeliveryEffects(QUEUE, new DeliveryEffects.Store(store, health,
+                System::nanoTime), gate,
+                new HandlerRunner(QUEUE, Clock.systemUTC(), sweeper, System::nanoTime, () -> false), id -> { });
+        return new DeliveryExecutor(QUEUE, new DeliveryReader(spec.maxBodyBytes(), handlers, null),
+                new DeliveryDecider(spec, handlers.keySet(), false, Duration.ofHours(1)), effects,
+                new DecisionSettler(QUEUE, new RetryRouter(broker), new DeadLetterPublisher(broker, Clock.systemUTC(),
+                        "w-1"), Duration.ofSeconds(5)),
+                new DeliveryExecutor.Hooks("w-1", () -> false, new WorkerListener() {}));
+    }
+
+    private long deliver(DeliveryExecutor executor, String json, String key) {
+        TaskEnvelope env = TaskEnvelope.fresh("id-" + tags.get(), "job", key, null, Instant.now(),
+                json.getBytes(StandardCharsets.UTF_8));
+        return deliver(executor, EnvelopeCodec.properties(env), env.body());
+    }
+
+    private long deliver(DeliveryExecutor executor, AMQP.BasicProperties props, byte[] body) {
+        long tag = tags.incrementAndGet();
+        executor.execute(broker, new Envelope(tag, false, "hopper.tasks", QUEUE), props, body);
+        return tag;
+    }
+
+    @Test
+    void successIsAckedOnceAndPublishesNothing() {
+        long tag = deliver(executor((job, ctx) -> { }), "{\"n\":1}", null);
+
+        assertThat(broker.log).containsExactly("ack " + tag);
+        assertThat(broker.copies).isEmpty();
+    }
+
+    @Test
+    void aRetryCopyIsConfirmedBeforeTheOriginalIsAcked() {
+        long tag = deliver(executor((job, ctx) -> {
+            throw new IllegalStateException("downstream down");
+        }), "{\"n\":1}", null);
+
+        assertThat(broker.log).containsExactly("publish /" + QueueNames.retryQueue(QUEUE, DelayTier.parse("5s")),
+                "ack " + tag);
+        Map<String, Object> h = broker.copies.get(0).props().getHeaders();
+        assertThat(HeaderValues.count(h, Headers.ATTEMPT)).contains(1);
+        assertThat(HeaderValues.text(h, Headers.RETRY_REASON)).contains("error");
+        assertThat(HeaderValues.text(h, Headers.ERROR_MESSAGE)).contains("downstream down");
+    }
+
+    @Test
+    void whenTheCopyIsNotConfirmedTheOriginalIsRejectedWithRequeueAndNotAcked() {
+        broker.confirms = FakeBroker.Confirms.NACK;
+        long tag = deliver(executor((job, ctx) -> {
+            throw new IllegalStateException("boom");
+        }), "{\"n\":1}", null);
+
+        assertThat(broker.log).containsExactly("publish /" + QueueNames.retryQueue(QUEUE, DelayTier.parse("5s")),
+                "reject " + tag);
+    }
+
+    @Test
+    void aDeadLetterIsConfirmedBeforeTheAckAndAFailedOneIsRejected() {
+        DeliveryExecutor ex = executor((job, ctx) -> { });
+        long malformed = deliver(ex, "{not json", null);
+        broker.confirms = FakeBroker.Confirms.NACK;
+        long unlucky = deliver(ex, "{not json", null);
+
+        assertThat(broker.log).containsExactly("publish " + QueueNames.DEAD_EXCHANGE + "/" + QUEUE,
+                "ack " + malformed, "publish " + QueueNames.DEAD_EXCHANGE + "/" + QUEUE, "reject " + unlucky);
+        assertThat(HeaderValues.text(broker.copies.get(0).props().getHeaders(), Headers.DEAD_REASON))
+                .contains("malformed");
+    }
+
+    @Test
+    void aPublisherThatThrowsStillSettlesTheDeliveryOnceWithRejectAndReleasesTheLock() {
+        broker.confirms = FakeBroker.Confirms.THROW;
+        long tag = deliver(executor((job, ctx) -> {
+            throw new IllegalStateException("boom");
+        }), "{\"n\":1}", "K");
+
+        assertThat(broker.log).containsExactly("reject " + tag);
+        assertThat(store.checkAndLock("K", null, "other", Duration.ofSeconds(1), false))
+                .isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void aKeyedSuccessRecordsItsDoneMarkerBeforeTheAckAndReleasesTheLock() {
+        DeliveryExecutor ex = executor((job, ctx) -> {
+            assertThat(ctx.fencingToken()).isPresent();
+            assertThat(store.isCompleted(ctx.messageId())).isFalse();
+        });
+        TaskEnvelope env = TaskEnvelope.fresh("keyed-1", "job", "K", null, Instant.now(),
+                "{\"n\":1}".getBytes(StandardCharsets.UTF_8));
+        long tag = deliver(ex, EnvelopeCodec.properties(env), env.body());
+
+        assertThat(broker.log).containsExactly("ack " + tag);
+        assertThat(store.isCompleted("keyed-1")).isTrue();
+        assertThat(store.checkAndLock("K", null, "other", Duration.ofSeconds(1), false))
+                .isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void aBusyKeyGoesBackThroughATierWithoutRunning() {
+        store.checkAndLock("K", null, "someone-else", Duration.ofSeconds(20), false);
+        AtomicInteger runs = new AtomicInteger();
+        long tag = deliver(executor((job, ctx) -> runs.incrementAndGet()), "{\"n\":1}", "K");
+
+        assertThat(runs.get()).isZero();
+        assertThat(broker.log).containsExactly("publish /" + QueueNames.retryQueue(QUEUE, DelayTier.parse("30s")),
+                "ack " + tag);
+        assertThat(HeaderValues.text(broker.copies.get(0).props().getHeaders(), Headers.RETRY_REASON))
+                .contains("lock-busy");
+    }
+
+    @Test
+    void aHandlerThatReturnsNormallyAfterItsTimeoutFiredSucceedsAndIsNotRetriedAsATimeout() {
+        AtomicInteger interrupted = new AtomicInteger();
+        long tag = deliver(executor((job, ctx) -> {
+            long until = System.nanoTime() + Duration.ofMillis(600).toNanos();
+            while (System.nanoTime() < until) {
+                if (Thread.interrupted()) { // a handler that finishes its work anyway
+                    interrupted.incrementAndGet();
+                }
+            }
+        }, store, Duration.ofMillis(200)), "{\"n\":1}", null);
+
+        assertThat(interrupted.get()).as("the timeout fired while it ran").isEqualTo(1);
+        assertThat(broker.log).containsExactly("ack " + tag);
+        assertThat(Thread.currentThread().isInterrupted()).isFalse();
+    }
+
+    @Test
+    void aHandlerThatThrowsAfterItsTimeoutIsRetriedAsATimeout() {
+        long tag = deliver(executor((job, ctx) -> Thread.sleep(10_000), store, Duration.ofMillis(200)),
+                "{\"n\":1}", null);
+
+        assertThat(broker.log).containsExactly("publish /" + QueueNames.retryQueue(QUEUE, DelayTier.parse("5s")),
+                "ack " + tag);
+        assertThat(HeaderValues.text(broker.copies.get(0).props().getHeaders(), Headers.ERROR_CLASS))
+                .contains(HandlerTimeoutException.class.getName());
+    }
+
+    @Test
+    void aStoreThatDoesNotAnswerHandsTheTaskBackAsACopyOrByNackWhenTheCopyFails() {
+        CoordinationStore down = new ForwardingStore(store) {
+            @Override
+            public LockResult checkAndLock(String key, @Nullable Long revision, String owner, Duration lease,
+                    boolean lockIfSuperseded) {
+                throw new StoreUnavailableException("checkAndLock", new java.io.IOException("connection refused"));
+            }
+        };
+        AtomicInteger runs = new AtomicInteger();
+        DeliveryExecutor ex = executor((job, ctx) -> runs.incrementAndGet(), down, Duration.ofMinutes(1));
+        long copied = deliver(ex, "{\"n\":1}", "K");
+        broker.confirms = FakeBroker.Confirms.NACK;
+        long nacked = deliver(ex, "{\"n\":2}", "K");
+
+        assertThat(runs.get()).isZero();
+        assertThat(broker.log).containsExactly("publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "ack " + copied,
+                "publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "nack " + nacked);
+        assertThat(storeDown).hasSize(2);
+    }
+
+    @Test
+    void whileTheStoreIsKnownDownAKeyedTaskGoesBackWithoutCallingIt() {
+        AtomicInteger calls = new AtomicInteger();
+        CoordinationStore counting = new ForwardingStore(store) {
+            @Override
+            public LockResult checkAndLock(String key, @Nullable Long revision, String owner, Duration lease,
+                    boolean lockIfSuperseded) {
+                calls.incrementAndGet();
+                return super.checkAndLock(key, revision, owner, lease, lockIfSuperseded);
+            }
+        };
+        storeKnownDown = true;
+        long tag = deliver(executor((job, ctx) -> { }, counting, Duration.ofMinutes(1)), "{\"n\":1}", "K");
+
+        assertThat(calls.get()).isZero();
+        assertThat(broker.log).containsExactly("publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "ack " + tag);
+    }
+
+    @Test
+    void everyDeliveryOfAConcurrentMixIsSettledExactlyOnce() throws Exception {
+        DeliveryExecutor ex = executor((job, ctx) -> {
+            if (job.n() % 3 == 1) {
+                throw new IllegalStateException("odd one");
+            }
+            if (job.n() % 3 == 2) {
+                throw new PermanentTaskException("bad one");
+            }
+        });
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Long>> tagsSent = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                int n = i;
+                String key = i % 4 == 0 ? "K" + (i % 7) : null;
+                String json = i % 10 == 9 ? "{broken" : "{\"n\":" + n + "}";
+                tagsSent.add(pool.submit(() -> deliver(ex, json, key)));
+            }
+            Set<Long> sent = new java.util.HashSet<>();
+            for (Future<Long> f : tagsSent) {
+                sent.add(f.get(60, TimeUnit.SECONDS));
+            }
+            assertThat(broker.settlements.keySet()).isEqualTo(sent);
+            assertThat(sent).allSatisfy(t -> assertThat(broker.settlementsOf(t)).as("settlements of %d", t)
+                    .isEqualTo(1));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
