@@ -12,13 +12,11 @@ import dev.hopper.coordination.RedisStoreConfig;
 import dev.hopper.consumer.Worker;
 import dev.hopper.ops.http.ProbeServer;
 import dev.hopper.publisher.BrokerConfig;
-import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.CoordinationSpec;
 import dev.hopper.topology.DurationText;
 import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.RetryPolicy;
-import dev.hopper.topology.Topology;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.File;
 import java.io.PrintWriter;
@@ -199,10 +197,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
                 : "locks and revisions in " + RedisStoreConfig.builder(global.redis()).build().redactedUri();
         builder.coordinationStore(store);
         resources.add(store); // closed after the worker: the drain still completes and releases locks
-        try (BrokerConnection c = BrokerConnection.open(BrokerConfig.builder(global.uri())
-                .connectionName("hopper-worker-declare").build())) {
-            new Topology(config).declare(c.amqp());
-        }
+        // The worker declares its queues when it starts (Worker.Builder.declareTopology, on by default).
         Worker worker = builder.build();
         built.set(worker);
         if (meters != null) {
