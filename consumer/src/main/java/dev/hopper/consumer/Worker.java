@@ -230,6 +230,7 @@ public final class Worker implements AutoCloseable {
         }
         List<QueueConsumer> built = new ArrayList<>();
         List<DeliveryGate> gates = new ArrayList<>();
+        TypeTags typeTags = new TypeTags(handlers.keySet(), fallback != null);
         StoreHealth health = new StoreHealth() {
             @Override
             public void unavailable(dev.hopper.coordination.StoreUnavailableException e) {
@@ -254,7 +255,7 @@ public final class Worker implements AutoCloseable {
             DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
                     System::nanoTime), gate, runner, afterCompleteHook);
             DeliveryExecutor executor = new DeliveryExecutor(name,
-                    new DeliveryReader(spec.maxBodyBytes(), handlers, fallback),
+                    new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
                     new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl()),
                     effects, new DecisionSettler(name, retries, dead, COPY_CONFIRM_WAIT),
                     new DeliveryExecutor.Hooks(workerId, () -> closing, events));

@@ -13,13 +13,28 @@ public interface WorkerListener {
     /**
      * One delivery was settled.
      *
-     * @param type the task type if it is registered with the worker, else {@code "unknown"} (bounded for tags)
+     * @param type the task type if it has a handler of its own, or (with a default handler) the first hundred
+     *     other types seen; else {@code "unknown"}: bounded, for tags
+     * @param reason why, for the outcomes that have reasons: a retried task's {@link
+     *     dev.hopper.topology.RetryReason} wire value ({@code error}, {@code lock-lost}, {@code revision-changed},
+     *     {@code lock-busy}), a dead letter's {@link dev.hopper.topology.DeadReason} wire value ({@code exhausted},
+     *     {@code permanent}, ...), a returned delivery's cause ({@code shutdown}, {@code breaker-open},
+     *     {@code store-unavailable}); {@link #NO_REASON} otherwise. A bounded set.
      * @param handlerDuration how long the handler ran; null when it did not run
      * @param lag publish time to handler start; null when it did not run
-     * @param attempts runs so far, including this one (for success and dead outcomes)
+     * @param attempts runs so far, including this one
      */
-    record Settled(String queue, String type, Outcome outcome, @Nullable Duration handlerDuration,
-            @Nullable Duration lag, int attempts) {}
+    record Settled(String queue, String type, Outcome outcome, String reason, @Nullable Duration handlerDuration,
+            @Nullable Duration lag, int attempts) {
+        /** The reason of outcomes that have none (success, superseded, duplicate). */
+        public static final String NO_REASON = "none";
+
+        /** A settlement without a reason. */
+        public Settled(String queue, String type, Outcome outcome, @Nullable Duration handlerDuration,
+                @Nullable Duration lag, int attempts) {
+            this(queue, type, outcome, NO_REASON, handlerDuration, lag, attempts);
+        }
+    }
 
     default void onSettled(Settled event) {}
 
