@@ -133,7 +133,12 @@ sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater
             /** The queue's circuit breaker is open. */
             BREAKER_OPEN,
             /** The coordination store does not answer. */
-            STORE_UNAVAILABLE
+            STORE_UNAVAILABLE,
+            /**
+             * A copy of a follow-up that already ran could not finish its group's bookkeeping (store or broker did
+             * not answer): back, so a later delivery publishes a join that is due.
+             */
+            FOLLOW_UP_UNFINISHED
         }
 
         /** How it goes back. */

@@ -2,6 +2,11 @@ package dev.hopper.consumer;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.coordination.ChildCompletion;
+import dev.hopper.coordination.FollowUpLimitException;
+import dev.hopper.coordination.FollowUpStore;
+import dev.hopper.coordination.GroupPlan;
+import dev.hopper.coordination.JoinTask;
 import dev.hopper.coordination.LockResult;
 import dev.hopper.topology.DeadReason;
 import dev.hopper.topology.DelayTier;
@@ -57,19 +62,40 @@ final class DeliveryDecider {
     private final Set<String> registeredTypes;
     private final boolean markUnkeyedDone;
     private final Duration doneMarkerTtl;
+    private final Duration groupRetention;
 
     /**
      * @param registeredTypes the task types with a handler of their own (named in {@code unknown-type} errors)
      * @param markUnkeyedDone also check and record done-markers for tasks without a key
      */
     DeliveryDecider(QueueSpec spec, Set<String> registeredTypes, boolean markUnkeyedDone, Duration doneMarkerTtl) {
+        this(spec, registeredTypes, markUnkeyedDone, doneMarkerTtl, FollowUpStore.DEFAULT_RETENTION);
+    }
+
+    /** @param groupRetention how long a follow-up group outlives its last change in the store */
+    DeliveryDecider(QueueSpec spec, Set<String> registeredTypes, boolean markUnkeyedDone, Duration doneMarkerTtl,
+            Duration groupRetention) {
         this.spec = requireNonNull(spec, "spec");
+        this.groupRetention = requireNonNull(groupRetention, "groupRetention");
         this.registeredTypes = Set.copyOf(new TreeSet<>(registeredTypes));
         this.markUnkeyedDone = markUnkeyedDone;
         this.doneMarkerTtl = requireNonNull(doneMarkerTtl, "doneMarkerTtl");
     }
 
     Step decide(DeliveryFacts f) {
+        Step step = decideStep(f);
+        TaskEnvelope env = f.envelope();
+        if (step instanceof Decision.DeadLetter dl && env != null && f.followUps().deadRecorded() == null) {
+            String parent = env.lineage().parentId();
+            if (parent != null) {
+                // A dead follow-up holds its parent's join: say so in the group, so group show can name it.
+                return new FollowUpEffect.RecordDead(parent, env.messageId(), dl.reason().wireValue());
+            }
+        }
+        return step;
+    }
+
+    private Step decideStep(DeliveryFacts f) {
         DeliveryFacts.Arrival a = f.arrival();
         Reading reading = a.reading();
         TaskEnvelope env = reading.envelope();
@@ -102,9 +128,14 @@ final class DeliveryDecider {
                     attempt);
         }
         String key = env.key();
-        boolean marked = key != null || markUnkeyedDone;
-        // Done-marker: the previous worker finished the handler but died before its ack.
-        if (marked && (a.redelivered() || a.deliveryCount() > 0)) {
+        boolean parented = env.lineage().hasParent();
+        boolean marked = key != null || markUnkeyedDone || parented;
+        // A follow-up runs only under a lock: its key's, or a claim on its message id when it has no key, so two
+        // copies (a parent that ran twice publishes its follow-ups twice) never run at once.
+        String lockKey = key != null ? key : parented ? claimKey(env.messageId()) : null;
+        // Done-marker: the previous worker finished the handler but died before its ack. (A follow-up checks its
+        // marker once it holds its lock, below: a copy may be a first delivery.)
+        if (marked && !parented && (a.redelivered() || a.deliveryCount() > 0)) {
             Boolean done = f.completedBefore();
             if (done == null) {
                 return new Effect.CheckDone(env.messageId());
@@ -130,14 +161,17 @@ final class DeliveryDecider {
         }
         // 3. Lock and revision.
         LockResult.Acquired acquired = null;
-        if (key != null) {
+        if (lockKey != null) {
             LockResult lock = f.lock();
             if (lock == null) {
-                return new Effect.CheckAndLock(key, env.revision(), a.lockOwner(), spec.lock().lease(),
-                        spec.lock().superseded() == SupersededPolicy.REFRESH);
+                return new Effect.CheckAndLock(lockKey, key == null ? null : env.revision(), a.lockOwner(),
+                        spec.lock().lease(), spec.lock().superseded() == SupersededPolicy.REFRESH);
             }
             if (lock instanceof LockResult.Superseded) {
-                return new Decision.Ack(Outcome.SUPERSEDED, attempt);
+                // A superseded follow-up counts as done in its group (without a result): its join must not wait
+                // for a run that will never happen.
+                return parented ? settledFollowUp(f, env, attempt, Outcome.SUPERSEDED)
+                        : new Decision.Ack(Outcome.SUPERSEDED, attempt);
             }
             if (lock instanceof LockResult.Busy b) {
                 return onLockBusy(env, b.remainingLease());
@@ -149,19 +183,33 @@ final class DeliveryDecider {
                 return onLockBusy(env, spec.lock().lease());
             }
         }
+        if (parented && f.handler() == null) {
+            Boolean done = f.completedBefore();
+            if (done == null) {
+                return new Effect.CheckDone(env.messageId());
+            }
+            if (done) {
+                return settledFollowUp(f, env, attempt, Outcome.DUPLICATE);
+            }
+        }
         // 4. Run the handler.
         HandlerOutcome h = f.handler();
         if (h == null) {
-            return new Effect.RunHandler(spec.handlerTimeout(), acquired == null || key == null ? null
-                    : new Effect.HeldLock(key, a.lockOwner(), acquired.fencingToken(), spec.lock().lease(),
+            return new Effect.RunHandler(spec.handlerTimeout(), acquired == null || lockKey == null ? null
+                    : new Effect.HeldLock(lockKey, a.lockOwner(), acquired.fencingToken(), spec.lock().lease(),
                             f.lockRequestedAtNanos()));
         }
         // 5. Outcome.
         Throwable failure = failureOf(h, spec.handlerTimeout());
         if (failure == null) {
+            Instant firstRun = env.firstAttemptAt() == null ? h.startedAt() : env.firstAttemptAt();
+            Step followUps = afterSuccess(f, env, firstRun, h.finishedAt());
+            if (followUps != null) {
+                return followUps;
+            }
             if (marked && !f.completionRecorded()) {
                 // Before the ack: a worker dying between the two leaves a done-marker, so the redelivery is a no-op.
-                return new Effect.Complete(key, a.lockOwner(), acquired == null ? 0 : acquired.fencingToken(),
+                return new Effect.Complete(lockKey, a.lockOwner(), acquired == null ? 0 : acquired.fencingToken(),
                         env.messageId(), doneMarkerTtl);
             }
             return new Decision.Ack(Outcome.SUCCESS, attempt + 1);
@@ -171,7 +219,7 @@ final class DeliveryDecider {
             return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, attempt);
         }
         boolean revisionMoved = false;
-        if (acquired != null) {
+        if (acquired != null && key != null) {
             OptionalLong after = f.revisionAfter();
             if (after == null) {
                 return new Effect.ReadRevision(requireNonNull(key));
@@ -182,6 +230,93 @@ final class DeliveryDecider {
         return onFailure(env, failure, h.stop() == HandlerRun.Stop.LEASE_LOST, revisionMoved, firstAttemptAt,
                 h.finishedAt());
     }
+
+    // ---- follow-ups and joins: the protocol of FollowUpStore, as rows ----
+
+    /** The lock name of a follow-up without a key: a claim on its message id, apart from any entity key. */
+    static String claimKey(String messageId) {
+        return FollowUpStore.claimKey(messageId);
+    }
+
+    /**
+     * After a successful run, before the task's own completion and ack: its follow-ups (record the group, publish
+     * them all confirmed), then, for a follow-up, its count in its parent's group and, if that made the join due, the
+     * join (publish confirmed, record). Null when nothing is left to do. A failed step fails the run under its retry
+     * policy (a bound that was hit: permanently), and the next run publishes the same ids again.
+     */
+    private @Nullable Step afterSuccess(DeliveryFacts f, TaskEnvelope env, Instant firstAttemptAt, Instant now) {
+        FollowUpFacts u = f.followUps();
+        Throwable failed = u.failure();
+        if (failed != null) {
+            return onFailure(env, failed, false, false, firstAttemptAt, now);
+        }
+        RequestedFollowUps r = u.requested() == null ? RequestedFollowUps.NONE : u.requested();
+        if (r.any()) {
+            if (u.groupOpened() == null) {
+                return new FollowUpEffect.OpenGroup(plan(env.messageId(), r));
+            }
+            if (u.published() == null) {
+                List<dev.hopper.publisher.Task> tasks = new java.util.ArrayList<>(r.children());
+                if (r.children().isEmpty() && r.join() != null) {
+                    tasks.add(r.join()); // nothing to wait for: the join goes out now, with empty results
+                }
+                return new FollowUpEffect.PublishFollowUps(tasks);
+            }
+        }
+        String parent = env.lineage().parentId();
+        if (parent == null) {
+            return null;
+        }
+        if (u.childCompletion() == null) {
+            return new FollowUpEffect.CompleteChild(parent, env.messageId(), r.result(), doneMarkerTtl);
+        }
+        return joinSteps(parent, u);
+    }
+
+    /**
+     * A follow-up that does not run: its done-marker exists (a redelivery after a crash, or a copy published by a
+     * parent that ran twice: {@code outcome} duplicate), or it is superseded. It is counted in its group (again),
+     * and if its group's join is due and not recorded as published (the worker that completed the last child died
+     * before publishing it), the join is published. Then it is acked with {@code outcome}.
+     */
+    private Step settledFollowUp(DeliveryFacts f, TaskEnvelope env, int attempt, Outcome outcome) {
+        FollowUpFacts u = f.followUps();
+        String parent = requireNonNull(env.lineage().parentId());
+        if (u.failure() != null) {
+            // Nothing ran: hand it back and let the next delivery finish the join's bookkeeping.
+            return new Decision.HandBack(Decision.HandBack.Why.FOLLOW_UP_UNFINISHED, Decision.HandBack.Via.COPY,
+                    attempt);
+        }
+        if (u.childCompletion() == null) {
+            return new FollowUpEffect.CompleteChild(parent, env.messageId(), null, doneMarkerTtl);
+        }
+        Step join = joinSteps(parent, u);
+        return join != null ? join : new Decision.Ack(outcome, attempt);
+    }
+
+    private static @Nullable Step joinSteps(String parent, FollowUpFacts u) {
+        if (u.childCompletion() instanceof ChildCompletion.JoinDue due) {
+            if (u.joinPublished() == null) {
+                return new FollowUpEffect.PublishJoin(parent, due);
+            }
+            if (u.joinRecorded() == null) {
+                return new FollowUpEffect.RecordJoinPublished(parent);
+            }
+        }
+        return null;
+    }
+
+    private GroupPlan plan(String parentId, RequestedFollowUps r) {
+        List<GroupPlan.Child> children = new java.util.ArrayList<>(r.children().size());
+        for (dev.hopper.publisher.Task t : r.children()) {
+            children.add(new GroupPlan.Child(t.messageId(), t.queue(), t.type()));
+        }
+        dev.hopper.publisher.Task j = r.join();
+        JoinTask join = j == null ? null : new JoinTask(j.messageId(), j.queue(), j.type(), j.key(), j.bodyText());
+        return new GroupPlan(parentId, children, join, groupRetention);
+    }
+
+    // ---- end of follow-ups and joins ----
 
     private Decision onLockBusy(TaskEnvelope env, Duration remainingLease) {
         int maxWaits = spec.lock().maxWaits();
@@ -293,7 +428,8 @@ final class DeliveryDecider {
      * {@code permanent-on}, or when {@code retry-on} is non-empty and the error matches none of it.
      */
     static boolean isPermanent(Throwable error, RetryPolicy p) {
-        if (error instanceof PermanentTaskException || matches(error, p.permanentOn())) {
+        if (error instanceof PermanentTaskException || error instanceof FollowUpLimitException
+                || matches(error, p.permanentOn())) {
             return true;
         }
         return !p.retryOn().isEmpty() && !(error instanceof HandlerTimeoutException) && !matches(error, p.retryOn());

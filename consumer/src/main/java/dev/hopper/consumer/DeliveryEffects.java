@@ -27,12 +27,15 @@ final class DeliveryEffects {
     private final DeliveryGate gate;
     private final HandlerRunner runner;
     private final Consumer<String> afterComplete;
+    private final FollowUpEffects followUps;
 
     /**
      * @param afterComplete test seam: runs with the message id once a completion is recorded, before the ack
+     * @param followUps carries out the follow-up effects and collects a run's follow-ups
      */
     DeliveryEffects(String queue, Store store, DeliveryGate gate, HandlerRunner runner,
-            Consumer<String> afterComplete) {
+            Consumer<String> afterComplete, FollowUpEffects followUps) {
+        this.followUps = followUps;
         this.queue = queue;
         this.store = store;
         this.gate = gate;
@@ -68,7 +71,13 @@ final class DeliveryEffects {
             }
         }
         if (effect instanceof Effect.RunHandler r) {
-            return f.withHandler(runner.run(r, (Reading.Readable) f.reading(), headers, f.lock()));
+            Reading.Readable task = (Reading.Readable) f.reading();
+            FollowUpRequests requests = followUps.newRequests(task.envelope());
+            HandlerOutcome h = runner.run(r, task, headers, f.lock(), requests);
+            return f.withHandler(h).withFollowUps(f.followUps().withRequested(requests.close()));
+        }
+        if (effect instanceof FollowUpEffect fe) {
+            return followUps.run(fe, f);
         }
         if (effect instanceof Effect.ReadRevision r) {
             try {

@@ -45,6 +45,7 @@ final class DeliveryFacts {
     private @Nullable HandlerOutcome handler;
     private @Nullable OptionalLong revisionAfter;
     private boolean completionRecorded;
+    private FollowUpFacts followUps = FollowUpFacts.NONE;
 
     private DeliveryFacts(Arrival arrival) {
         this.arrival = requireNonNull(arrival, "arrival");
@@ -66,6 +67,7 @@ final class DeliveryFacts {
         f.handler = handler;
         f.revisionAfter = revisionAfter;
         f.completionRecorded = completionRecorded;
+        f.followUps = followUps;
         return f;
     }
 
@@ -185,11 +187,22 @@ final class DeliveryFacts {
         return f;
     }
 
+    /** What is known about this delivery's follow-ups, join and group ({@link FollowUpEffect}s' results). */
+    FollowUpFacts followUps() {
+        return followUps;
+    }
+
+    DeliveryFacts withFollowUps(FollowUpFacts facts) {
+        DeliveryFacts f = copy();
+        f.followUps = requireNonNull(facts, "facts");
+        return f;
+    }
+
     @Override
     public String toString() {
         return "DeliveryFacts[" + arrival + ", completedBefore=" + completedBefore + ", storeUnavailable="
                 + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", lock=" + lock
                 + ", handler=" + handler + ", revisionAfter=" + revisionAfter + ", completionRecorded="
-                + completionRecorded + "]";
+                + completionRecorded + ", followUps=" + followUps + "]";
     }
 }

@@ -12,7 +12,7 @@ import org.jspecify.annotations.Nullable;
  * carried out together (one batched store call).
  */
 sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Effect.AwaitStart, Effect.CheckAndLock,
-        Effect.RunHandler, Effect.ReadRevision, Effect.Complete {
+        Effect.RunHandler, Effect.ReadRevision, Effect.Complete, FollowUpEffect {
 
     /** Is {@code messageId} done (a redelivery of a task completed before its ack)? → {@code completedBefore}. */
     record CheckDone(String messageId) implements Effect {

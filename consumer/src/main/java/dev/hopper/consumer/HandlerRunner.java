@@ -31,13 +31,15 @@ final class HandlerRunner {
         this.shuttingDown = shuttingDown;
     }
 
+    /** @param followUps collects what the run asks for; closed by the caller once this returns */
     HandlerOutcome run(Effect.RunHandler effect, Reading.Readable task, @Nullable Map<String, Object> headers,
-            @Nullable LockResult lock) {
+            @Nullable LockResult lock, @Nullable FollowUpRequests followUps) {
         TaskEnvelope env = task.envelope();
         Instant startedAt = clock.instant();
         Effect.HeldLock held = effect.lock();
         TaskContext ctx = new TaskContext(queue, env, headers == null ? Map.of() : headers, startedAt,
-                startedAt.plus(effect.timeout()), held != null && lock instanceof LockResult.Acquired a ? a : null);
+                startedAt.plus(effect.timeout()), held != null && lock instanceof LockResult.Acquired a ? a : null,
+                followUps);
         HandlerRun run = new HandlerRun(Thread.currentThread(), ctx);
         Throwable thrown = null;
         HandlerRun.Stop stop;

@@ -46,4 +46,26 @@ final class ListenerFanOut implements WorkerListener {
             }
         }
     }
+
+    @Override
+    public void onFollowUpsPublished(String queue, String type, int count) {
+        for (WorkerListener l : listeners) {
+            try {
+                l.onFollowUpsPublished(queue, type, count);
+            } catch (RuntimeException e) {
+                log.warn("worker listener failed: {}", e.toString());
+            }
+        }
+    }
+
+    @Override
+    public void onJoinPublished(String queue, String type) {
+        for (WorkerListener l : listeners) {
+            try {
+                l.onJoinPublished(queue, type);
+            } catch (RuntimeException e) {
+                log.warn("worker listener failed: {}", e.toString());
+            }
+        }
+    }
 }

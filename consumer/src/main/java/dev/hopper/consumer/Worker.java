@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.FollowUpStore;
+import dev.hopper.coordination.GroupPlan;
 import dev.hopper.coordination.InMemoryCoordinationStore;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
@@ -111,6 +113,9 @@ public final class Worker implements AutoCloseable {
     private final int publishWindow;
     private final java.util.function.Consumer<String> afterCompleteHook;
     private final @Nullable MeterRegistry meterRegistry;
+    private final int maxFollowUps;
+    private final Duration groupRetention;
+    private final ObjectMapper followUpMapper;
 
     private volatile List<QueueConsumer> consumers = List.of();
     /** What {@link #start} created, closed in reverse order by {@link #close} (or when start fails). */
@@ -149,6 +154,9 @@ public final class Worker implements AutoCloseable {
         this.afterCompleteHook = b.afterCompleteHook;
         this.meterRegistry = b.meterRegistry;
         this.declareTopology = b.declareTopology;
+        this.maxFollowUps = b.maxFollowUps;
+        this.groupRetention = b.groupRetention;
+        this.followUpMapper = b.mapper;
     }
 
     public static Builder builder() {
@@ -252,11 +260,14 @@ public final class Worker implements AutoCloseable {
             DeliveryGate gate = DeliveryGate.forQueue(spec, events);
             gates.add(gate);
             HandlerRunner runner = new HandlerRunner(name, clock, sweeper, System::nanoTime, () -> closing);
+            FollowUpEffects followUps = new FollowUpEffects(name, new FollowUpEffects.Setup(store, health,
+                    copies::publish, clock, COPY_CONFIRM_WAIT, followUpMapper, maxFollowUps, events));
             DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
-                    System::nanoTime), gate, runner, afterCompleteHook);
+                    System::nanoTime), gate, runner, afterCompleteHook, followUps);
             DeliveryExecutor executor = new DeliveryExecutor(name,
                     new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
-                    new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl()),
+                    new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl(),
+                            groupRetention),
                     effects, new DecisionSettler(name, retries, dead, COPY_CONFIRM_WAIT),
                     new DeliveryExecutor.Hooks(workerId, () -> closing, events));
             built.add(new QueueConsumer(requireNonNull(consumeConnection), spec,
@@ -521,6 +532,8 @@ public final class Worker implements AutoCloseable {
         private java.util.function.Consumer<String> afterCompleteHook = id -> { };
         private @Nullable MeterRegistry meterRegistry;
         private boolean declareTopology = true;
+        private int maxFollowUps = FollowUpStore.DEFAULT_MAX_CHILDREN;
+        private Duration groupRetention = FollowUpStore.DEFAULT_RETENTION;
 
         private Builder() {}
 
@@ -665,6 +678,34 @@ public final class Worker implements AutoCloseable {
          */
         public Builder meterRegistry(MeterRegistry registry) {
             this.meterRegistry = requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /**
+         * The most follow-ups one handler run may ask for ({@link TaskContext#followUp}), the join not counted.
+         * Default {@value dev.hopper.coordination.FollowUpStore#DEFAULT_MAX_CHILDREN}; at most
+         * {@value dev.hopper.coordination.GroupPlan#MAX_CHILDREN_CEILING}.
+         */
+        public Builder maxFollowUps(int n) {
+            if (n < 1 || n > GroupPlan.MAX_CHILDREN_CEILING) {
+                throw new IllegalArgumentException("maxFollowUps must be 1.." + GroupPlan.MAX_CHILDREN_CEILING
+                        + ", was " + n);
+            }
+            this.maxFollowUps = n;
+            return this;
+        }
+
+        /**
+         * How long a parent's follow-up group (children done, results, join) outlives its last change in the
+         * coordination store. Default 7 days. A follow-up dead-lettered for longer than this and then replayed runs,
+         * but fires no join: keep it above the dead-letter queues' retention.
+         */
+        public Builder groupRetention(Duration d) {
+            requireNonNull(d, "groupRetention");
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("groupRetention must be positive, was " + d);
+            }
+            this.groupRetention = d;
             return this;
         }
 

@@ -41,6 +41,25 @@ public interface WorkerListener {
     /** The worker stopped or resumed consuming a queue ({@code paused} true when stopped), and why. */
     default void onConsumingChanged(String queue, boolean paused, String why) {}
 
+    /**
+     * A handler's follow-ups were published and confirmed (before its task was acked).
+     *
+     * @param queue the queue of the task that asked for them
+     * @param type that task's type (registered or not: map unregistered types to a bounded tag yourself)
+     * @param count how many
+     */
+    default void onFollowUpsPublished(String queue, String type, int count) {}
+
+    /**
+     * A join was published and confirmed by the worker that completed its last follow-up. A worker that dies
+     * between the publish and recording it leaves the join to be published again by a later copy of that follow-up
+     * (and run once: the copy is acked as a duplicate), so this can count one join twice.
+     *
+     * @param queue the queue of the follow-up that completed the group
+     * @param type that follow-up's type
+     */
+    default void onJoinPublished(String queue, String type) {}
+
     /** A queue's circuit breaker changed state (only queues with a {@code breaker:} in hopper.yml have one). */
     default void onBreakerStateChanged(String queue, BreakerState state) {}
 }

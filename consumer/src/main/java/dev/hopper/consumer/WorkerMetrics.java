@@ -56,6 +56,10 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     public static final String QUEUE_DEPTH = "hopper.queue.depth";
     public static final String INFLIGHT = "hopper.worker.inflight";
     public static final String CIRCUIT_STATE = "hopper.circuit.state";
+    /** Counter: follow-up tasks published (confirmed), tagged with the queue and type of the task that asked. */
+    public static final String FOLLOW_UPS_PUBLISHED = "hopper.followups.published";
+    /** Counter: joins published (confirmed), tagged with the queue and type of the follow-up that completed them. */
+    public static final String JOINS_FIRED = "hopper.joins.fired";
 
     public static final String TAG_QUEUE = "queue";
     public static final String TAG_TYPE = "type";
@@ -166,6 +170,24 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     @Override
     public void onBreakerStateChanged(String queue, BreakerState state) {
         circuits.put(queue, state);
+    }
+
+    @Override
+    public void onFollowUpsPublished(String queue, String type, int count) {
+        String tag = types.contains(type) ? type : UNKNOWN_TYPE;
+        for (MeterRegistry r : registries) {
+            Counter.builder(FOLLOW_UPS_PUBLISHED).description("Follow-up tasks published by handlers (confirmed)")
+                    .tags(TAG_QUEUE, queue, TAG_TYPE, tag).register(r).increment(count);
+        }
+    }
+
+    @Override
+    public void onJoinPublished(String queue, String type) {
+        String tag = types.contains(type) ? type : UNKNOWN_TYPE;
+        for (MeterRegistry r : registries) {
+            Counter.builder(JOINS_FIRED).description("Joins published once all their follow-ups succeeded")
+                    .tags(TAG_QUEUE, queue, TAG_TYPE, tag).register(r).increment();
+        }
     }
 
     /** Sets a depth gauge's value (NaN when it cannot be read). */

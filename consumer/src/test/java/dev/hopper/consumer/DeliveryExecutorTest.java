@@ -83,7 +83,9 @@ class DeliveryExecutorTest {
         };
         DeliveryEffects effects = new DeliveryEffects(QUEUE, new DeliveryEffects.Store(store, health,
                 System::nanoTime), gate,
-                new HandlerRunner(QUEUE, Clock.systemUTC(), sweeper, System::nanoTime, () -> false), id -> { });
+                new HandlerRunner(QUEUE, Clock.systemUTC(), sweeper, System::nanoTime, () -> false), id -> { },
+                new FollowUpEffects(QUEUE, new FollowUpEffects.Setup(store, health, broker, Clock.systemUTC(),
+                        Duration.ofSeconds(5), TaskJson.newMapper(), 100, new WorkerListener() {})));
         return new DeliveryExecutor(QUEUE, new DeliveryReader(spec.maxBodyBytes(), handlers, null),
                 new DeliveryDecider(spec, handlers.keySet(), false, Duration.ofHours(1)), effects,
                 new DecisionSettler(QUEUE, new RetryRouter(broker), new DeadLetterPublisher(broker, Clock.systemUTC(),

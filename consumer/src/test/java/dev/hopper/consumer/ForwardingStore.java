@@ -53,4 +53,32 @@ class ForwardingStore implements CoordinationStore {
     public void close() {
         delegate.close();
     }
+
+    // ---- follow-ups and joins ----
+
+    @Override
+    public dev.hopper.coordination.GroupOpening openGroup(dev.hopper.coordination.GroupPlan plan) {
+        return delegate.openGroup(plan);
+    }
+
+    @Override
+    public dev.hopper.coordination.ChildCompletion completeChild(String parentId, String childId,
+            @Nullable String result, Duration doneTtl) {
+        return delegate.completeChild(parentId, childId, result, doneTtl);
+    }
+
+    @Override
+    public void joinPublished(String parentId) {
+        delegate.joinPublished(parentId);
+    }
+
+    @Override
+    public void childDead(String parentId, String childId, String reason) {
+        delegate.childDead(parentId, childId, reason);
+    }
+
+    @Override
+    public java.util.Optional<dev.hopper.coordination.GroupView> group(String parentId) {
+        return delegate.group(parentId);
+    }
 }

@@ -190,4 +190,20 @@ class WorkerMetricsTest {
         assertThat(WorkerMetrics.REASONS.get(Outcome.RETURNED)).contains("breaker-open", "shutdown",
                 "store-unavailable");
     }
+
+    @Test
+    void countsFollowUpsAndJoinsByQueueAndBoundedType() {
+        metrics.bindTo(registry);
+        metrics.onFollowUpsPublished("uploads", "resize", 20);
+        metrics.onFollowUpsPublished("uploads", "resize", 5);
+        metrics.onJoinPublished("uploads", "resize");
+        metrics.onJoinPublished("mail", "not-registered");
+
+        assertThat(registry.get(WorkerMetrics.FOLLOW_UPS_PUBLISHED).tags("queue", "uploads", "type", "resize")
+                .counter().count()).isEqualTo(25);
+        assertThat(registry.get(WorkerMetrics.JOINS_FIRED).tags("queue", "uploads", "type", "resize").counter()
+                .count()).isEqualTo(1);
+        assertThat(registry.get(WorkerMetrics.JOINS_FIRED).tags("queue", "mail", "type", "unknown").counter()
+                .count()).isEqualTo(1);
+    }
 }

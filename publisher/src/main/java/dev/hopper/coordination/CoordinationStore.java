@@ -19,9 +19,11 @@ import org.jspecify.annotations.Nullable;
  * threads of one worker never share a lock, and pass the owner and fencing token of that run to {@link #renew},
  * {@link #complete} and {@link #release}.
  *
+ * <p>Follow-up groups and joins ({@link FollowUpStore}) live in the same store, apart from locks and revisions.
+ *
  * <p>Implementations: {@link InMemoryCoordinationStore} (one process) and {@link RedisCoordinationStore}.
  */
-public interface CoordinationStore extends RevisionStore, AutoCloseable {
+public interface CoordinationStore extends RevisionStore, FollowUpStore, AutoCloseable {
 
     /**
      * In one atomic step: compares {@code messageRevision} with the key's current revision and takes the key's

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -36,6 +37,10 @@ import org.jspecify.annotations.Nullable;
  * TTL is forgotten early: in one process a redelivery comes back within seconds of its channel closing, far sooner
  * than {@code markerCapacity} newer completions, so only a redelivery older than that runs a second time (at least
  * once, as without a marker). After the last write, the markers of that last window remain until the next write.
+ *
+ * <p>Follow-up groups are kept apart, in {@link InMemoryFollowUps}, and expire {@link GroupPlan#retention()} after
+ * their last write on the same monotonic clock. Groups and done-markers are this process's only: a follow-up is
+ * deduplicated and a join fired exactly once only within the process.
  */
 public final class InMemoryCoordinationStore implements CoordinationStore {
     /** Done-markers kept at most, by default. */
@@ -49,6 +54,7 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
     private final AtomicInteger queued = new AtomicInteger();
     private final int markerCapacity;
     private final AtomicLong lastToken = new AtomicLong();
+    private final InMemoryFollowUps followUps;
 
     /** A store on the system clocks. */
     public InMemoryCoordinationStore() {
@@ -78,6 +84,7 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
             throw new IllegalArgumentException("markerCapacity must be >= 1, was " + markerCapacity);
         }
         this.markerCapacity = markerCapacity;
+        this.followUps = new InMemoryFollowUps(nanoTime);
     }
 
     @Override
@@ -127,17 +134,21 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
         requireNonNull(owner, "owner");
         requireNonNull(messageId, "messageId");
         long ttlNanos = positiveNanos(doneTtl, "doneTtl");
-        long now = nanoTime.getAsLong();
-        expire(now);
         // Marker first, then the lock: a thread that takes the freed lock and checks isCompleted must see the
         // marker (what the Redis store's single script guarantees by atomicity).
+        markDone(messageId, ttlNanos);
+        if (key != null) {
+            release(key, owner, fencingToken);
+        }
+    }
+
+    private void markDone(String messageId, long ttlNanos) {
+        long now = nanoTime.getAsLong();
+        expire(now);
         long deadline = now + ttlNanos;
         doneDeadlines.put(messageId, deadline);
         expiries.add(new Marker(messageId, deadline));
         queued.incrementAndGet();
-        if (key != null) {
-            release(key, owner, fencingToken);
-        }
     }
 
     /**
@@ -199,6 +210,41 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
                 : new KeyState(state.revision + 1, state.owner, state.token, state.deadlineNanos));
         return bumped.revision;
     }
+
+    // ---- follow-ups and joins: the groups live in InMemoryFollowUps ----
+
+    @Override
+    public GroupOpening openGroup(GroupPlan plan) {
+        return followUps.openGroup(plan);
+    }
+
+    @Override
+    public ChildCompletion completeChild(String parentId, String childId, @Nullable String result,
+            Duration doneTtl) {
+        long ttlNanos = positiveNanos(doneTtl, "doneTtl");
+        // Counted first (it may refuse an oversized result, and then nothing is written), then the marker: a reader
+        // that sees the marker and calls again finds the child counted. Within one process nothing dies between.
+        ChildCompletion answer = followUps.completeChild(parentId, childId, result);
+        markDone(childId, ttlNanos);
+        return answer;
+    }
+
+    @Override
+    public void joinPublished(String parentId) {
+        followUps.joinPublished(parentId);
+    }
+
+    @Override
+    public void childDead(String parentId, String childId, String reason) {
+        followUps.childDead(parentId, childId, reason);
+    }
+
+    @Override
+    public Optional<GroupView> group(String parentId) {
+        return followUps.group(parentId);
+    }
+
+    // ---- end of follow-ups and joins ----
 
     /** Nothing to release; the store keeps answering after close. */
     @Override

@@ -19,6 +19,7 @@ import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
@@ -47,6 +48,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code <ns>token:<key>}: the last fencing token issued for the key; expires after a week without locking
  *       (see below why losing it is harmless)</li>
  *   <li>{@code <ns>done:<messageId>}: the owner that completed the message; expires after the done-marker TTL</li>
+ *   <li>{@code <ns>group:<parentId>}, {@code <ns>group-members:<parentId>}, {@code <ns>group-results:<parentId>},
+ *       {@code <ns>group-dead:<parentId>}: a parent's follow-up group ({@link FollowUpStore}, layout on
+ *       {@link RedisFollowUps}); expire on their own</li>
  * </ul>
  * The three keys of one entity are used together in one script, so the store needs a standalone Redis (or the
  * primary behind Sentinel), not Redis Cluster.
@@ -82,6 +86,11 @@ public final class RedisCoordinationStore implements CoordinationStore {
 
     /** Token keys outlive any lease by far; they expire only to bound memory for keys no longer used. */
     static final Duration TOKEN_KEY_TTL = Duration.ofDays(7);
+    /**
+     * A follow-up's claim ({@link FollowUpStore#claimKey}) is taken once per copy of one message, never again after
+     * it is done: its token counter only has to outlive the copies in flight, not a week (one key per follow-up).
+     */
+    static final Duration CLAIM_TOKEN_KEY_TTL = Duration.ofHours(1);
 
     private static final LuaScript CHECK_AND_LOCK = LuaScript.load("check_and_lock.lua");
     private static final LuaScript COMPLETE_AND_RELEASE = LuaScript.load("complete_and_release.lua");
@@ -94,6 +103,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
 
     private final RedisStoreConfig config;
     private final RedisKeys keys;
+    private final RedisFollowUps followUps;
     private final ClientResources resources;
     private final RedisClient client;
     private final Object connectLock = new Object();
@@ -107,6 +117,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     public RedisCoordinationStore(RedisStoreConfig config) {
         this.config = requireNonNull(config, "config");
         this.keys = new RedisKeys(config.namespace());
+        this.followUps = new RedisFollowUps(keys);
         this.resources = DefaultClientResources.builder()
                 .ioThreadPoolSize(2)
                 .computationThreadPoolSize(2)
@@ -147,7 +158,8 @@ public final class RedisCoordinationStore implements CoordinationStore {
         List<Object> reply = call("checkAndLock", c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI,
                 new String[] {keys.revision(key), keys.lock(key), keys.token(key)},
                 messageRevision == null ? "" : Long.toString(messageRevision), owner, leaseMs,
-                lockIfSuperseded ? "1" : "0", Long.toString(TOKEN_KEY_TTL.toMillis())));
+                lockIfSuperseded ? "1" : "0", Long.toString((key.startsWith(FollowUpStore.CLAIM_PREFIX)
+                        ? CLAIM_TOKEN_KEY_TTL : TOKEN_KEY_TTL).toMillis())));
         long status = (Long) reply.get(0);
         if (status == ACQUIRED) {
             return new LockResult.Acquired((Long) reply.get(1), (Long) reply.get(2));
@@ -220,6 +232,52 @@ public final class RedisCoordinationStore implements CoordinationStore {
         return call("bumpRevision", c -> c.incr(keys.revision(key)));
     }
 
+    // ---- follow-ups and joins: all of it lives in RedisFollowUps and its scripts ----
+
+    @Override
+    public GroupOpening openGroup(GroupPlan plan) {
+        requireNonNull(plan, "plan");
+        return call("openGroup", c -> followUps.openGroup(c, plan));
+    }
+
+    @Override
+    public ChildCompletion completeChild(String parentId, String childId, @Nullable String result,
+            Duration doneTtl) {
+        requireNonNull(parentId, "parentId");
+        requireNonNull(childId, "childId");
+        millis(doneTtl, "doneTtl");
+        FollowUpStore.checkResultSize(result);
+        return call("completeChild", c -> followUps.completeChild(c, parentId, childId, result, doneTtl));
+    }
+
+    @Override
+    public void joinPublished(String parentId) {
+        requireNonNull(parentId, "parentId");
+        call("joinPublished", c -> {
+            followUps.joinPublished(c, parentId);
+            return null;
+        });
+    }
+
+    @Override
+    public void childDead(String parentId, String childId, String reason) {
+        requireNonNull(parentId, "parentId");
+        requireNonNull(childId, "childId");
+        requireNonNull(reason, "reason");
+        call("childDead", c -> {
+            followUps.childDead(c, parentId, childId, reason);
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<GroupView> group(String parentId) {
+        requireNonNull(parentId, "parentId");
+        return call("group", c -> followUps.group(c, parentId));
+    }
+
+    // ---- end of follow-ups and joins ----
+
     /** Closes the connection and the client's threads; calls made afterwards throw IllegalStateException. */
     @Override
     public void close() {
@@ -263,7 +321,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     }
 
     /** EVALSHA, and EVAL once when the server does not know the script (restarted, or SCRIPT FLUSH). */
-    private static <T> T script(RedisCommands<String, String> c, LuaScript script, ScriptOutputType type,
+    static <T> T script(RedisCommands<String, String> c, LuaScript script, ScriptOutputType type,
             String[] scriptKeys, String... args) {
         try {
             return c.evalsha(script.sha1(), type, scriptKeys, args);

@@ -17,4 +17,21 @@ record RedisKeys(String namespace) {
     String done(String messageId) {
         return namespace + "done:" + messageId;
     }
+
+    /** A parent's follow-up group: plan, counters and join (see {@link RedisFollowUps}). */
+    String group(String parentId) {
+        return namespace + "group:" + parentId;
+    }
+
+    String groupMembers(String parentId) {
+        return namespace + "group-members:" + parentId;
+    }
+
+    String groupResults(String parentId) {
+        return namespace + "group-results:" + parentId;
+    }
+
+    String groupDead(String parentId) {
+        return namespace + "group-dead:" + parentId;
+    }
 }

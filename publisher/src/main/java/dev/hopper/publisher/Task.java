@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hopper.topology.Lineage;
 import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.TaskJson;
 import java.io.IOException;
@@ -24,15 +25,18 @@ import org.jspecify.annotations.Nullable;
  * @param revision the key's revision the task was published against; null lets {@link TaskPublisher} stamp the
  *     key's current revision from its revision store
  * @param messageId stable across retries and replays; a random UUID unless given
+ * @param lineage the parent and join flag of a follow-up ({@link Lineage#NONE} for a producer's task); set by the
+ *     worker that publishes a handler's follow-ups ({@link #asFollowUp}), never by the builder
  */
 public record Task(String queue, String type, byte[] body, @Nullable String key, @Nullable Long revision,
-        String messageId) {
+        String messageId, Lineage lineage) {
 
     public Task {
         requireNonNull(queue, "queue");
         requireNonNull(type, "type");
         requireNonNull(body, "body");
         requireNonNull(messageId, "messageId");
+        requireNonNull(lineage, "lineage");
         QueueNames.checkWorkQueue(queue);
         if (type.isBlank()) {
             throw new IllegalArgumentException("task type must not be empty (queue '" + queue + "')");
@@ -62,14 +66,28 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
 
     /** This task with {@code revision} set (used when the publisher stamps the key's current revision). */
     public Task withRevision(long revision) {
-        return new Task(queue, type, body, key, revision, messageId);
+        return new Task(queue, type, body, key, revision, messageId, lineage);
+    }
+
+    /**
+     * This task as a follow-up: its message id replaced by the deterministic one the worker derived
+     * ({@link dev.hopper.topology.FollowUpIds}) and the parent (and join flag) set. Whatever message id the handler
+     * gave is dropped: a follow-up's id must be the same each time its parent runs.
+     */
+    public Task asFollowUp(String followUpId, Lineage lineage) {
+        requireNonNull(lineage, "lineage");
+        if (!lineage.hasParent()) {
+            throw new IllegalArgumentException("a follow-up's lineage needs a parent");
+        }
+        return new Task(queue, type, body, key, revision, followUpId, lineage);
     }
 
     @Override
     public String toString() {
         // Never the payload: it is the user's data and may be large or sensitive.
         return "Task[queue=" + queue + ", type=" + type + ", messageId=" + messageId + ", key=" + key
-                + ", revision=" + revision + ", bytes=" + body.length + "]";
+                + ", revision=" + revision + (lineage.hasParent() ? ", parent=" + lineage.parentId() : "")
+                + (lineage.join() ? ", join" : "") + ", bytes=" + body.length + "]";
     }
 
     /** A builder that serializes payloads with {@link TaskJson#newMapper()}. */
@@ -168,7 +186,7 @@ public record Task(String queue, String type, byte[] body, @Nullable String key,
                         + "'): set payload(...) or jsonPayload(...)");
             }
             String id = messageId == null ? UUID.randomUUID().toString() : messageId;
-            return new Task(queue, type, body(), key, revision, id);
+            return new Task(queue, type, body(), key, revision, id, Lineage.NONE);
         }
 
         private byte[] body() {

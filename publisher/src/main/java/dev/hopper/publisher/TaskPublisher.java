@@ -118,7 +118,7 @@ public final class TaskPublisher implements AutoCloseable {
                             + "answers, or set the revision explicitly", e));
         }
         TaskEnvelope envelope = TaskEnvelope.fresh(stamped.messageId(), stamped.type(), stamped.key(),
-                stamped.revision(), clock.instant(), stamped.body());
+                stamped.revision(), clock.instant(), stamped.body()).withLineage(stamped.lineage());
         return channel.publish(QueueNames.TASKS_EXCHANGE, stamped.queue(), EnvelopeCodec.properties(envelope),
                         stamped.body())
                 .thenApply(v -> new PublishReceipt(stamped.messageId(), stamped.queue(), stamped.revision(),

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * ({@link #newStore()}: each test gets its own, closed after it) and how to let time pass on the store's lease clock
  * ({@link #elapse(Duration)}); every test here then runs against that implementation.
  */
-abstract class CoordinationStoreContract {
+abstract class CoordinationStoreContract implements FollowUpContract {
     /** Long enough never to expire during a test. */
     static final Duration LONG = Duration.ofSeconds(30);
     /** Short enough to let expire on purpose (Redis keys expire by the server's real clock). */
@@ -37,6 +37,16 @@ abstract class CoordinationStoreContract {
 
     /** Lets at least {@code d} pass on the clock the store measures leases and marker TTLs with. */
     abstract void elapse(Duration d);
+
+    @Override
+    public CoordinationStore followUpStore() {
+        return store;
+    }
+
+    @Override
+    public void letTimePass(Duration d) {
+        elapse(d);
+    }
 
     @BeforeEach
     void openStore() {

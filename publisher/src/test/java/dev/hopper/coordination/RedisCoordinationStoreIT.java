@@ -62,6 +62,36 @@ class RedisCoordinationStoreIT extends CoordinationStoreContract {
     }
 
     @Test
+    void aGroupsKeysAreNamespacedAndExpireWithItsRetention() {
+        String ns = namespace.prefix();
+        Duration retention = Duration.ofMinutes(3);
+        store.openGroup(new GroupPlan("parent-1", java.util.List.of(new GroupPlan.Child("child-1", "q", "t")),
+                new JoinTask("join-1", "q", "merge", null, "{}"), retention));
+        store.childDead("parent-1", "child-1", "permanent");
+        store.completeChild("parent-1", "child-1", "{\"ok\":true}", Duration.ofMinutes(5));
+
+        for (String key : new String[] {"group:", "group-members:", "group-results:"}) {
+            assertThat(namespace.redis().pttl(ns + key + "parent-1")).as(key).isPositive()
+                    .isLessThanOrEqualTo(retention.toMillis());
+        }
+        assertThat(namespace.redis().hget(ns + "group-results:parent-1", "child-1")).isEqualTo("={\"ok\":true}");
+        assertThat(namespace.redis().exists(ns + "group-dead:parent-1")).as("cleared when the child succeeded")
+                .isZero();
+        assertThat(namespace.redis().get(ns + "done:child-1")).isEqualTo("child-of:parent-1");
+        assertThat(namespace.redis().pttl(ns + "done:child-1")).isPositive()
+                .isLessThanOrEqualTo(Duration.ofMinutes(5).toMillis());
+    }
+
+    @Test
+    void aClaimsTokenCounterExpiresWithinAnHour() {
+        String claim = FollowUpStore.claimKey("message-1");
+        acquire(claim, "worker-1", LONG);
+
+        assertThat(namespace.redis().pttl(namespace.prefix() + "token:" + claim)).isPositive()
+                .isLessThanOrEqualTo(Duration.ofHours(1).toMillis());
+    }
+
+    @Test
     void storesInDifferentNamespacesShareNothing() {
         try (RedisNamespace otherNamespace = new RedisNamespace(TestRedis.get().uri(), "other");
                 CoordinationStore other = storeIn(otherNamespace.prefix())) {

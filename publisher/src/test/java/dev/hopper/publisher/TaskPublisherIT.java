@@ -15,7 +15,9 @@ import com.rabbitmq.client.Delivery;
 import dev.hopper.coordination.RevisionStore;
 import dev.hopper.coordination.StoreUnavailableException;
 import dev.hopper.topology.EnvelopeCodec;
+import dev.hopper.topology.FollowUpIds;
 import dev.hopper.topology.Headers;
+import dev.hopper.topology.Lineage;
 import dev.hopper.topology.QueueNames;
 import dev.hopper.topology.testing.TestBroker;
 import dev.hopper.topology.testing.TestQueues;
@@ -89,6 +91,30 @@ class TaskPublisherIT {
                 int i = indexById.get(d.getProperties().getMessageId());
                 assertWireForm(d, queue, i);
             }
+        }
+    }
+
+    @Test
+    void followUpsCarryTheirParentAndJoinHeadersAndDecodeBack(TestBroker broker, TestQueues queues) throws Exception {
+        try (BrokerConnection conn = BrokerConnection.open(config(broker, "lineage"));
+                TaskPublisher publisher = TaskPublisher.builder().connection(conn).build()) {
+            String queue = declareQueue(queues, conn, "lineage");
+            Task child = publisher.newTask().queue(queue).type("part").payload(Map.of("i", 0)).build()
+                    .asFollowUp(FollowUpIds.of("parent-1", 0), Lineage.childOf("parent-1"));
+            Task join = publisher.newTask().queue(queue).type("merge").payload(Map.of()).build()
+                    .asFollowUp(FollowUpIds.of("parent-1", 1), Lineage.joinOf("parent-1"));
+            publisher.publishAll(List.of(child, join));
+
+            List<Delivery> got = drainExactly(conn, queue, 2);
+            Map<String, Lineage> lineageById = new HashMap<>();
+            for (Delivery d : got) {
+                EnvelopeCodec.Valid v = (EnvelopeCodec.Valid) new EnvelopeCodec(1024).decode(d.getProperties(),
+                        d.getBody());
+                lineageById.put(v.envelope().messageId(), v.envelope().lineage());
+            }
+            assertThat(lineageById).containsOnly(
+                    Map.entry(FollowUpIds.of("parent-1", 0), Lineage.childOf("parent-1")),
+                    Map.entry(FollowUpIds.of("parent-1", 1), Lineage.joinOf("parent-1")));
         }
     }
 

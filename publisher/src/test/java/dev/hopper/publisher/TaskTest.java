@@ -116,4 +116,18 @@ class TaskTest {
         assertThatThrownBy(() -> Task.builder().queue("q").type("t").jsonPayload("{\"a\":1,\"a\":2}").build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid JSON");
     }
+
+    @Test
+    void aFollowUpTakesTheDerivedIdAndItsParent() {
+        Task t = Task.builder().queue("thumbs").type("resize").payload(Map.of("n", 1)).messageId("chosen").build();
+        assertThat(t.lineage()).isEqualTo(dev.hopper.topology.Lineage.NONE);
+        Task f = t.asFollowUp("derived", dev.hopper.topology.Lineage.joinOf("p-1"));
+        assertThat(f.messageId()).isEqualTo("derived");
+        assertThat(f.lineage().parentId()).isEqualTo("p-1");
+        assertThat(f.lineage().join()).isTrue();
+        assertThat(f.body()).isSameAs(t.body());
+        assertThat(f.toString()).contains("parent=p-1").contains("join");
+        assertThatThrownBy(() -> t.asFollowUp("x", dev.hopper.topology.Lineage.NONE))
+                .hasMessageContaining("needs a parent");
+    }
 }

@@ -64,6 +64,7 @@ public final class EnvelopeCodec {
         if (e.replayCount() > 0) {
             h.put(Headers.REPLAY_COUNT, e.replayCount());
         }
+        h.putAll(e.lineage().headers());
         return new AMQP.BasicProperties.Builder()
                 .contentType(CONTENT_TYPE)
                 .deliveryMode(2)
@@ -77,8 +78,8 @@ public final class EnvelopeCodec {
 
     /**
      * Reads a delivery. Checks the body's size first, then the properties and the control headers
-     * ({@code attempt}, {@code revision}, {@code key}, timestamps); a present-but-mistyped control header makes
-     * the message {@link Malformed}. Whether the body is valid JSON for the handler's payload type is decided by
+     * ({@code attempt}, {@code revision}, {@code key}, timestamps, the {@link Lineage} headers parent and join); a
+     * present-but-mistyped control header makes the message {@link Malformed}. Whether the body is valid JSON for the handler's payload type is decided by
      * the worker, which knows the type.
      */
     public Decoded decode(AMQP.@Nullable BasicProperties props, byte @Nullable [] body) {
@@ -117,8 +118,9 @@ public final class EnvelopeCodec {
                     .or(() -> Optional.ofNullable(props.getTimestamp()).map(Date::toInstant))
                     .orElse(Instant.EPOCH);
             Instant firstAttempt = HeaderValues.instant(h, Headers.FIRST_ATTEMPT_AT).orElse(null);
-            return new Valid(new TaskEnvelope(
-                    messageId, type, key, revision, attempt, publishedAt, firstAttempt, lockWaits, replays, body));
+            Lineage lineage = Lineage.read(h);
+            return new Valid(new TaskEnvelope(messageId, type, key, revision, attempt, publishedAt, firstAttempt,
+                    lockWaits, replays, body, lineage));
         } catch (HeaderValues.Mistyped e) {
             return new Malformed(e.getMessage(), messageId, type);
         }

@@ -33,6 +33,18 @@ public final class Headers {
     public static final String REPLAY_COUNT = "x-hopper-replay-count";
     public static final String REPLAYED_BY = "x-hopper-replayed-by";
 
+    /**
+     * On a follow-up task (and on a join): the message id of the task whose handler asked for it. Its children's
+     * message ids are derived from it ({@link FollowUpIds}), and its join state lives under it in the coordination
+     * store. A string; anything else makes the task {@code malformed} ({@link Lineage#read}).
+     */
+    public static final String PARENT = "x-hopper-parent";
+    /**
+     * On a join (a follow-up published once every other follow-up of its parent succeeded): {@code true}. Needs
+     * {@link #PARENT}. A boolean (or the string {@code "true"}/{@code "false"}); anything else is {@code malformed}.
+     */
+    public static final String JOIN = "x-hopper-join";
+
     /** Set by quorum queues on redelivery; absent means 0. */
     public static final String BROKER_DELIVERY_COUNT = "x-delivery-count";
     public static final String BROKER_DEATH = "x-death";

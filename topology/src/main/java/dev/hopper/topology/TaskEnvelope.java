@@ -16,6 +16,7 @@ import org.jspecify.annotations.Nullable;
  * @param lockWaits how many times it went back because its key's lock was busy
  * @param replayCount how many times an operator replayed it from the dead-letter queue
  * @param body the payload as JSON, the user's data only
+ * @param lineage its parent and join flag when it is a follow-up ({@link Lineage#NONE} otherwise)
  */
 public record TaskEnvelope(
         String messageId,
@@ -27,13 +28,15 @@ public record TaskEnvelope(
         @Nullable Instant firstAttemptAt,
         int lockWaits,
         int replayCount,
-        byte[] body) {
+        byte[] body,
+        Lineage lineage) {
 
     public TaskEnvelope {
         requireNonNull(messageId, "messageId");
         requireNonNull(type, "type");
         requireNonNull(publishedAt, "publishedAt");
         requireNonNull(body, "body");
+        requireNonNull(lineage, "lineage");
         if (messageId.isEmpty()) {
             throw new IllegalArgumentException("messageId must not be empty");
         }
@@ -45,10 +48,23 @@ public record TaskEnvelope(
         }
     }
 
+    /** A task that is nobody's follow-up ({@link Lineage#NONE}). */
+    public TaskEnvelope(String messageId, String type, @Nullable String key, @Nullable Long revision, int attempt,
+            Instant publishedAt, @Nullable Instant firstAttemptAt, int lockWaits, int replayCount, byte[] body) {
+        this(messageId, type, key, revision, attempt, publishedAt, firstAttemptAt, lockWaits, replayCount, body,
+                Lineage.NONE);
+    }
+
     /** A freshly published task: attempt 0, no first attempt yet. */
     public static TaskEnvelope fresh(String messageId, String type, @Nullable String key, @Nullable Long revision,
             Instant publishedAt, byte[] body) {
-        return new TaskEnvelope(messageId, type, key, revision, 0, publishedAt, null, 0, 0, body);
+        return new TaskEnvelope(messageId, type, key, revision, 0, publishedAt, null, 0, 0, body, Lineage.NONE);
+    }
+
+    /** This envelope with {@code lineage} (a follow-up's parent and join flag). */
+    public TaskEnvelope withLineage(Lineage lineage) {
+        return new TaskEnvelope(messageId, type, key, revision, attempt, publishedAt, firstAttemptAt, lockWaits,
+                replayCount, body, lineage);
     }
 
     public Optional<String> keyValue() {

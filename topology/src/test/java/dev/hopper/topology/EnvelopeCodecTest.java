@@ -22,7 +22,8 @@ class EnvelopeCodecTest {
 
     @Test
     void roundTripsEveryField() {
-        TaskEnvelope e = new TaskEnvelope("id-1", "resize", "repo:42", 7L, 3, T0, T0.plusSeconds(5), 2, 1, BODY);
+        TaskEnvelope e = new TaskEnvelope("id-1", "resize", "repo:42", 7L, 3, T0, T0.plusSeconds(5), 2, 1, BODY,
+                Lineage.joinOf("parent-1"));
         AMQP.BasicProperties p = EnvelopeCodec.properties(e);
         assertThat(p.getDeliveryMode()).isEqualTo(2);
         assertThat(p.getContentType()).isEqualTo("application/json");
@@ -31,7 +32,8 @@ class EnvelopeCodecTest {
         assertThat(p.getType()).isEqualTo("resize");
         assertThat(p.getTimestamp()).isEqualTo(Date.from(T0));
         assertThat(p.getHeaders()).containsEntry(Headers.ATTEMPT, 3).containsEntry(Headers.KEY, "repo:42")
-                .containsEntry(Headers.REVISION, 7L).containsEntry(Headers.PUBLISHED_AT, T0.toString());
+                .containsEntry(Headers.REVISION, 7L).containsEntry(Headers.PUBLISHED_AT, T0.toString())
+                .containsEntry(Headers.PARENT, "parent-1").containsEntry(Headers.JOIN, true);
 
         EnvelopeCodec.Decoded d = codec.decode(p, BODY);
         assertThat(d).isInstanceOf(EnvelopeCodec.Valid.class);
@@ -62,6 +64,7 @@ class EnvelopeCodecTest {
         assertThat(e.key()).isNull();
         assertThat(e.revision()).isNull();
         assertThat(e.firstAttemptAt()).isNull();
+        assertThat(e.lineage()).isEqualTo(Lineage.NONE);
         // No published-at header: the AMQP timestamp stands in.
         assertThat(e.publishedAt()).isEqualTo(T0);
     }
@@ -78,6 +81,13 @@ class EnvelopeCodecTest {
                         "header x-hopper-key should be a string but is a Integer"),
                 Arguments.of("bad first-attempt", Map.of(Headers.FIRST_ATTEMPT_AT, "yesterday"), BODY,
                         "header x-hopper-first-attempt-at should be an ISO-8601 instant but is \"yesterday\""),
+                Arguments.of("parent as number", Map.of(Headers.PARENT, 7), BODY,
+                        "header x-hopper-parent should be a string but is a Integer"),
+                Arguments.of("join without parent", Map.of(Headers.JOIN, true), BODY,
+                        "header x-hopper-join is set but x-hopper-parent is missing (a join is the follow-up of a"
+                                + " parent)"),
+                Arguments.of("join as number", Map.of(Headers.PARENT, "p", Headers.JOIN, 1), BODY,
+                        "header x-hopper-join should be a boolean but is a Integer"),
                 Arguments.of("empty body", Map.of(), new byte[0], "empty body"),
                 Arguments.of("oversized body", Map.of(), new byte[1025], "body of 1025 bytes exceeds the limit of 1024"));
     }

@@ -38,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * become the failure's message (and so {@code x-hopper-error-message}). Stdout is drained so the command can never
  * block on a full pipe, and discarded (logged at DEBUG when that level is on).
  *
+ * <p>Follow-ups: with follow-ups enabled ({@link #ExecHandler(String, FollowUpLines)}) the command also gets
+ * {@code HOPPER_FOLLOW_UPS}, a file to append follow-ups to as JSON lines, and {@code HOPPER_RESULT}, a file to write
+ * its result for its parent's join to ({@link FollowUpLines} has the format). They are read only after exit 0; a bad
+ * line fails the task permanently and nothing is published.
+ *
  * <p>Timeouts: when the worker interrupts the run (handler timeout, lost lock, shutdown past the drain) the
  * command and every process it started are killed with SIGKILL and the interrupt propagates.
  *
@@ -57,8 +62,15 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
 
     private final String command;
     private final ExecutorService pipes;
+    private final @Nullable FollowUpLines followUps;
 
     ExecHandler(String command) {
+        this(command, null);
+    }
+
+    /** @param followUps reads the command's follow-ups and result; null: the command gets no follow-up files */
+    ExecHandler(String command, @Nullable FollowUpLines followUps) {
+        this.followUps = followUps;
         this.command = requireNonNull(command, "command");
         if (command.isBlank()) {
             throw new IllegalArgumentException("--exec needs a command");
@@ -73,7 +85,15 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
 
     @Override
     public void handle(byte[] payload, TaskContext context) throws Exception {
-        run(payload, TaskInfo.of(context));
+        FollowUpLines lines = followUps;
+        if (lines == null) {
+            run(payload, TaskInfo.of(context));
+            return;
+        }
+        try (FollowUpFiles files = FollowUpFiles.create()) {
+            run(payload, TaskInfo.of(context), files.environment());
+            lines.read(files.followUps(), files.result()).handTo(context);
+        }
     }
 
     /**
@@ -85,8 +105,15 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
      * @throws IOException when the command cannot be started (retried: e.g. too many open files)
      */
     void run(byte[] payload, TaskInfo task) throws InterruptedException, IOException {
+        run(payload, task, Map.of());
+    }
+
+    /** {@link #run(byte[], TaskInfo)} with {@code extraEnvironment} (the follow-up files) added. */
+    void run(byte[] payload, TaskInfo task, Map<String, String> extraEnvironment)
+            throws InterruptedException, IOException {
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", command);
         environment(pb.environment(), task);
+        pb.environment().putAll(extraEnvironment);
         boolean logStdout = log.isDebugEnabled();
         pb.redirectOutput(logStdout ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.DISCARD);
         Process process = pb.start();

@@ -14,6 +14,8 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code hopper worker --webhook URL}: POSTs each task's payload (its JSON body as it arrived) to {@code URL} with
@@ -30,6 +32,10 @@ import java.time.Duration;
  * message names the URL (without user info or query, which may hold secrets), the status and the first 300
  * characters of the answer's body.
  *
+ * <p>Follow-ups: with follow-ups enabled ({@link #WebhookHandler(URI, Duration, FollowUpLines)}) a 2xx JSON answer
+ * may ask for follow-ups and hand a result to its parent's join ({@link WebhookReply} has the shape); a malformed
+ * request fails the task permanently and nothing is published.
+ *
  * <p>Redirects are not followed (a POST must not silently change target). Thread-safe: one instance and one
  * {@link HttpClient} serve all handler threads; an interrupt (handler timeout) abandons the request.
  */
@@ -40,12 +46,20 @@ final class WebhookHandler implements TaskHandler<byte[]> {
     private final String shownUrl;
     private final Duration requestTimeout;
     private final HttpClient client;
+    private final @Nullable FollowUpLines followUps;
+    private final ObjectMapper replyMapper = dev.hopper.topology.TaskJson.newMapper(WebhookReply.MAX_REPLY_BYTES);
 
     /**
      * @param requestTimeout the longest a request may take, connection included
      * @throws IllegalArgumentException unless {@code url} is an absolute http or https URL
      */
     WebhookHandler(URI url, Duration requestTimeout) {
+        this(url, requestTimeout, null);
+    }
+
+    /** @param followUps reads follow-ups from 2xx answers; null: answers are not read for follow-ups */
+    WebhookHandler(URI url, Duration requestTimeout, @Nullable FollowUpLines followUps) {
+        this.followUps = followUps;
         this.url = requireNonNull(url, "url");
         String scheme = url.getScheme();
         if (!("http".equalsIgnoreCase(scheme) || "https".equalsIgnoreCase(scheme)) || url.getHost() == null) {
@@ -62,7 +76,7 @@ final class WebhookHandler implements TaskHandler<byte[]> {
 
     @Override
     public void handle(byte[] payload, TaskContext context) throws Exception {
-        post(payload, TaskInfo.of(context));
+        post(payload, TaskInfo.of(context)).handTo(context);
     }
 
     /**
@@ -71,7 +85,7 @@ final class WebhookHandler implements TaskHandler<byte[]> {
      * @throws WebhookException on any failure to get a 2xx answer
      * @throws PermanentTaskException when the task's key cannot be sent as an HTTP header value
      */
-    void post(byte[] payload, TaskInfo task) throws InterruptedException {
+    FollowUps post(byte[] payload, TaskInfo task) throws InterruptedException {
         HttpRequest request;
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(url)
@@ -105,12 +119,33 @@ final class WebhookHandler implements TaskHandler<byte[]> {
             throw new WebhookException("POST " + shownUrl + " failed: " + describe(e), e);
         }
         int status = response.statusCode();
-        String snippet = snippet(response.body());
         if (status >= 200 && status < 300) {
-            return;
+            return followUps(response);
         }
+        String snippet = snippet(response.body());
         throw new WebhookException("POST " + shownUrl + " answered HTTP " + status
                 + (snippet.isEmpty() ? "" : ": " + snippet));
+    }
+
+    /** The follow-ups a 2xx answer asks for; none unless follow-ups are enabled and the answer is JSON. */
+    private FollowUps followUps(HttpResponse<InputStream> response) {
+        FollowUpLines lines = followUps;
+        String contentType = response.headers().firstValue("Content-Type").orElse(null);
+        try (InputStream body = response.body()) {
+            if (lines == null || !WebhookReply.isJson(contentType)) {
+                return FollowUps.NONE;
+            }
+            byte[] bytes = body.readNBytes(WebhookReply.MAX_REPLY_BYTES + 1);
+            if (bytes.length > WebhookReply.MAX_REPLY_BYTES) {
+                throw new BadFollowUpException("POST " + shownUrl + " answered with a JSON body over "
+                        + WebhookReply.MAX_REPLY_BYTES + " bytes, too large to read for follow-ups; nothing was "
+                        + "published");
+            }
+            return WebhookReply.parse(bytes, contentType, lines, replyMapper);
+        } catch (IOException e) {
+            throw new WebhookException("POST " + shownUrl + " answered 2xx but its body could not be read: "
+                    + describe(e), e);
+        }
     }
 
     /** The URL without user info and query, which may carry credentials. */

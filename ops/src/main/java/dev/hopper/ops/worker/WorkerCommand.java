@@ -1,5 +1,7 @@
 package dev.hopper.ops.worker;
 
+import dev.hopper.coordination.FollowUpStore;
+
 import dev.hopper.ops.cli.Converters;
 import dev.hopper.ops.cli.GlobalOptions;
 import dev.hopper.ops.cli.CommandGroup;
@@ -71,10 +73,14 @@ import picocli.CommandLine.TypeConversionException;
             "--exec runs CMD with /bin/sh -c per task, the payload on stdin and HOPPER_MESSAGE_ID, HOPPER_TYPE, "
                     + "HOPPER_QUEUE, HOPPER_ATTEMPT (0 on the first run), HOPPER_KEY, HOPPER_REVISION and "
                     + "HOPPER_FENCING_TOKEN in the environment. Exit 0 = done, 75 = retry later, anything else = "
-                    + "permanent failure (dead letter); the end of stderr becomes the error message.",
+                    + "permanent failure (dead letter); the end of stderr becomes the error message. Follow-ups: "
+                    + "append JSON lines {\"queue\",\"type\",\"key\"?,\"payload\",\"after\"?} to the file "
+                    + "$HOPPER_FOLLOW_UPS (\"after\":\"all\" is the join) and write a result for the parent's join "
+                    + "to $HOPPER_RESULT; they are published after exit 0, before the ack.",
             "",
             "--webhook POSTs the payload with X-Hopper-* headers; 2xx = done, anything else is retried (queues "
-                    + "without a config retry for a day).",
+                    + "without a config retry for a day). A 2xx JSON answer {\"hopper\":{\"followUps\":[...],"
+                    + "\"result\":...}} asks for follow-ups.",
             "",
             "Examples:",
             "  hopper worker --queue thumbs --exec './make-thumbnail.sh'",
@@ -284,7 +290,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         if (h.exec != null) {
             ExecHandler exec;
             try {
-                exec = new ExecHandler(h.exec);
+                exec = new ExecHandler(h.exec, followUpLines(config));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec().commandLine(), e.getMessage());
             }
@@ -301,7 +307,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             Duration timeout = config.queues().values().stream().map(QueueSpec::handlerTimeout)
                     .max(Duration::compareTo).orElse(Duration.ofSeconds(30));
             try {
-                b.defaultHandler(byte[].class, new WebhookHandler(h.webhook, timeout));
+                b.defaultHandler(byte[].class, new WebhookHandler(h.webhook, timeout, followUpLines(config)));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec().commandLine(), e.getMessage());
             }
@@ -324,6 +330,22 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             return "--handler " + handlers.load(h.handlerClass, registry, th -> b.defaultHandler(byte[].class, th));
         }
         return "--discover " + handlers.discover(registry);
+    }
+
+    /**
+     * How {@code --exec} and {@code --webhook} follow-ups are checked: a follow-up may go to any queue of
+     * {@code --config} (or, without one, to the worker's own queues); its payload may be as large as the smallest
+     * {@code max-body-bytes} among those queues; at most {@value FollowUpStore#DEFAULT_MAX_CHILDREN} per task.
+     */
+    private FollowUpLines followUpLines(HopperConfig running) {
+        java.nio.file.Path file = GlobalOptions.of(spec()).config();
+        HopperConfig all = file == null ? running : HopperConfig.load(file);
+        java.util.Set<String> known = new java.util.TreeSet<>(all.queues().keySet());
+        known.addAll(running.queues().keySet());
+        int maxPayload = all.queues().values().stream().mapToInt(QueueSpec::maxBodyBytes).min()
+                .orElse(1024 * 1024);
+        return new FollowUpLines(new FollowUpRules(known::contains, String.join(", ", known),
+                FollowUpStore.DEFAULT_MAX_CHILDREN, maxPayload));
     }
 
     private static ScheduledExecutorService startTicker(Worker worker, StatusLine status, StatusPrinter printer) {

@@ -54,6 +54,7 @@ class HopperCommandTest {
                         "amqp://"),
                 Arguments.of("non-redis --redis", new String[] {"--redis", "http://u:pw@h", "revision", "get", "k"},
                         "redis://"),
+                Arguments.of("group show without a parent id", new String[] {"group", "show"}, "PARENT_ID"),
                 Arguments.of("malformed --payload", new String[] {"publish", "--queue", "q", "--type", "t",
                         "--payload", "{\"a\":"}, "not valid JSON"),
                 Arguments.of("publish without a payload", new String[] {"publish", "--queue", "q", "--type", "t"},
@@ -69,6 +70,7 @@ class HopperCommandTest {
                 Arguments.of("publish a missing file", new String[] {"publish", "--queue", "q", "--type", "t",
                         "--file", "/nonexistent/tasks.jsonl"}, "does not exist"),
                 Arguments.of("revision without --redis", new String[] {"revision", "bump", "k"}, "--redis"),
+                Arguments.of("group show without --redis", new String[] {"group", "show", "p"}, "--redis"),
                 Arguments.of("revision without a key", new String[] {"--redis", "redis://h:1", "revision", "get"},
                         "KEY"));
     }
