@@ -71,7 +71,7 @@ final class DeliveryExecutor {
             failure = h == null ? null : DeliveryDecider.failureOf(h, Duration.ZERO);
             effects.releaseHeldLock(facts);
             if (settler.settle(new DecisionSettler.Delivery(settlement, props, bytes), decision, facts)) {
-                settled(facts, decision);
+                settled(facts, decision, failure);
             }
         } catch (RuntimeException | Error e) {
             // A bug in Hopper, not the task's fault: give the delivery back; the crash-loop guard bounds repeats.
@@ -91,8 +91,16 @@ final class DeliveryExecutor {
         }
     }
 
-    private void settled(DeliveryFacts f, Decision d) {
+    private void settled(DeliveryFacts f, Decision d, @Nullable Throwable failure) {
         TaskEnvelope env = f.envelope();
+        if (failure != null && d.outcome() == Outcome.SUPERSEDED) {
+            // Acked with no retry: without this line the failure would vanish. It is not an error: the key's
+            // revision moved on during the run, and work for the newer revision comes with a newer task.
+            log.info("task superseded after its handler failed: the key's revision moved on during the run, so "
+                    + "the failure is not retried (lock.superseded: skip) queue={} id={} type={} key={} error={}",
+                    queue, env == null ? "?" : env.messageId(), env == null ? "?" : env.type(),
+                    env == null ? null : env.key(), failure.toString());
+        }
         String type = env != null ? env.type() : f.reading() instanceof Reading.Malformed m ? m.type() : null;
         HandlerOutcome h = f.handler();
         Duration took = h == null ? null : h.took();
@@ -104,10 +112,27 @@ final class DeliveryExecutor {
                 && claim.result() instanceof dev.hopper.coordination.CoalesceClaim.Claimed c && !c.again()
                 ? claim.run().absorbed() : 0;
         try {
-            hooks.listener().onSettled(new WorkerListener.Settled(queue, reader.typeTag(type), d.outcome(), took, lag,
-                    d.attempts(), lateness, absorbed));
+            hooks.listener().onSettled(new WorkerListener.Settled(queue, reader.typeTag(type), d.outcome(),
+                    reasonTag(d), took, lag, d.attempts(), lateness, absorbed));
         } catch (RuntimeException e) {
             log.warn("worker listener failed: {}", e.toString());
         }
+    }
+
+    /** The {@code reason} of a settlement: a bounded enum's wire value, or {@code none}. */
+    static String reasonTag(Decision d) {
+        if (d instanceof Decision.RetryLater r) {
+            return r.reason().wireValue();
+        }
+        if (d instanceof Decision.DeadLetter dl) {
+            return dl.reason().wireValue();
+        }
+        if (d instanceof Decision.Republish r) {
+            return r.reason().wireValue();
+        }
+        if (d instanceof Decision.HandBack h) {
+            return h.why().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+        return WorkerListener.Settled.NO_REASON;
     }
 }

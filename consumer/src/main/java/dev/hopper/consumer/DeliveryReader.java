@@ -18,12 +18,20 @@ final class DeliveryReader {
     private final EnvelopeCodec codec;
     private final Map<String, RegisteredHandler<?>> handlers;
     private final @Nullable RegisteredHandler<?> fallback;
+    private final TypeTags typeTags;
 
     DeliveryReader(int maxBodyBytes, Map<String, RegisteredHandler<?>> handlers,
             @Nullable RegisteredHandler<?> fallback) {
+        this(maxBodyBytes, handlers, fallback, new TypeTags(handlers.keySet(), fallback != null));
+    }
+
+    /** @param typeTags the worker's type tags, shared by its queues so their bound is the worker's */
+    DeliveryReader(int maxBodyBytes, Map<String, RegisteredHandler<?>> handlers,
+            @Nullable RegisteredHandler<?> fallback, TypeTags typeTags) {
         this.codec = new EnvelopeCodec(maxBodyBytes);
         this.handlers = Map.copyOf(handlers);
         this.fallback = fallback;
+        this.typeTags = typeTags;
     }
 
     /** The broker's {@code x-delivery-count} (0 when absent or mistyped: a missing count means 0). */
@@ -38,9 +46,9 @@ final class DeliveryReader {
         }
     }
 
-    /** The {@code type} tag for metrics: a type with a handler of its own, else {@code unknown} (bounded). */
+    /** The {@code type} tag for metrics ({@link TypeTags}: the type itself, bounded, or {@code unknown}). */
     String typeTag(@Nullable String type) {
-        return type != null && handlers.containsKey(type) ? type : WorkerMetrics.UNKNOWN_TYPE;
+        return typeTags.tag(type);
     }
 
     Reading read(AMQP.@Nullable BasicProperties props, byte @Nullable [] body) {

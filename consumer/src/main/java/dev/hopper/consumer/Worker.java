@@ -14,6 +14,7 @@ import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.TaskJson;
+import dev.hopper.topology.Topology;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,6 +37,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -72,9 +75,20 @@ import org.slf4j.LoggerFactory;
  * <p>Each delivery is decided by one pure function ({@code DeliveryDecider}) and carried out by a thin executor;
  * see the package documentation.
  *
+ * <p>Topology: {@link #start()} first declares the exchanges and queues of the queues it consumes (idempotent; a
+ * queue that exists with other arguments fails the start, naming the difference, and nothing is deleted). Turn
+ * it off with {@link Builder#declareTopology(boolean) declareTopology(false)} when a deployer declares them
+ * ({@code hopper topology declare}) and the worker's broker user may not.
+ *
  * <p>Shutdown: {@link #close()} stops consuming, lets running handlers finish for up to the drain timeout and
  * settles their outcomes, hands back (nack+requeue) deliveries that had not started, and closes; a handler still
- * running after the drain leaves its delivery unacked, and the broker requeues it.
+ * running after the drain leaves its delivery unacked, and the broker requeues it. {@link #registerShutdownHook()}
+ * does that on SIGTERM and Ctrl-C; {@link #awaitTermination()} waits for it.
+ *
+ * <p>Ownership: {@link #close()} closes what the worker created: the connections it opened from
+ * {@link Builder#broker}, the in-memory store it made when none was given, its threads and channels. It does not
+ * close what it was given: connections passed to {@link Builder#connections}, a store passed to
+ * {@link Builder#coordinationStore}, or a {@link Builder#meterRegistry}; close those after the worker.
  */
 public final class Worker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
@@ -110,6 +124,9 @@ public final class Worker implements AutoCloseable {
     private @Nullable StoreWatch storeWatch;
     private volatile boolean closing;
     private boolean started;
+    private final boolean declareTopology;
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private final AtomicBoolean shutdownHookRegistered = new AtomicBoolean();
 
     private Worker(Builder b) {
         this.brokerConfig = b.brokerConfig;
@@ -136,6 +153,7 @@ public final class Worker implements AutoCloseable {
         this.publishWindow = b.publishWindow;
         this.afterCompleteHook = b.afterCompleteHook;
         this.meterRegistry = b.meterRegistry;
+        this.declareTopology = b.declareTopology;
         this.maxFollowUps = b.maxFollowUps;
         this.groupRetention = b.groupRetention;
         this.followUpMapper = b.mapper;
@@ -162,6 +180,7 @@ public final class Worker implements AutoCloseable {
             // Nothing half-started may outlive a failed start: pools, timers, channels and our connections.
             closing = true;
             closeResources();
+            terminated.countDown();
             throw e;
         }
         log.info("worker started id={} queues={} uri={}", workerId, queueNames,
@@ -182,6 +201,11 @@ public final class Worker implements AutoCloseable {
             own(store::close);
         }
         List<QueueSpec> specs = queueNames.stream().map(config::requireQueue).toList();
+        if (declareTopology) {
+            new Topology(new HopperConfig(specs.stream().collect(java.util.stream.Collectors.toMap(QueueSpec::name,
+                    q -> q, (a, b) -> a, LinkedHashMap::new)), config.coordination()))
+                    .declare(requireNonNull(consumeConnection).amqp());
+        }
         int handlerThreads = specs.stream().mapToInt(QueueSpec::concurrency).sum();
         Duration shortestLease = specs.stream().map(q -> q.lock().lease()).min(Duration::compareTo).orElseThrow();
         // Threads by job, so one slow job cannot starve another: broker control RPCs; the deadline sweep; lease
@@ -214,6 +238,7 @@ public final class Worker implements AutoCloseable {
         }
         List<QueueConsumer> built = new ArrayList<>();
         List<DeliveryGate> gates = new ArrayList<>();
+        TypeTags typeTags = new TypeTags(handlers.keySet(), fallback != null);
         StoreHealth health = new StoreHealth() {
             @Override
             public void unavailable(dev.hopper.coordination.StoreUnavailableException e) {
@@ -240,7 +265,7 @@ public final class Worker implements AutoCloseable {
             DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
                     System::nanoTime), gate, runner, afterCompleteHook, followUps);
             DeliveryExecutor executor = new DeliveryExecutor(name,
-                    new DeliveryReader(spec.maxBodyBytes(), handlers, fallback),
+                    new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
                     new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl(),
                             groupRetention),
                     effects, new DecisionSettler(name, retries, dead, COPY_CONFIRM_WAIT),
@@ -400,6 +425,73 @@ public final class Worker implements AutoCloseable {
             closeResources();
         }
         log.info("worker stopped id={}", workerId);
+        terminated.countDown();
+    }
+
+    /**
+     * Makes SIGTERM and SIGINT (Ctrl-C) stop this worker gracefully ({@link #close()}: stop consuming, let running
+     * handlers finish within the drain timeout, hand back the rest) and then exit the JVM with status 0 through
+     * {@link System#exit}, so that other shutdown hooks run too. Without it the JVM would cut running handlers
+     * (safe, through redelivery, but not graceful) and report status 143. Also closes the worker on any other JVM
+     * shutdown (e.g. {@code System.exit} elsewhere) with a shutdown hook. Call it once, before or after
+     * {@link #start()}; later calls do nothing.
+     *
+     * <p>Signal handling uses {@code sun.misc.Signal} (module {@code jdk.unsupported}); where a signal cannot be
+     * handled (a JVM started with {@code -Xrs}, or another handler that must stay), only the shutdown hook is
+     * installed, and the JVM's exit status on that signal stays its own.
+     *
+     * @return this worker
+     */
+    public Worker registerShutdownHook() {
+        if (!shutdownHookRegistered.compareAndSet(false, true)) {
+            return this;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            close();
+            awaitTerminationQuietly();
+        }, "hopper-shutdown-" + workerId));
+        sun.misc.SignalHandler onSignal = signal -> {
+            // Not on the signal thread: the drain takes up to the drain timeout.
+            Thread stop = new Thread(() -> {
+                log.info("worker stopping on SIG{} id={}: letting running tasks finish (up to {}s)",
+                        signal.getName(), workerId, drainTimeout.toSeconds());
+                close();
+                System.exit(0);
+            }, "hopper-signal-" + workerId);
+            stop.start();
+        };
+        for (String name : List.of("TERM", "INT")) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), onSignal);
+            } catch (IllegalArgumentException e) {
+                log.debug("cannot handle SIG{} ({}); the shutdown hook still closes the worker", name, e.getMessage());
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Blocks until {@link #close()} has finished (called by this thread's caller, another thread, or the shutdown
+     * hook of {@link #registerShutdownHook()}): what a {@code main} method of a worker process waits on.
+     *
+     * @throws InterruptedException when interrupted while waiting
+     */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    /** Like {@link #awaitTermination()}, for at most {@code timeout}; returns whether the worker has stopped. */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        return terminated.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void awaitTerminationQuietly() {
+        try {
+            // A close already running on another thread finishes within the drain timeout and a few closes.
+            terminated.await(drainTimeout.toMillis() + 30_000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Closes what start created, newest first; one failure does not keep the rest open. */
@@ -450,10 +542,21 @@ public final class Worker implements AutoCloseable {
         private ObjectMapper mapper = TaskJson.newMapper();
         private java.util.function.Consumer<String> afterCompleteHook = id -> { };
         private @Nullable MeterRegistry meterRegistry;
+        private boolean declareTopology = true;
         private int maxFollowUps = FollowUpStore.DEFAULT_MAX_CHILDREN;
         private Duration groupRetention = FollowUpStore.DEFAULT_RETENTION;
 
         private Builder() {}
+
+        /**
+         * Whether {@link Worker#start()} declares the exchanges and queues it consumes first (default true):
+         * idempotent, and a queue that exists with other arguments fails the start. Turn it off when the worker's
+         * broker user has no configure permission and a deployer declares them ({@code hopper topology declare}).
+         */
+        public Builder declareTopology(boolean on) {
+            this.declareTopology = on;
+            return this;
+        }
 
         /**
          * Test seam (package-private): runs with the message id after a success was recorded in the store and

@@ -13,22 +13,42 @@ public interface WorkerListener {
     /**
      * One delivery was settled.
      *
-     * @param type the task type if it is registered with the worker, else {@code "unknown"} (bounded for tags)
+     * @param type the task type if it has a handler of its own, or (with a default handler) the first hundred
+     *     other types seen; else {@code "unknown"}: bounded, for tags
+     * @param reason why, for the outcomes that have reasons: a retried task's {@link
+     *     dev.hopper.topology.RetryReason} wire value ({@code error}, {@code lock-lost}, {@code revision-changed},
+     *     {@code lock-busy}), a dead letter's {@link dev.hopper.topology.DeadReason} wire value ({@code exhausted},
+     *     {@code permanent}, ...), a returned delivery's cause ({@code shutdown}, {@code breaker-open},
+     *     {@code store-unavailable}); {@link #NO_REASON} otherwise. A bounded set.
      * @param handlerDuration how long the handler ran; null when it did not run
      * @param lag publish time to handler start; null when it did not run
-     * @param attempts runs so far, including this one (for success and dead outcomes)
+     * @param attempts runs so far, including this one
      * @param lateness for a run of a task with a not-before time: how long after that time the handler started;
      *     null otherwise
      * @param absorbed for a run that claimed a coalesced payload: how many publishes it absorbed besides its own
      *     (0 otherwise)
      */
-    record Settled(String queue, String type, Outcome outcome, @Nullable Duration handlerDuration,
+    record Settled(String queue, String type, Outcome outcome, String reason, @Nullable Duration handlerDuration,
             @Nullable Duration lag, int attempts, @Nullable Duration lateness, long absorbed) {
+        /** The reason of outcomes that have none (success, superseded, duplicate). */
+        public static final String NO_REASON = "none";
 
-        /** A settlement of a task without a not-before time or a coalesced claim. */
+        /** A settlement without a reason, a not-before time or a coalesced claim. */
         public Settled(String queue, String type, Outcome outcome, @Nullable Duration handlerDuration,
                 @Nullable Duration lag, int attempts) {
-            this(queue, type, outcome, handlerDuration, lag, attempts, null, 0);
+            this(queue, type, outcome, NO_REASON, handlerDuration, lag, attempts, null, 0);
+        }
+
+        /** A settlement of a task without a not-before time or a coalesced claim. */
+        public Settled(String queue, String type, Outcome outcome, String reason, @Nullable Duration handlerDuration,
+                @Nullable Duration lag, int attempts) {
+            this(queue, type, outcome, reason, handlerDuration, lag, attempts, null, 0);
+        }
+
+        /** A settlement without a reason. */
+        public Settled(String queue, String type, Outcome outcome, @Nullable Duration handlerDuration,
+                @Nullable Duration lag, int attempts, @Nullable Duration lateness, long absorbed) {
+            this(queue, type, outcome, NO_REASON, handlerDuration, lag, attempts, lateness, absorbed);
         }
     }
 

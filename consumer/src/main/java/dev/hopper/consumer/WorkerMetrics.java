@@ -25,10 +25,12 @@ import java.util.function.IntSupplier;
  * (Prometheus shows {@code hopper.tasks.processed} as {@code hopper_tasks_processed_total}, timers in seconds):
  *
  * <ul>
- *   <li>{@value #PROCESSED} counter (queue, type, outcome): one per settled delivery, outcome =
+ *   <li>{@value #PROCESSED} counter (queue, type, outcome, reason): one per settled delivery, outcome =
  *       {@link Outcome#tagValue()} (success, retried, dead, superseded, lock_busy, duplicate, returned, delayed,
- *       coalesced). Pre-created
- *       at zero for every queue, registered type (and {@code unknown}) and outcome, so rates start at zero.
+ *       coalesced), reason = {@link WorkerListener.Settled#reason()} (retry reason, dead reason, hand-back cause,
+ *       or {@code none}), so retries by cause, too many retries ({@code dead/exhausted}) and dead letters by reason
+ *       can be alerted on. Pre-created at zero for every queue, registered type (and {@code unknown}) and outcome
+ *       with its reasons, so rates start at zero.
  *   <li>{@value #DURATION} timer (queue, type, outcome): handler run time, only for deliveries whose handler ran;
  *       percentile histogram up to the queue's handler timeout.
  *   <li>{@value #LAG} timer (queue, type): original publish to handler start (includes retry delays);
@@ -39,7 +41,8 @@ import java.util.function.IntSupplier;
  *   <li>{@value #ABSORBED} counter (queue, type): publishes absorbed into coalesced runs that started (each run's
  *       count besides the publish that created it; the publisher counts the same publishes as
  *       {@code hopper.tasks.published{outcome=absorbed}}).
- *   <li>{@value #ATTEMPTS} distribution summary (queue, type, outcome = success | dead): runs a task took.
+ *   <li>{@value #ATTEMPTS} distribution summary (queue, type, outcome): runs so far at each settlement, for every
+ *       outcome (at success or dead: the runs the task took).
  *   <li>{@value #QUEUE_DEPTH} gauge (queue, kind = work | retry | dead; retry sums the delay tiers): messages
  *       ready, refreshed every few seconds by passive declares, NaN until first read.
  *   <li>{@value #INFLIGHT} gauge: deliveries handed to handler threads and not yet settled.
@@ -76,7 +79,10 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     /** The {@code type} tag of tasks whose type has no handler of its own. */
     public static final String UNKNOWN_TYPE = "unknown";
 
+    public static final String TAG_REASON = "reason";
     private static final List<String> KINDS = List.of(KIND_WORK, KIND_RETRY, KIND_DEAD);
+    /** The reasons each outcome can have: the pre-created series. */
+    static final Map<Outcome, List<String>> REASONS = reasons();
     static final Duration MAX_LAG = Duration.ofDays(2);
     private static final double[] ATTEMPT_BUCKETS = {1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100};
 
@@ -115,7 +121,9 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
         for (QueueSpec q : queues.values()) {
             for (String type : types) {
                 for (Outcome o : Outcome.values()) {
-                    processed(registry, q.name(), type, o);
+                    for (String reason : REASONS.get(o)) {
+                        processed(registry, q.name(), type, o, reason);
+                    }
                 }
             }
             for (String kind : KINDS) {
@@ -139,10 +147,11 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
 
     @Override
     public void onSettled(Settled e) {
-        String type = types.contains(e.type()) ? e.type() : UNKNOWN_TYPE;
+        // Already bounded by the worker's TypeTags: registered types, up to a hundred others with a default handler.
+        String type = e.type();
         String outcome = e.outcome().tagValue();
         for (MeterRegistry r : registries) {
-            processed(r, e.queue(), type, e.outcome()).increment();
+            processed(r, e.queue(), type, e.outcome(), e.reason()).increment();
             if (e.handlerDuration() != null) {
                 QueueSpec q = queues.get(e.queue());
                 Timer.builder(DURATION).description("Handler run time")
@@ -167,7 +176,7 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
                 Counter.builder(ABSORBED).description("Publishes absorbed into coalesced runs that started")
                         .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type).register(r).increment(e.absorbed());
             }
-            if (e.outcome() == Outcome.SUCCESS || e.outcome() == Outcome.DEAD) {
+            if (e.attempts() >= 0) {
                 DistributionSummary.builder(ATTEMPTS).description("Runs a task took until it succeeded or died")
                         .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type, TAG_OUTCOME, outcome)
                         .serviceLevelObjectives(ATTEMPT_BUCKETS)
@@ -207,9 +216,26 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
         }
     }
 
-    private static Counter processed(MeterRegistry r, String queue, String type, Outcome o) {
-        return Counter.builder(PROCESSED).description("Deliveries settled, by outcome")
-                .tags(Tags.of(TAG_QUEUE, queue, TAG_TYPE, type, TAG_OUTCOME, o.tagValue())).register(r);
+    private static Counter processed(MeterRegistry r, String queue, String type, Outcome o, String reason) {
+        return Counter.builder(PROCESSED).description("Deliveries settled, by outcome and reason")
+                .tags(Tags.of(TAG_QUEUE, queue, TAG_TYPE, type, TAG_OUTCOME, o.tagValue(), TAG_REASON, reason))
+                .register(r);
+    }
+
+    private static Map<Outcome, List<String>> reasons() {
+        Map<Outcome, List<String>> m = new java.util.EnumMap<>(Outcome.class);
+        for (Outcome o : Outcome.values()) {
+            m.put(o, List.of(WorkerListener.Settled.NO_REASON));
+        }
+        m.put(Outcome.RETRIED, java.util.Arrays.stream(dev.hopper.topology.RetryReason.values())
+                .filter(r -> r != dev.hopper.topology.RetryReason.LOCK_BUSY)
+                .map(dev.hopper.topology.RetryReason::wireValue).toList());
+        m.put(Outcome.LOCK_BUSY, List.of(dev.hopper.topology.RetryReason.LOCK_BUSY.wireValue()));
+        m.put(Outcome.DEAD, java.util.Arrays.stream(dev.hopper.topology.DeadReason.values())
+                .map(dev.hopper.topology.DeadReason::wireValue).toList());
+        m.put(Outcome.RETURNED, java.util.Arrays.stream(Decision.HandBack.Why.values())
+                .map(w -> w.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')).toList());
+        return java.util.Collections.unmodifiableMap(m);
     }
 
     /** The latest depth read by the poller thread, read by whichever thread scrapes. */

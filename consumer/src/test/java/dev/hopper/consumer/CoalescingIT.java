@@ -68,7 +68,7 @@ class CoalescingIT {
 
     private static TaskPublisher publisher(TestBroker broker, HopperConfig config, CoordinationStore store) {
         return TaskPublisher.builder()
-                .brokerConfig(BrokerConfig.builder(broker.uri()).connectionName("coalesce-it-publisher").build())
+                .broker(BrokerConfig.builder(broker.uri()).connectionName("coalesce-it-publisher").build())
                 .queues(config.queues().values()).coalescingStore(store).build();
     }
 

@@ -59,7 +59,7 @@ class DelayedTaskIT {
     private static Map<String, Instant> publishRandomDelays(TestBroker broker, HopperConfig config, String queue) {
         Map<String, Instant> expected = new LinkedHashMap<>();
         try (TaskPublisher publisher = TaskPublisher.builder()
-                .brokerConfig(BrokerConfig.builder(broker.uri()).connectionName("delay-it-publisher").build())
+                .broker(BrokerConfig.builder(broker.uri()).connectionName("delay-it-publisher").build())
                 .queues(config.queues().values()).build()) {
             List<dev.hopper.publisher.Task> tasks = new ArrayList<>();
             for (int i = 0; i < 200; i++) {

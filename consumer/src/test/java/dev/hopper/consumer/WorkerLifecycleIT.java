@@ -30,7 +30,8 @@ class WorkerLifecycleIT {
         try (TestTasks tasks = new TestTasks(broker, "failed-start-publisher")) {
             tasks.declare(HopperConfig.of(List.of(declared)));
             Worker w = Worker.builder().broker(BrokerConfig.builder(broker.uri()).connectionName(name).build())
-                    .workerId(name).config(HopperConfig.of(List.of(declared, missing))).handler("job", Job.class, (j, c) -> { })
+                    .workerId(name).declareTopology(false) // so that the start fails on the undeclared queue
+                    .config(HopperConfig.of(List.of(declared, missing))).handler("job", Job.class, (j, c) -> { })
                     .build();
 
             assertThatThrownBy(w::start).isInstanceOf(HopperException.class).hasMessageContaining(missing.name())

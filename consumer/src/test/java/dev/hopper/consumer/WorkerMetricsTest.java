@@ -29,16 +29,29 @@ class WorkerMetricsTest {
             inFlight::get);
 
     private static WorkerListener.Settled ran(String queue, String type, Outcome o, int attempts) {
-        return new WorkerListener.Settled(queue, type, o, Duration.ofMillis(100), Duration.ofSeconds(2), attempts);
+        return new WorkerListener.Settled(queue, type, o, reasonOf(o), Duration.ofMillis(100), Duration.ofSeconds(2),
+                attempts);
     }
 
     private static WorkerListener.Settled unrun(String queue, String type, Outcome o, int attempts) {
-        return new WorkerListener.Settled(queue, type, o, null, null, attempts);
+        return new WorkerListener.Settled(queue, type, o, reasonOf(o), null, null, attempts);
     }
 
+    /** A typical reason for each outcome. */
+    private static String reasonOf(Outcome o) {
+        return switch (o) {
+            case RETRIED -> "error";
+            case LOCK_BUSY -> "lock-busy";
+            case DEAD -> "exhausted";
+            case RETURNED -> "shutdown";
+            default -> WorkerListener.Settled.NO_REASON;
+        };
+    }
+
+    /** Summed over reasons. */
     private double processed(String queue, String type, String outcome) {
-        return registry.get(WorkerMetrics.PROCESSED).tags("queue", queue, "type", type, "outcome", outcome).counter()
-                .count();
+        return registry.get(WorkerMetrics.PROCESSED).tags("queue", queue, "type", type, "outcome", outcome)
+                .counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
     }
 
     @Test
@@ -50,8 +63,8 @@ class WorkerMetricsTest {
                 unrun("uploads", "resize", Outcome.SUPERSEDED, 0), unrun("uploads", "resize", Outcome.LOCK_BUSY, 0),
                 unrun("uploads", "resize", Outcome.DUPLICATE, 1), unrun("uploads", "unknown", Outcome.RETURNED, 0),
                 ran("mail", "send", Outcome.SUCCESS, 1),
-                // A type the worker does not know is never a tag value of its own.
-                unrun("mail", "some-unbounded-type-123", Outcome.DEAD, 0))
+                // Types arrive bounded (TypeTags): one without a handler comes as "unknown".
+                unrun("mail", "unknown", Outcome.DEAD, 0))
                 .forEach(metrics::onSettled);
 
         assertThat(processed("uploads", "resize", "success")).isEqualTo(2);
@@ -67,8 +80,15 @@ class WorkerMetricsTest {
         assertThat(processed("mail", "send", "retried")).isZero(); // pre-created at zero
         assertThat(registry.get(WorkerMetrics.PROCESSED).counters()).extracting(c -> c.getId().getTag("type"))
                 .containsOnly("resize", "send", "unknown");
-        // queues x (2 types + unknown) x 7 outcomes, nothing else.
-        assertThat(registry.get(WorkerMetrics.PROCESSED).counters()).hasSize(2 * 3 * Outcome.values().length);
+        // queues x (2 types + unknown) x (each outcome's reasons), nothing else.
+        int reasons = WorkerMetrics.REASONS.values().stream().mapToInt(List::size).sum();
+        assertThat(registry.get(WorkerMetrics.PROCESSED).counters()).hasSize(2 * 3 * reasons);
+        assertThat(registry.get(WorkerMetrics.PROCESSED).tags("queue", "uploads", "type", "resize", "outcome",
+                "dead", "reason", "exhausted").counter().count()).isEqualTo(1);
+        assertThat(registry.get(WorkerMetrics.PROCESSED).tags("queue", "uploads", "type", "resize", "outcome",
+                "dead", "reason", "poison").counter().count()).isZero(); // pre-created
+        assertThat(registry.get(WorkerMetrics.PROCESSED).tags("queue", "uploads", "type", "resize", "outcome",
+                "retried", "reason", "error").counter().count()).isEqualTo(2);
 
         // Durations only for runs whose handler ran, by outcome.
         assertThat(registry.get(WorkerMetrics.DURATION).timers()).extracting(t -> t.getId().getTag("outcome"))
@@ -80,13 +100,13 @@ class WorkerMetricsTest {
         assertThat(registry.get(WorkerMetrics.LAG).tags("queue", "uploads", "type", "resize").timer().count())
                 .isEqualTo(5);
 
-        // Attempts at success and death only.
+        // Attempts at every settlement.
         assertThat(registry.get(WorkerMetrics.ATTEMPTS).tags("queue", "uploads", "type", "resize", "outcome",
                 "success").summary().totalAmount()).isEqualTo(4);
         assertThat(registry.get(WorkerMetrics.ATTEMPTS).tags("queue", "uploads", "type", "resize", "outcome",
                 "dead").summary().max()).isEqualTo(4);
         assertThat(registry.get(WorkerMetrics.ATTEMPTS).summaries()).extracting(s -> s.getId().getTag("outcome"))
-                .containsOnly("success", "dead");
+                .contains("success", "dead", "retried", "superseded", "lock_busy", "returned");
     }
 
     @Test
@@ -144,6 +164,31 @@ class WorkerMetricsTest {
         metrics.onSettled(ran("uploads", "resize", Outcome.SUCCESS, 1));
         metrics.bindTo(registry);
         assertThat(processed("uploads", "resize", "success")).isZero();
+    }
+
+    @Test
+    void withADefaultHandlerTheTaskTypeIsTheTagBoundedToAHundred() {
+        TypeTags open = new TypeTags(java.util.Set.of("resize"), true);
+        assertThat(open.tag("resize")).isEqualTo("resize");
+        assertThat(open.tag("thumbnail")).isEqualTo("thumbnail");
+        for (int i = 0; i < TypeTags.MAX_OPEN_TYPES + 5; i++) {
+            open.tag("t" + i);
+        }
+        assertThat(open.tag("one-too-many")).isEqualTo(WorkerMetrics.UNKNOWN_TYPE);
+        assertThat(open.tag("thumbnail")).isEqualTo("thumbnail");
+        assertThat(open.tag(null)).isEqualTo(WorkerMetrics.UNKNOWN_TYPE);
+        TypeTags closed = new TypeTags(java.util.Set.of("resize"), false);
+        assertThat(closed.tag("thumbnail")).isEqualTo(WorkerMetrics.UNKNOWN_TYPE);
+    }
+
+    @Test
+    void reasonTagsAreTheDecisionsBoundedReasons() {
+        assertThat(DeliveryExecutor.reasonTag(new Decision.DeadLetter(dev.hopper.topology.DeadReason.POISON, null,
+                "x", null, 3))).isEqualTo("poison");
+        assertThat(DeliveryExecutor.reasonTag(new Decision.HandBack(Decision.HandBack.Why.BREAKER_OPEN,
+                Decision.HandBack.Via.COPY, 0))).isEqualTo("breaker-open");
+        assertThat(WorkerMetrics.REASONS.get(Outcome.RETURNED)).contains("breaker-open", "shutdown",
+                "store-unavailable");
     }
 
     @Test

@@ -220,10 +220,17 @@ class HopperCliIT {
         consumer.close();
         ch.close();
 
-        // Without a config the default tiers are expected; they do not exist here: listed as missing, exit 1.
-        HopperJar.Result missing = HopperJar.run("stats", "--queue", q.name());
+        // Without a config the tiers are looked for among the built-in policies': the 5s tier is found, and no
+        // tier the queue does not use is reported missing.
+        HopperJar.Result found = HopperJar.run("--json", "stats", "--queue", q.name());
+        assertThat(found.exitCode()).as(found.toString()).isZero();
+        assertThat(jsonLines(found)).extracting(n -> n.get("queue").asText()).containsExactly(q.name(),
+                q.name() + ".retry.5s", q.name() + ".dead");
+        // A queue that does not exist at all: listed as missing, exit 1, one line on stderr.
+        String nowhere = queues.name("nowhere");
+        HopperJar.Result missing = HopperJar.run("stats", "--queue", nowhere);
         assertThat(missing.exitCode()).isEqualTo(1);
-        assertThat(missing.outLines()).anySatisfy(l -> assertThat(l).startsWith(q.name() + ".retry.30s ")
+        assertThat(missing.outLines()).anySatisfy(l -> assertThat(l).startsWith(nowhere + ".retry.30s ")
                 .endsWith("missing"));
         assertThat(missing.errLines()).hasSize(1);
         assertThat(missing.err()).contains("missing").doesNotContain("guest:guest");

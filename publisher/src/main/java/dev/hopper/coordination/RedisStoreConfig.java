@@ -2,9 +2,11 @@ package dev.hopper.coordination;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.topology.UriRedactor;
 import dev.hopper.topology.CoordinationSpec;
 import java.net.URI;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How {@link RedisCoordinationStore} reaches Redis. Immutable; build with {@link #builder(URI)}.
@@ -29,10 +31,10 @@ public record RedisStoreConfig(URI uri, String namespace, Duration operationTime
         requireNonNull(connectTimeout, "connectTimeout");
         if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme())) {
             throw new IllegalArgumentException("Redis URI must start with redis:// or rediss://, was "
-                    + redact(uri));
+                    + UriRedactor.redact(uri));
         }
         if (uri.getHost() == null) {
-            throw new IllegalArgumentException("Redis URI has no host: " + redact(uri));
+            throw new IllegalArgumentException("Redis URI has no host: " + UriRedactor.redact(uri));
         }
         if (operationTimeout.isNegative() || operationTimeout.isZero()) {
             throw new IllegalArgumentException("Redis operation timeout must be positive, was " + operationTimeout);
@@ -44,7 +46,7 @@ public record RedisStoreConfig(URI uri, String namespace, Duration operationTime
 
     /** The URI with its password masked: the only form Hopper logs or prints. */
     public String redactedUri() {
-        return redact(uri);
+        return UriRedactor.redact(uri);
     }
 
     @Override
@@ -53,63 +55,56 @@ public record RedisStoreConfig(URI uri, String namespace, Duration operationTime
                 + operationTimeout + ", connectTimeout=" + connectTimeout + "]";
     }
 
-    /**
-     * {@code redis://user:secret@host} becomes {@code redis://user:***@host} and {@code redis://secret@host}
-     * becomes {@code redis://***@host}. Not {@code Uris.redact} of the publisher package: there a user-info
-     * without a colon is a user name, while for Redis it is the password.
-     */
-    static String redact(URI uri) {
-        String userInfo = uri.getRawUserInfo();
-        if (userInfo == null) {
-            return uri.toString();
-        }
-        int colon = userInfo.indexOf(':');
-        String masked = colon < 0 ? "***" : userInfo.substring(0, colon) + ":***";
-        return uri.toString().replaceFirst(java.util.regex.Pattern.quote(userInfo + "@"),
-                java.util.regex.Matcher.quoteReplacement(masked + "@"));
-    }
-
     /** A builder with the defaults of {@link CoordinationSpec#DEFAULT} and a 5 s connect timeout. */
     public static Builder builder(URI uri) {
         return new Builder(uri);
     }
 
-    /** Builds a {@link RedisStoreConfig}. Not thread-safe. */
+    /**
+     * Builds a {@link RedisStoreConfig}. Values set one by one ({@link #namespace}, {@link #operationTimeout}) win
+     * over those of {@link #coordination}, whatever the order of the calls. Not thread-safe.
+     */
     public static final class Builder {
         private final URI uri;
-        private String namespace = CoordinationSpec.DEFAULT.namespace();
-        private Duration operationTimeout = CoordinationSpec.DEFAULT.operationTimeout();
+        private CoordinationSpec coordination = CoordinationSpec.DEFAULT;
+        private @Nullable String namespace;
+        private @Nullable Duration operationTimeout;
         private Duration connectTimeout = Duration.ofSeconds(5);
 
         private Builder(URI uri) {
             this.uri = requireNonNull(uri, "uri");
         }
 
-        /** Namespace and operation timeout from the {@code coordination:} section of {@code hopper.yml}. */
+        /**
+         * Namespace and operation timeout from the {@code coordination:} section of {@code hopper.yml}, for those
+         * of the two not set by their own method.
+         */
         public Builder coordination(CoordinationSpec spec) {
-            requireNonNull(spec, "spec");
-            this.namespace = spec.namespace();
-            this.operationTimeout = spec.operationTimeout();
+            this.coordination = requireNonNull(spec, "spec");
             return this;
         }
 
+        /** Prefix of every key the store writes. Default: the {@link #coordination} namespace, {@code hopper:}. */
         public Builder namespace(String namespace) {
             this.namespace = requireNonNull(namespace, "namespace");
             return this;
         }
 
+        /** Bound on each Redis command. Default: the {@link #coordination} operation timeout. */
         public Builder operationTimeout(Duration d) {
             this.operationTimeout = requireNonNull(d, "operationTimeout");
             return this;
         }
 
+        /** Bound on connecting. Default 5 s. */
         public Builder connectTimeout(Duration d) {
             this.connectTimeout = requireNonNull(d, "connectTimeout");
             return this;
         }
 
         public RedisStoreConfig build() {
-            return new RedisStoreConfig(uri, namespace, operationTimeout, connectTimeout);
+            return new RedisStoreConfig(uri, namespace != null ? namespace : coordination.namespace(),
+                    operationTimeout != null ? operationTimeout : coordination.operationTimeout(), connectTimeout);
         }
     }
 }

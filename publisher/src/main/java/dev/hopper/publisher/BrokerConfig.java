@@ -2,6 +2,7 @@ package dev.hopper.publisher;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.hopper.topology.UriRedactor;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -42,7 +43,7 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
         requireNonNull(recoveryInterval, "recoveryInterval");
         if (!"amqp".equals(uri.getScheme()) && !"amqps".equals(uri.getScheme())) {
             throw new IllegalArgumentException("broker URI must start with amqp:// or amqps://, was "
-                    + Uris.redact(uri));
+                    + UriRedactor.redact(uri));
         }
         nodeUris(uri); // throws when a node has no host
     }
@@ -77,26 +78,26 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
         URI first = single(parts[0]);
         if (first.getHost() == null) {
             throw new IllegalArgumentException("with comma-separated URIs, each names one node: "
-                    + Uris.redact(first));
+                    + UriRedactor.redact(first));
         }
         StringBuilder hosts = new StringBuilder();
         for (String part : parts) {
             URI u = single(part);
             if (u.getHost() == null) {
                 throw new IllegalArgumentException("with comma-separated URIs, each names one node: "
-                        + Uris.redact(u));
+                        + UriRedactor.redact(u));
             }
             if (!Objects.equals(u.getScheme(), first.getScheme())) {
-                throw new IllegalArgumentException("all broker URIs must use the same scheme: " + Uris.redact(u)
-                        + " differs from " + Uris.redact(first));
+                throw new IllegalArgumentException("all broker URIs must use the same scheme: " + UriRedactor.redact(u)
+                        + " differs from " + UriRedactor.redact(first));
             }
             if (u.getRawUserInfo() != null && !u.getRawUserInfo().equals(first.getRawUserInfo())) {
                 throw new IllegalArgumentException("all broker URIs must use the same user and password: "
-                        + Uris.redact(u) + " differs from " + Uris.redact(first));
+                        + UriRedactor.redact(u) + " differs from " + UriRedactor.redact(first));
             }
             if (!vhostPath(u).isEmpty() && !vhostPath(u).equals(vhostPath(first))) {
-                throw new IllegalArgumentException("all broker URIs must name the same vhost: " + Uris.redact(u)
-                        + " differs from " + Uris.redact(first));
+                throw new IllegalArgumentException("all broker URIs must name the same vhost: " + UriRedactor.redact(u)
+                        + " differs from " + UriRedactor.redact(first));
             }
             hosts.append(hosts.length() == 0 ? "" : ",").append(u.getRawAuthority().substring(
                     u.getRawUserInfo() == null ? 0 : u.getRawUserInfo().length() + 1));
@@ -110,7 +111,7 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
         try {
             return new URI(text.trim());
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("'" + Uris.mask(text.trim()) + "' is not a URI like "
+            throw new IllegalArgumentException("'" + UriRedactor.redactText(text.trim()) + "' is not a URI like "
                     + "amqp://user:pass@host:5672/vhost (several nodes: amqp://user:pass@h1:5672,h2:5672/vhost)");
         }
     }
@@ -137,7 +138,7 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
         String scheme = uri.getScheme();
         String authority = uri.getRawAuthority();
         if (authority == null || authority.isEmpty()) {
-            throw new IllegalArgumentException("broker URI has no host: " + Uris.redact(uri));
+            throw new IllegalArgumentException("broker URI has no host: " + UriRedactor.redact(uri));
         }
         int at = authority.lastIndexOf('@');
         String userInfo = at < 0 ? "" : authority.substring(0, at + 1);
@@ -152,7 +153,7 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
             if (node == null || node.getHost() == null) {
                 throw new IllegalArgumentException((hostPort.isBlank() && at < 0 && !authority.contains(",")
                         ? "broker URI has no host: " : "broker URI has a node without a valid host[:port] ('"
-                                + hostPort + "'): ") + Uris.redact(uri));
+                                + hostPort + "'): ") + UriRedactor.redact(uri));
             }
             nodes.add(node);
         }
@@ -169,7 +170,7 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
 
     /** The URI with its password masked: the only form Hopper logs or prints. */
     public String redactedUri() {
-        return Uris.redact(uri);
+        return UriRedactor.redact(uri);
     }
 
     /**

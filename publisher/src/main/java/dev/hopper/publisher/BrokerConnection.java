@@ -100,14 +100,18 @@ public final class BrokerConnection implements AutoCloseable {
         requireNonNull(config, "config");
         ConnectionFactory f = factory(config);
         List<Address> addresses = addresses(config);
+        HandshakeQuietExceptionHandler handler = new HandshakeQuietExceptionHandler();
+        f.setExceptionHandler(handler);
         try {
             // Several nodes: amqp-client wraps them in a ListAddressResolver, which shuffles them on every connect
             // and every automatic recovery, so a lost node's connections come back on the other nodes.
             Connection c = addresses.size() == 1 ? f.newConnection(config.connectionName())
                     : f.newConnection(addresses, config.connectionName());
-            return new BrokerConnection(config, c);
+            BrokerConnection bc = new BrokerConnection(config, c);
+            handler.opened();
+            return bc;
         } catch (IOException | TimeoutException | RuntimeException e) {
-            throw new BrokerUnavailableException(config.redactedUri(), e);
+            throw new BrokerUnavailableException(config.redactedUri(), f.getUsername(), f.getVirtualHost(), e);
         }
     }
 

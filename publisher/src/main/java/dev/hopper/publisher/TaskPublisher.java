@@ -392,8 +392,11 @@ public final class TaskPublisher implements AutoCloseable {
             return this;
         }
 
-        /** Open a connection from this config at {@link #build()}; the publisher owns and closes it. */
-        public Builder brokerConfig(BrokerConfig config) {
+        /**
+         * Open a connection from this config at {@link #build()}; the publisher owns and closes it. Named like
+         * {@code Worker.Builder.broker}.
+         */
+        public Builder broker(BrokerConfig config) {
             this.brokerConfig = requireNonNull(config, "config");
             return this;
         }
@@ -450,7 +453,7 @@ public final class TaskPublisher implements AutoCloseable {
          */
         public TaskPublisher build() {
             if ((connection == null) == (brokerConfig == null)) {
-                throw new IllegalArgumentException("give exactly one of connection(...) or brokerConfig(...)");
+                throw new IllegalArgumentException("give exactly one of connection(...) or broker(...)");
             }
             if (windowSize < 1) {
                 throw new IllegalArgumentException("windowSize must be >= 1, was " + windowSize);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.hopper.topology.CoordinationSpec;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -58,5 +59,19 @@ class RedisStoreConfigTest {
 
         assertThatThrownBy(() -> builder.operationTimeout(Duration.ZERO).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("operation timeout");
+    }
+
+    @Test
+    void explicitSettingsWinOverTheCoordinationSectionInEitherOrder() {
+        CoordinationSpec spec = new CoordinationSpec("yml:", Duration.ofHours(1), Duration.ofSeconds(3));
+        URI uri = URI.create("redis://localhost");
+        RedisStoreConfig before = RedisStoreConfig.builder(uri).namespace("mine:").coordination(spec).build();
+        RedisStoreConfig after = RedisStoreConfig.builder(uri).coordination(spec).namespace("mine:").build();
+        assertThat(List.of(before.namespace(), after.namespace())).containsOnly("mine:");
+        assertThat(List.of(before.operationTimeout(), after.operationTimeout())).containsOnly(Duration.ofSeconds(3));
+        RedisStoreConfig timeout = RedisStoreConfig.builder(uri).operationTimeout(Duration.ofMillis(700))
+                .coordination(spec).build();
+        assertThat(timeout.operationTimeout()).isEqualTo(Duration.ofMillis(700));
+        assertThat(timeout.namespace()).isEqualTo("yml:");
     }
 }

@@ -41,4 +41,42 @@ class BrokerConnectionIT {
             assertThat(BrokerFixture.connectionPid(broker, cfg.connectionName())).isNotNull();
         }
     }
+
+    @Test
+    void aWrongPasswordSaysAuthenticationFailedForTheUserWithNoStrayWarning(TestBroker broker) throws Exception {
+        URI good = broker.uri();
+        URI bad = new URI(good.getScheme(), "hopper-nobody:wrong", good.getHost(), good.getPort(), good.getPath(),
+                null, null);
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        root.addAppender(logged);
+        try {
+            assertThatThrownBy(() -> BrokerConnection.open(BrokerConfig.builder(bad).build()))
+                    .isInstanceOfSatisfying(BrokerUnavailableException.class, e -> assertThat(e.reason())
+                            .isEqualTo(BrokerUnavailableException.Reason.AUTHENTICATION))
+                    .hasMessageStartingWith("authentication failed for user 'hopper-nobody' at ")
+                    .hasMessageNotContaining("wrong")
+                    .hasMessageNotContaining("rabbitmq-server -detached");
+            // The client's driver thread notices the closed socket a moment later; give it the chance to warn.
+            Thread.sleep(500);
+        } finally {
+            root.detachAppender(logged);
+        }
+        assertThat(logged.list).filteredOn(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
+                .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).isEmpty();
+    }
+
+    @Test
+    void aMissingVirtualHostIsNamed(TestBroker broker) throws Exception {
+        URI good = broker.uri();
+        URI bad = new URI(good.getScheme(), good.getRawUserInfo(), good.getHost(), good.getPort(),
+                "/hopper-no-such-vhost", null, null);
+        assertThatThrownBy(() -> BrokerConnection.open(BrokerConfig.builder(bad).build()))
+                .isInstanceOfSatisfying(BrokerUnavailableException.class, e -> assertThat(e.reason())
+                        .isEqualTo(BrokerUnavailableException.Reason.VIRTUAL_HOST))
+                .hasMessageContaining("virtual host 'hopper-no-such-vhost'");
+    }
 }

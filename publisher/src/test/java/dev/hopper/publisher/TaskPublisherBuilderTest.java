@@ -27,19 +27,19 @@ class TaskPublisherBuilderTest {
     @Test
     void rejectsBadSettingsBeforeConnecting() throws Exception {
         BrokerConfig cfg = nowhere();
-        assertThatThrownBy(() -> TaskPublisher.builder().brokerConfig(cfg).windowSize(0).build())
+        assertThatThrownBy(() -> TaskPublisher.builder().broker(cfg).windowSize(0).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("windowSize");
-        assertThatThrownBy(() -> TaskPublisher.builder().brokerConfig(cfg).windowWait(Duration.ofSeconds(-1)).build())
+        assertThatThrownBy(() -> TaskPublisher.builder().broker(cfg).windowWait(Duration.ofSeconds(-1)).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("windowWait");
-        assertThatThrownBy(() -> TaskPublisher.builder().brokerConfig(cfg).confirmTimeout(Duration.ZERO).build())
+        assertThatThrownBy(() -> TaskPublisher.builder().broker(cfg).confirmTimeout(Duration.ZERO).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("positive");
-        assertThatThrownBy(() -> TaskPublisher.builder().brokerConfig(cfg).publishTimeout(Duration.ZERO).build())
+        assertThatThrownBy(() -> TaskPublisher.builder().broker(cfg).publishTimeout(Duration.ZERO).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("positive");
     }
 
     @Test
     void ownConnectionThatCannotBeOpenedIsAClearError() throws Exception {
-        assertThatThrownBy(() -> TaskPublisher.builder().brokerConfig(nowhere()).build())
+        assertThatThrownBy(() -> TaskPublisher.builder().broker(nowhere()).build())
                 .isInstanceOf(BrokerUnavailableException.class)
                 .hasMessageContaining("amqp://app:***@127.0.0.1:")
                 .hasMessageNotContaining("pw123");

@@ -176,7 +176,7 @@ class TaskPublisherIT {
             TestQueues queues) throws Exception {
         BrokerConfig cfg = config(broker, "killed");
         try (BrokerConnection admin = BrokerConnection.open(config(broker, "killed-admin"));
-                TaskPublisher publisher = TaskPublisher.builder().brokerConfig(cfg).windowSize(200).build()) {
+                TaskPublisher publisher = TaskPublisher.builder().broker(cfg).windowSize(200).build()) {
             String queue = declareQueue(queues, admin, "killed");
             String pid = BrokerFixture.requirePid(broker, cfg.connectionName()); // before the stream: rabbitmqctl is slow
             List<Task> sent = new ArrayList<>();
@@ -374,7 +374,7 @@ class TaskPublisherIT {
     void ownedConnectionIsClosedWithThePublisherAndLaterPublishesFailAsClosed(TestBroker broker, TestQueues queues)
             throws Exception {
         BrokerConfig cfg = config(broker, "owned");
-        TaskPublisher publisher = TaskPublisher.builder().brokerConfig(cfg).build();
+        TaskPublisher publisher = TaskPublisher.builder().broker(cfg).build();
         assertThat(BrokerFixture.connectionPid(broker, cfg.connectionName())).isNotNull();
         publisher.close();
         await().atMost(Duration.ofSeconds(30))
@@ -471,7 +471,7 @@ class TaskPublisherIT {
     void aFailedPublishShowsTheCallersFrameAndKeepsTheConfirmThreadsFailureAsCause(TestBroker broker)
             throws Exception {
         // Issue 16 finding 2: the exception made on the confirm thread was rethrown as is, without the caller.
-        try (TaskPublisher publisher = TaskPublisher.builder().brokerConfig(config(broker, "frames")).build()) {
+        try (TaskPublisher publisher = TaskPublisher.builder().broker(config(broker, "frames")).build()) {
             PublishException e = catchThrowableOfType(PublishException.class, () -> publisher.publish(
                     publisher.newTask().queue("no-such-queue-" + System.nanoTime()).type("t").payload(1).build()));
             assertThat(e.reason()).isEqualTo(PublishException.Reason.UNROUTABLE);

@@ -2,6 +2,7 @@ package dev.hopper.topology;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.time.Duration;
@@ -17,22 +18,39 @@ import org.jspecify.annotations.Nullable;
 /**
  * Walks the YAML tree by hand rather than binding it to classes: that is what lets every error name the exact
  * path of the bad value, and reject unknown keys (a typo like {@code max_attempts} must not silently mean
- * "default").
+ * "default"). Problems are collected, not thrown one at a time: a user fixing a config sees every bad setting in
+ * one run (the first one of each setting; a setting's sub-values are checked once it parses). One instance per
+ * document.
  */
 final class ConfigReader {
     private static final Set<String> ROOT_KEYS = Set.of("defaults", "coordination", "queues");
     private static final Set<String> QUEUE_KEYS = Set.of("tiers", "retry", "types", "delivery-limit", "poison-after",
             "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock", "breaker", "rate-limit",
-            "quorum-initial-group-size");
+            "quorum-initial-group-size", "dead");
     private static final Set<String> DEFAULT_KEYS = Set.of("tiers", "retry", "delivery-limit", "poison-after",
             "concurrency", "prefetch", "handler-timeout", "max-body-bytes", "lock", "breaker", "rate-limit",
-            "quorum-initial-group-size");
+            "quorum-initial-group-size", "dead");
     private static final Set<String> RETRY_KEYS =
             Set.of("delays", "schedule", "backoff", "max-attempts", "max-age", "retry-on", "permanent-on");
     private static final Set<String> LOCK_KEYS = Set.of("lease", "max-waits", "superseded");
     private static final Set<String> BREAKER_KEYS =
             Set.of("failure-rate", "minimum-calls", "window", "wait", "half-open-calls");
     private static final Set<String> COORDINATION_KEYS = Set.of("namespace", "done-marker-ttl", "timeout");
+    private static final Set<String> DEAD_KEYS = Set.of("retention");
+
+    /** Problems found so far, by message: a bad value under {@code defaults} is reported once, not per queue. */
+    private final Map<String, ConfigException> problems = new LinkedHashMap<>();
+
+    /** Runs one independent part of the check; a problem in it is recorded and the reader goes on. */
+    private boolean check(Runnable part) {
+        try {
+            part.run();
+            return true;
+        } catch (ConfigException e) {
+            problems.putIfAbsent(e.getMessage(), e);
+            return false;
+        }
+    }
 
     HopperConfig read(String yaml) {
         JsonNode root;
@@ -47,50 +65,73 @@ final class ConfigReader {
         requireObject(root, "");
         checkKeys(root, "", ROOT_KEYS);
 
-        JsonNode defaults = root.path("defaults");
-        if (!defaults.isMissingNode()) {
-            requireObject(defaults, "defaults");
-            checkKeys(defaults, "defaults", DEFAULT_KEYS);
+        JsonNode defaultsNode = root.path("defaults");
+        JsonNode defaults = defaultsNode;
+        if (!defaultsNode.isMissingNode()) {
+            try {
+                requireObject(defaultsNode, "defaults");
+                checkKeys(defaultsNode, "defaults", DEFAULT_KEYS);
+            } catch (ConfigException e) {
+                problems.putIfAbsent(e.getMessage(), e);
+                defaults = MissingNode.getInstance();
+            }
         }
-        CoordinationSpec coordination = coordination(root.path("coordination"));
+        CoordinationSpec[] coordination = {CoordinationSpec.DEFAULT};
+        check(() -> coordination[0] = coordination(root.path("coordination")));
 
         JsonNode queues = root.path("queues");
-        if (queues.isMissingNode() || queues.isNull() || queues.isEmpty()) {
-            throw new ConfigException("queues", "at least one queue is required");
-        }
         List<QueueSpec> specs = new ArrayList<>();
-        if (queues.isArray()) {
+        if (queues.isMissingNode() || queues.isNull() || queues.isEmpty()) {
+            problems.putIfAbsent("queues", new ConfigException("queues", "at least one queue is required"));
+        } else if (queues.isArray()) {
             for (int i = 0; i < queues.size(); i++) {
                 JsonNode n = queues.get(i);
                 String path = "queues[" + i + "]";
-                if (!n.isTextual()) {
-                    throw new ConfigException(path, "expected a queue name; use a map 'queues: {name: {...}}' "
-                            + "to configure a queue");
-                }
-                specs.add(queue(n.asText(), path, null, defaults));
+                JsonNode d = defaults;
+                check(() -> {
+                    if (!n.isTextual()) {
+                        throw new ConfigException(path, "expected a queue name; use a map 'queues: {name: {...}}' "
+                                + "to configure a queue");
+                    }
+                    addIfBuilt(specs, queue(n.asText(), path, null, d));
+                });
             }
         } else {
-            requireObject(queues, "queues");
-            Iterator<Map.Entry<String, JsonNode>> it = queues.fields();
-            while (it.hasNext()) {
-                Map.Entry<String, JsonNode> e = it.next();
-                specs.add(queue(e.getKey(), "queues." + e.getKey(), e.getValue(), defaults));
+            JsonNode d = defaults;
+            check(() -> {
+                requireObject(queues, "queues");
+                Iterator<Map.Entry<String, JsonNode>> it = queues.fields();
+                while (it.hasNext()) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    check(() -> addIfBuilt(specs, queue(e.getKey(), "queues." + e.getKey(), e.getValue(), d)));
+                }
+            });
+        }
+        Map<String, QueueSpec> map = new LinkedHashMap<>();
+        for (QueueSpec s : specs) {
+            if (map.put(s.name(), s) != null) {
+                problems.putIfAbsent("twice " + s.name(),
+                        new ConfigException("queues", "queue " + s.name() + " is listed twice"));
             }
         }
+        if (!problems.isEmpty()) {
+            throw ConfigException.of(List.copyOf(problems.values()));
+        }
         try {
-            Map<String, QueueSpec> map = new LinkedHashMap<>();
-            for (QueueSpec s : specs) {
-                if (map.put(s.name(), s) != null) {
-                    throw new ConfigException("queues", "queue " + s.name() + " is listed twice");
-                }
-            }
-            return new HopperConfig(map, coordination);
+            return new HopperConfig(map, coordination[0]);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("queues", e.getMessage());
         }
     }
 
-    private QueueSpec queue(String name, String path, @Nullable JsonNode node, JsonNode defaults) {
+    private static void addIfBuilt(List<QueueSpec> specs, @Nullable QueueSpec spec) {
+        if (spec != null) {
+            specs.add(spec);
+        }
+    }
+
+    /** The queue, or null when a problem in one of its settings was recorded. */
+    private @Nullable QueueSpec queue(String name, String path, @Nullable JsonNode node, JsonNode defaults) {
         try {
             QueueNames.checkWorkQueue(name);
         } catch (IllegalArgumentException e) {
@@ -106,61 +147,114 @@ final class ConfigReader {
         Function<String, String> at = key -> (node != null && node.has(key) ? path : "defaults") + "." + key;
 
         QueueSpec.Builder b = QueueSpec.builder(name);
-        if (merged.has("tiers")) {
-            b.tiers(tiers(merged.get("tiers"), at.apply("tiers")));
-        }
-        if (merged.has("retry")) {
-            b.retry(retry(merged.get("retry"), at.apply("retry")));
-        }
-        if (merged.has("types")) {
-            JsonNode types = merged.get("types");
-            String typesPath = path + ".types";
-            requireObject(types, typesPath);
-            types.fields().forEachRemaining(e -> {
-                String tp = typesPath + "." + e.getKey();
-                requireObject(e.getValue(), tp);
-                checkKeys(e.getValue(), tp, Set.of("retry"));
-                if (e.getValue().has("retry")) {
-                    b.typeRetry(e.getKey(), retry(e.getValue().get("retry"), tp + ".retry"));
-                }
-            });
-        }
-        if (merged.has("delivery-limit")) {
-            b.deliveryLimit(positiveInt(merged.get("delivery-limit"), at.apply("delivery-limit")));
-        }
-        if (merged.has("poison-after")) {
-            b.poisonAfter(positiveInt(merged.get("poison-after"), at.apply("poison-after")));
-        }
-        if (merged.has("concurrency")) {
-            b.concurrency(positiveInt(merged.get("concurrency"), at.apply("concurrency")));
-        }
-        if (merged.has("prefetch")) {
-            b.prefetch(positiveInt(merged.get("prefetch"), at.apply("prefetch")));
-        }
-        if (merged.has("handler-timeout")) {
-            b.handlerTimeout(duration(merged.get("handler-timeout"), at.apply("handler-timeout")));
-        }
-        if (merged.has("max-body-bytes")) {
-            b.maxBodyBytes(positiveInt(merged.get("max-body-bytes"), at.apply("max-body-bytes")));
-        }
-        if (merged.has("lock")) {
-            b.lock(lock(merged.get("lock"), at.apply("lock")));
-        }
-        if (merged.has("breaker")) {
-            b.breaker(breaker(merged.get("breaker"), at.apply("breaker")));
-        }
-        if (merged.has("rate-limit")) {
-            b.rateLimit(positiveInt(merged.get("rate-limit"), at.apply("rate-limit")));
-        }
-        if (merged.has("quorum-initial-group-size")) {
-            b.quorumGroupSize(positiveInt(merged.get("quorum-initial-group-size"),
-                    at.apply("quorum-initial-group-size")));
+        boolean ok = true;
+        ok &= check(() -> {
+            if (merged.has("tiers")) {
+                b.tiers(tiers(merged.get("tiers"), at.apply("tiers")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("retry")) {
+                b.retry(retry(merged.get("retry"), at.apply("retry")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("types")) {
+                JsonNode types = merged.get("types");
+                String typesPath = path + ".types";
+                requireObject(types, typesPath);
+                types.fields().forEachRemaining(e -> {
+                    String tp = typesPath + "." + e.getKey();
+                    requireObject(e.getValue(), tp);
+                    checkKeys(e.getValue(), tp, Set.of("retry"));
+                    if (e.getValue().has("retry")) {
+                        b.typeRetry(e.getKey(), retry(e.getValue().get("retry"), tp + ".retry"));
+                    }
+                });
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("delivery-limit")) {
+                b.deliveryLimit(positiveInt(merged.get("delivery-limit"), at.apply("delivery-limit")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("poison-after")) {
+                b.poisonAfter(positiveInt(merged.get("poison-after"), at.apply("poison-after")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("concurrency")) {
+                b.concurrency(positiveInt(merged.get("concurrency"), at.apply("concurrency")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("prefetch")) {
+                b.prefetch(positiveInt(merged.get("prefetch"), at.apply("prefetch")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("handler-timeout")) {
+                b.handlerTimeout(duration(merged.get("handler-timeout"), at.apply("handler-timeout")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("max-body-bytes")) {
+                b.maxBodyBytes(positiveInt(merged.get("max-body-bytes"), at.apply("max-body-bytes")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("lock")) {
+                b.lock(lock(merged.get("lock"), at.apply("lock")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("breaker")) {
+                b.breaker(breaker(merged.get("breaker"), at.apply("breaker")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("dead")) {
+                b.deadRetention(deadRetention(merged.get("dead"), at.apply("dead")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("rate-limit")) {
+                b.rateLimit(positiveInt(merged.get("rate-limit"), at.apply("rate-limit")));
+            }
+        });
+        ok &= check(() -> {
+            if (merged.has("quorum-initial-group-size")) {
+                b.quorumGroupSize(positiveInt(merged.get("quorum-initial-group-size"),
+                        at.apply("quorum-initial-group-size")));
+            }
+        });
+        if (!ok) {
+            return null; // its problems are recorded; building it would only add misleading ones
         }
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path, e.getMessage());
         }
+    }
+
+    /** {@code dead: {retention: 7d}}: how long dead letters stay in {@code Q.dead}; null when not set. */
+    private @Nullable Duration deadRetention(JsonNode node, String path) {
+        if (node.isNull()) {
+            return null;
+        }
+        requireObject(node, path);
+        checkKeys(node, path, DEAD_KEYS);
+        if (!node.has("retention") || node.get("retention").isNull()) {
+            return null;
+        }
+        Duration d = duration(node.get("retention"), path + ".retention");
+        if (d.isZero() || d.toMillis() > Integer.MAX_VALUE) {
+            throw new ConfigException(path + ".retention", "must be between 1ms and 24d (the broker's "
+                    + "x-message-ttl is a 32-bit millisecond count), was " + node.get("retention").asText());
+        }
+        return d;
     }
 
     private List<DelayTier> tiers(JsonNode node, String path) {
@@ -223,17 +317,17 @@ final class ConfigReader {
                 throw new ConfigException(bp, e.getMessage());
             }
         }
-        if (delays.isEmpty() && schedule.isEmpty() && backoff == null) {
-            delays = RetryPolicy.DEFAULT.delays();
+        RetryPolicy.Builder policy = RetryPolicy.builder().delays(delays).schedule(schedule).backoff(backoff)
+                .retryOn(classNames(node.path("retry-on"), path + ".retry-on"))
+                .permanentOn(classNames(node.path("permanent-on"), path + ".permanent-on"));
+        if (node.has("max-attempts")) {
+            policy.maxAttempts(positiveInt(node.get("max-attempts"), path + ".max-attempts"));
         }
-        int maxAttempts = node.has("max-attempts")
-                ? positiveInt(node.get("max-attempts"), path + ".max-attempts")
-                : (schedule.isEmpty() ? RetryPolicy.DEFAULT.maxAttempts() : Integer.MAX_VALUE);
-        Duration maxAge = node.has("max-age") ? duration(node.get("max-age"), path + ".max-age") : null;
+        if (node.has("max-age")) {
+            policy.maxAge(duration(node.get("max-age"), path + ".max-age"));
+        }
         try {
-            return new RetryPolicy(delays, schedule, backoff, maxAttempts, maxAge,
-                    classNames(node.path("retry-on"), path + ".retry-on"),
-                    classNames(node.path("permanent-on"), path + ".permanent-on"));
+            return policy.build();
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path, e.getMessage());
         }
@@ -401,11 +495,13 @@ final class ConfigReader {
         }
     }
 
-    private static void checkKeys(JsonNode node, String path, Set<String> known) {
+    /** Records every unknown key under {@code node}; the known ones are still read. */
+    private void checkKeys(JsonNode node, String path, Set<String> known) {
         node.fieldNames().forEachRemaining(k -> {
             if (!known.contains(k)) {
-                throw new ConfigException(path.isEmpty() ? k : path + "." + k,
+                ConfigException e = new ConfigException(path.isEmpty() ? k : path + "." + k,
                         "unknown setting; expected one of " + new java.util.TreeSet<>(known));
+                problems.putIfAbsent(e.getMessage(), e);
             }
         });
     }

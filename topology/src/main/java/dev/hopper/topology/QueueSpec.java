@@ -26,6 +26,9 @@ import org.jspecify.annotations.Nullable;
  *     cluster nodes get a replica when the queue is created; 0 for the broker's default. Applies at creation
  *     only: an existing queue keeps its members whatever this says ({@code topology verify} reports queues with
  *     fewer members than this)
+ * @param deadRetention how long a dead letter stays in {@code Q.dead} before the broker drops it
+ *     ({@code x-message-ttl} on the dead queue, {@code dead: {retention: 7d}} in hopper.yml); null (the default)
+ *     keeps dead letters until they are replayed or purged
  */
 public record QueueSpec(
         String name,
@@ -41,7 +44,8 @@ public record QueueSpec(
         LockSpec lock,
         @Nullable BreakerSpec breaker,
         int rateLimit,
-        int quorumGroupSize) {
+        int quorumGroupSize,
+        @Nullable Duration deadRetention) {
 
     /** The broker's default consumer_timeout; a handler must finish (or be timed out) well before it. */
     public static final Duration BROKER_CONSUMER_TIMEOUT = Duration.ofMinutes(30);
@@ -80,6 +84,12 @@ public record QueueSpec(
         }
         if (maxBodyBytes < 1) {
             throw new IllegalArgumentException("max-body-bytes must be >= 1, was " + maxBodyBytes);
+        }
+        if (deadRetention != null && (deadRetention.isNegative() || deadRetention.isZero()
+                || deadRetention.toMillis() > Integer.MAX_VALUE)) {
+            // x-message-ttl is a 32-bit millisecond count on the broker.
+            throw new IllegalArgumentException("dead retention must be between 1ms and 24d, was "
+                    + DurationText.format(deadRetention));
         }
         if (rateLimit < 0) {
             throw new IllegalArgumentException("rate-limit must be >= 1 (or absent for no limit), was " + rateLimit);
@@ -123,6 +133,7 @@ public record QueueSpec(
         b.breaker = breaker;
         b.rateLimit = rateLimit;
         b.quorumGroupSize = quorumGroupSize;
+        b.deadRetention = deadRetention;
         return b;
     }
 
@@ -142,6 +153,7 @@ public record QueueSpec(
         private @Nullable BreakerSpec breaker;
         private int rateLimit;
         private int quorumGroupSize;
+        private @Nullable Duration deadRetention;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -218,6 +230,12 @@ public record QueueSpec(
             return this;
         }
 
+        /** How long dead letters stay in {@code Q.dead}; null (the default) until replayed or purged. */
+        public Builder deadRetention(@Nullable Duration retention) {
+            this.deadRetention = retention;
+            return this;
+        }
+
         public QueueSpec build() {
             List<DelayTier> effective = tiers;
             if (effective.isEmpty()) {
@@ -226,7 +244,7 @@ public record QueueSpec(
                 effective = List.copyOf(implied);
             }
             return new QueueSpec(name, effective, retry, typeRetry, deliveryLimit, poisonAfter, concurrency,
-                    prefetch, handlerTimeout, maxBodyBytes, lock, breaker, rateLimit, quorumGroupSize);
+                    prefetch, handlerTimeout, maxBodyBytes, lock, breaker, rateLimit, quorumGroupSize, deadRetention);
         }
     }
 }

@@ -98,6 +98,99 @@ public record RetryPolicy(
         return new RetryPolicy(delays, schedule, backoff, maxAttempts, maxAge, retryOn, classNames);
     }
 
+    /** A builder: without a form set, the default delays; see {@link Builder} for the other defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this policy. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.delays = new ArrayList<>(delays);
+        b.schedule = new ArrayList<>(schedule);
+        b.backoff = backoff;
+        b.maxAttempts = maxAttempts;
+        b.maxAge = maxAge;
+        b.retryOn = new ArrayList<>(retryOn);
+        b.permanentOn = new ArrayList<>(permanentOn);
+        return b;
+    }
+
+    /**
+     * Builds a {@link RetryPolicy}; set exactly one form ({@link #delays}, {@link #schedule}/{@link #step},
+     * {@link #backoff}), or none for the default delays. Defaults: max-attempts 8 (unlimited for a schedule, which
+     * ends at its last step's age instead), no max-age (a schedule's last step for a schedule), no retry-on or
+     * permanent-on classes. Not thread-safe.
+     */
+    public static final class Builder {
+        private List<Duration> delays = new ArrayList<>();
+        private List<ScheduleStep> schedule = new ArrayList<>();
+        private @Nullable Backoff backoff;
+        private @Nullable Integer maxAttempts;
+        private @Nullable Duration maxAge;
+        private List<String> retryOn = new ArrayList<>();
+        private List<String> permanentOn = new ArrayList<>();
+
+        private Builder() {}
+
+        /** Wait these delays before attempts 2, 3, ...; the last one repeats. */
+        public Builder delays(List<Duration> values) {
+            this.delays = new ArrayList<>(values);
+            return this;
+        }
+
+        public Builder delays(Duration... values) {
+            return delays(List.of(values));
+        }
+
+        /** An age schedule, e.g. every 5m until 1h, then every 1h until 24h. */
+        public Builder schedule(List<ScheduleStep> steps) {
+            this.schedule = new ArrayList<>(steps);
+            return this;
+        }
+
+        /** Adds one schedule step: retry {@code every} until {@code until} since the first attempt. */
+        public Builder step(Duration until, Duration every) {
+            this.schedule.add(new ScheduleStep(until, every));
+            return this;
+        }
+
+        public Builder backoff(@Nullable Backoff value) {
+            this.backoff = value;
+            return this;
+        }
+
+        public Builder maxAttempts(int n) {
+            this.maxAttempts = n;
+            return this;
+        }
+
+        public Builder maxAge(@Nullable Duration age) {
+            this.maxAge = age;
+            return this;
+        }
+
+        /** Only these exception classes (full names) are retried; any other failure is permanent. */
+        public Builder retryOn(List<String> classNames) {
+            this.retryOn = new ArrayList<>(classNames);
+            return this;
+        }
+
+        /** These exception classes (full names) are dead-lettered at once. */
+        public Builder permanentOn(List<String> classNames) {
+            this.permanentOn = new ArrayList<>(classNames);
+            return this;
+        }
+
+        /** @throws IllegalArgumentException for conflicting or out-of-range settings */
+        public RetryPolicy build() {
+            List<Duration> d = delays.isEmpty() && schedule.isEmpty() && backoff == null ? DEFAULT.delays() : delays;
+            int attempts = maxAttempts != null ? maxAttempts
+                    : schedule.isEmpty() ? DEFAULT.maxAttempts() : Integer.MAX_VALUE;
+            return new RetryPolicy(d, schedule, backoff, attempts, maxAge, retryOn, permanentOn);
+        }
+    }
+
     public static RetryPolicy ofDelays(Duration... delays) {
         return new RetryPolicy(List.of(delays), List.of(), null, Math.max(1, delays.length + 1), null, List.of(), List.of());
     }

@@ -95,13 +95,18 @@ public final class Topology {
     public static final int DEAD_QUEUE_DELIVERY_LIMIT = 1_000_000_000;
 
     /**
-     * Arguments of the dead-letter queue {@code Q.dead}: no TTL, dead letters stay until replayed or purged, and a
-     * huge explicit {@code x-delivery-limit} ({@link #DEAD_QUEUE_DELIVERY_LIMIT}), never absent and never -1.
+     * Arguments of the dead-letter queue {@code Q.dead}: a huge explicit {@code x-delivery-limit}
+     * ({@link #DEAD_QUEUE_DELIVERY_LIMIT}), never absent and never -1; without a {@link QueueSpec#deadRetention()}
+     * no TTL, so dead letters stay until replayed or purged; with one, {@code x-message-ttl} (the queue has no
+     * dead-letter exchange, so an expired dead letter is dropped).
      */
-    public static Map<String, Object> deadQueueArguments() {
+    public static Map<String, Object> deadQueueArguments(QueueSpec q) {
         Map<String, Object> a = new LinkedHashMap<>();
         a.put("x-queue-type", "quorum");
         a.put("x-delivery-limit", DEAD_QUEUE_DELIVERY_LIMIT);
+        if (q.deadRetention() != null) {
+            a.put("x-message-ttl", q.deadRetention().toMillis());
+        }
         return a;
     }
 
@@ -117,7 +122,7 @@ public final class Topology {
                 // Retry copies are published to the tier queue by name (default exchange): no binding needed.
                 out.add(BrokerObject.queue(q.retryQueue(t), replicated(retryQueueArguments(q, t), q), null, null));
             }
-            out.add(BrokerObject.queue(q.deadQueue(), replicated(deadQueueArguments(), q), QueueNames.DEAD_EXCHANGE,
+            out.add(BrokerObject.queue(q.deadQueue(), replicated(deadQueueArguments(q), q), QueueNames.DEAD_EXCHANGE,
                     q.name()));
         }
         return out;

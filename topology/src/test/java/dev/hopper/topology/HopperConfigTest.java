@@ -89,9 +89,12 @@ class HopperConfigTest {
         "queues: {uploads: {rate-limit: 2.5}}|queues.uploads.rate-limit: \"2.5\" is not a whole number",
         "queues: {uploads.dead: {}}|queues.uploads.dead: 'uploads.dead' looks like a retry or dead queue; name the work queue itself",
         "queues: []|queues: at least one queue is required",
-        "queue: [uploads]|queue: unknown setting; expected one of [coordination, defaults, queues]",
+        "queue: [uploads]|2 problems: queue: unknown setting; expected one of [coordination, defaults, queues]; queues: at least one queue is required",
         "{defaults: {prefetch: -1}, queues: [a]}|defaults.prefetch: must be >= 1, was -1",
         "queues: {uploads: {retry: {permanent-on: [not-a-class]}}}|queues.uploads.retry.permanent-on[0]: \"not-a-class\" is not a class name",
+        "queues: {uploads: {dead: {retention: 7}}}|queues.uploads.dead.retention: 7 has no unit; write it like 30s, 5m, 1h",
+        "queues: {uploads: {dead: {retention: 30d}}}|queues.uploads.dead.retention: must be between 1ms and 24d (the broker's x-message-ttl is a 32-bit millisecond count), was 30d",
+        "queues: {uploads: {dead: {keep: 7d}}}|queues.uploads.dead.keep: unknown setting; expected one of [retention]",
     })
     void invalidValuesAreReportedWithTheirPath(String yaml, String message) {
         assertThatThrownBy(() -> HopperConfig.parse(yaml))
@@ -157,5 +160,50 @@ class HopperConfigTest {
                 .hasMessageContaining("prefetch (4) must be >= concurrency (8)");
         assertThatThrownBy(() -> HopperConfig.of(List.of(QueueSpec.builder("q").build(), QueueSpec.builder("q").build())))
                 .hasMessageContaining("listed twice");
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() {
+        String yaml = """
+                coordination: {timeout: soon}
+                queues:
+                  uploads: {concurrency: 0, retry: {max_attempts: 3, delays: [5 minutes]}, colour: blue}
+                  hooks: {handler-timeout: 30}
+                """;
+        assertThatThrownBy(() -> HopperConfig.parse(yaml))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems())
+                        .extracting(Throwable::getMessage)
+                        .containsExactlyInAnyOrder(
+                                "coordination.timeout: \"soon\" is not a duration like 500ms, 30s, 5m, 1h, 1d",
+                                "queues.uploads.colour: unknown setting; expected one of [breaker, concurrency, dead, "
+                                        + "delivery-limit, handler-timeout, lock, max-body-bytes, poison-after, "
+                                        + "prefetch, rate-limit, retry, tiers, types]",
+                                "queues.uploads.concurrency: must be >= 1, was 0",
+                                "queues.uploads.retry.max_attempts: unknown setting; expected one of [backoff, delays, "
+                                        + "max-age, max-attempts, permanent-on, retry-on, schedule]",
+                                "queues.uploads.retry.delays[0]: \"5 minutes\" is not a duration like 500ms, 30s, 5m, "
+                                        + "1h, 1d",
+                                "queues.hooks.handler-timeout: 30 has no unit; write it like 30s, 5m, 1h"))
+                .hasMessageStartingWith("6 problems: ");
+    }
+
+    @Test
+    void aBadDefaultIsReportedOnceNotPerQueue() {
+        assertThatThrownBy(() -> HopperConfig.parse("{defaults: {prefetch: -1}, queues: [a, b, c]}"))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).hasSize(1))
+                .hasMessage("defaults.prefetch: must be >= 1, was -1");
+    }
+
+    @Test
+    void deadRetentionBecomesTheDeadQueuesMessageTtl() {
+        HopperConfig c = HopperConfig.parse("{defaults: {dead: {retention: 7d}}, queues: {a: {}, b: {dead: {retention: 12h}}, c: {dead: null}}}");
+        assertThat(c.requireQueue("a").deadRetention()).isEqualTo(Duration.ofDays(7));
+        assertThat(c.requireQueue("b").deadRetention()).isEqualTo(Duration.ofHours(12));
+        assertThat(c.requireQueue("c").deadRetention()).isNull();
+        assertThat(Topology.deadQueueArguments(c.requireQueue("a")))
+                .containsEntry("x-message-ttl", Duration.ofDays(7).toMillis());
+        assertThat(Topology.deadQueueArguments(HopperConfig.parse("queues: [q]").requireQueue("q")))
+                .doesNotContainKey("x-message-ttl");
+        assertThat(c.requireQueue("b").toBuilder().build()).isEqualTo(c.requireQueue("b"));
     }
 }

@@ -48,7 +48,7 @@ class TopologyIT {
                 for (DelayTier t : tiers) {
                     assertEquivalent(c, q.retryQueue(t), Topology.retryQueueArguments(q, t));
                 }
-                assertEquivalent(c, q.deadQueue(), Topology.deadQueueArguments());
+                assertEquivalent(c, q.deadQueue(), Topology.deadQueueArguments(q));
             }
             Map<String, Object> ttl2s = new java.util.HashMap<>(Topology.retryQueueArguments(a, tiers.get(1)));
             ttl2s.put("x-message-ttl", 9999);

@@ -64,4 +64,28 @@ class TopologyMismatchIT {
             assertThatThrownBy(() -> passive.queueDeclarePassive(q.deadQueue())).isInstanceOf(java.io.IOException.class);
         }
     }
+
+    @Test
+    void verifyFindsADeadQueueDeclaredWithoutItsRetentionAndDeclareKeepsItsLetters(TestBroker broker,
+            TestQueues queues) throws Exception {
+        QueueSpec before = queues.track(QueueSpec.builder(queues.name("retention"))
+                .tiers(List.of(DelayTier.parse("1s"))).build());
+        QueueSpec after = before.toBuilder().deadRetention(java.time.Duration.ofDays(7)).build();
+        try (Connection c = broker.connect("topology-retention-it")) {
+            new Topology(HopperConfig.of(List.of(before))).declare(c);
+            Channel ch = c.createChannel();
+            ch.confirmSelect();
+            ch.basicPublish("", before.deadQueue(), new AMQP.BasicProperties(), "dead".getBytes());
+            ch.waitForConfirmsOrDie(10_000);
+
+            VerificationReport report = new Topology(HopperConfig.of(List.of(after))).verify(c);
+            assertThat(report.problems()).extracting(VerificationReport.Problem::describe).containsExactly(
+                    "queue '" + before.deadQueue() + "': x-message-ttl is not set, expected 604800000");
+            assertThatThrownBy(() -> new Topology(HopperConfig.of(List.of(after))).declare(c))
+                    .isInstanceOf(TopologyMismatchException.class).hasMessageContaining("x-message-ttl");
+            Channel check = c.createChannel();
+            assertThat(check.queueDeclarePassive(before.deadQueue()).getMessageCount()).isEqualTo(1);
+            check.close();
+        }
+    }
 }

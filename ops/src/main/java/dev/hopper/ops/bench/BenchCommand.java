@@ -1,6 +1,7 @@
 package dev.hopper.ops.bench;
 
 import dev.hopper.ops.cli.GlobalOptions;
+import dev.hopper.ops.cli.ProgressLine;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.topology.DurationText;
 import java.io.PrintWriter;
@@ -104,15 +105,18 @@ public final class BenchCommand implements Callable<Integer>, CommandGroup {
     @Override
     public Integer call() {
         BenchSettings settings = settings();
-        BenchReport report = new Benchmark(settings).run();
+        Benchmark benchmark = new Benchmark(settings);
+        BenchReport report;
+        try (ProgressLine progress = ProgressLine.onStderr(spec.commandLine().getErr())) {
+            progress.polling(benchmark::progress);
+            report = benchmark.run();
+        }
         PrintWriter out = spec.commandLine().getOut();
         ReportWriter.forJson(GlobalOptions.of(spec).json()).write(report, out);
         if (!report.clean()) {
-            spec.commandLine().getErr().println("hopper: the benchmark was not clean: " + report.published()
+            return GlobalOptions.of(spec).failure("the benchmark was not clean: " + report.published()
                     + " published, " + report.completed() + " completed, " + report.publishFailures()
                     + " publish failures, other outcomes " + report.otherOutcomes());
-            spec.commandLine().getErr().flush();
-            return 1;
         }
         return 0;
     }

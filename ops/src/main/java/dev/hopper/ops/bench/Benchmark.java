@@ -64,6 +64,17 @@ final class Benchmark {
         }
     }
 
+    /** For the progress line: what the run is doing and how many tasks completed so far. Any thread. */
+    String progress() {
+        WorkerSide w = running;
+        long n = w == null ? 0 : w.completed();
+        return "bench: " + phase + ", " + n + " tasks completed" + (settings.tasks() > 0 ? " of " + settings.tasks()
+                + (settings.warmup() > 0 && phase.equals("warm-up") ? " (warm-up " + settings.warmup() + ")" : "") : "");
+    }
+
+    private volatile @Nullable WorkerSide running;
+    private volatile String phase = "starting";
+
     private BenchReport measure(BenchQueue queue, ThreadCpuLedger ledger) {
         @Nullable CoordinationStore producerStore = null;
         @Nullable CoordinationStore workerStore = null;
@@ -89,15 +100,19 @@ final class Benchmark {
                 workers = new WorkerJvms(settings, queue);
             }
             workers.start();
+            running = workers;
             if (settings.warmup() > 0) {
+                phase = "warm-up";
                 PublisherPool.Stats warm = publishers.run(settings.warmup(), Duration.ZERO);
                 awaitCompletions(workers, warm.confirmed());
                 workers.resetMeasurements();
                 log.info("bench warm-up done tasks={}", warm.confirmed());
             }
+            phase = "measuring";
             Map<ThreadCpuLedger.Role, Long> cpu0 = ledger.sample();
             long process0 = ThreadCpuLedger.processCpuNanos();
             PublisherPool.Stats published = publishers.run();
+            phase = "all published, draining";
             awaitCompletions(workers, published.confirmed());
             Map<ThreadCpuLedger.Role, Long> cpu1 = ledger.sample();
             long processCpu = ThreadCpuLedger.processCpuNanos() - process0;

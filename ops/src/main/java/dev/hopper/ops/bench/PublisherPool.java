@@ -64,7 +64,7 @@ final class PublisherPool implements AutoCloseable {
         for (int i = 0; i < settings.publishers(); i++) {
             BrokerConfig bc = BrokerConfig.builder(settings.brokerUri())
                     .connectionName(ThreadCpuLedger.PUBLISHER_THREAD_PREFIX + "-" + i).build();
-            publishers.add(ledger.asPublisher(() -> TaskPublisher.builder().brokerConfig(bc).revisionStore(revisions)
+            publishers.add(ledger.asPublisher(() -> TaskPublisher.builder().broker(bc).revisionStore(revisions)
                     .build()));
         }
     }

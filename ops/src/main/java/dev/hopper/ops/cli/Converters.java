@@ -1,6 +1,7 @@
 package dev.hopper.ops.cli;
 
 import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.topology.UriRedactor;
 import dev.hopper.topology.DeadReason;
 import dev.hopper.topology.DurationText;
 import dev.hopper.topology.QueueNames;
@@ -53,7 +54,7 @@ public final class Converters {
             try {
                 return BrokerConfig.parseUri(value);
             } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(maskPassword(e.getMessage()));
+                throw new TypeConversionException(UriRedactor.redactText(e.getMessage()));
             }
         }
     }
@@ -66,11 +67,11 @@ public final class Converters {
             try {
                 uri = new URI(value.trim());
             } catch (URISyntaxException e) {
-                throw new TypeConversionException("'" + maskPassword(value) + "' is not a URI like "
+                throw new TypeConversionException("'" + UriRedactor.redactText(value) + "' is not a URI like "
                         + "redis://host:6379");
             }
             if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme()) || uri.getHost() == null) {
-                throw new TypeConversionException("'" + maskPassword(value) + "' is not a URI like "
+                throw new TypeConversionException("'" + UriRedactor.redactText(value) + "' is not a URI like "
                         + "redis://host:6379");
             }
             return uri;
@@ -100,13 +101,5 @@ public final class Converters {
                 throw new TypeConversionException(e.getMessage());
             }
         }
-    }
-
-    /**
-     * Masks whatever sits between {@code ://user:} and {@code @} in text that may not even parse as a URI, so
-     * a malformed value can still be echoed safely.
-     */
-    static String maskPassword(String text) {
-        return text.replaceAll("(://[^/:@\\s]*:)[^@\\s]*@", "$1***@");
     }
 }

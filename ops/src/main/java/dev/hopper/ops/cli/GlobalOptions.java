@@ -143,6 +143,18 @@ public final class GlobalOptions {
         return HopperConfig.of(List.of(loaded.requireQueue(queue)));
     }
 
+    /**
+     * Reports that the command failed after doing its work (some queues missing, some letters not replayed): one
+     * {@code hopper: message} line on stderr and, under {@code --json}, an {@code error} object on stdout, as for
+     * any other error.
+     *
+     * @return {@link ExitCodes#FAILURE}, for the command to return
+     */
+    public int failure(String message) {
+        HopperCommand.report(spec.commandLine(), message, ExitCodes.FAILURE, json, null);
+        return ExitCodes.FAILURE;
+    }
+
     /** Text or JSON lines on the subcommand's standard output, as {@code --json} says. */
     public Output output() {
         PrintWriter out = spec.commandLine().getOut();

@@ -1,9 +1,13 @@
 package dev.hopper.ops.cli;
 
 import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.topology.UriRedactor;
+import dev.hopper.topology.ConfigException;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.ServiceLoader;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
@@ -65,31 +69,45 @@ public final class HopperCommand {
         return cl;
     }
 
-    /** Runs the command with these streams and returns the exit code (0 ok, 1 failure, 2 usage). */
+    /**
+     * Runs the command with these streams and returns the exit code (0 ok, 1 failure, 2 usage). An error is one
+     * line on {@code err}; under {@code --json} it is also one JSON object on {@code out}
+     * ({@code {"error": "...", "exit_code": 1}}), so that a script reading stdout sees only JSON lines.
+     */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = commandLine();
         HopperCommand root = cl.getCommand();
         cl.setOut(out);
         cl.setErr(err);
+        // --json may be what failed to parse, or come after the bad option: look at the words too.
+        boolean jsonWord = java.util.Arrays.asList(args).contains("--json");
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            commandLine.getErr().println("hopper: " + oneLine(ex));
-            if (root.verbose) {
-                ex.printStackTrace(commandLine.getErr());
-            }
-            commandLine.getErr().flush();
-            return ExitCodes.FAILURE;
+            // A bad hopper.yml is a usage error like a bad flag: nothing was done, the input must change.
+            int code = ex instanceof ConfigException ? ExitCodes.USAGE : ExitCodes.FAILURE;
+            report(commandLine, oneLine(ex), code, root.json || jsonWord, root.verbose ? ex : null);
+            return code;
         });
         cl.setParameterExceptionHandler((ex, ignored) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println("hopper: " + oneLine(ex) + " (see '" + c.getCommandSpec().qualifiedName()
-                    + " --help')");
-            if (root.verbose) {
-                ex.printStackTrace(c.getErr());
-            }
-            c.getErr().flush();
+            report(c, oneLine(ex) + " (see '" + c.getCommandSpec().qualifiedName() + " --help')", ExitCodes.USAGE,
+                    root.json || jsonWord, root.verbose ? ex : null);
             return ExitCodes.USAGE;
         });
         return cl.execute(args);
+    }
+
+    static void report(CommandLine c, String message, int code, boolean json, @Nullable Throwable trace) {
+        c.getErr().println("hopper: " + message);
+        if (trace != null) {
+            trace.printStackTrace(c.getErr());
+        }
+        c.getErr().flush();
+        if (json) {
+            Map<String, Object> fields = new LinkedHashMap<>();
+            fields.put("error", message);
+            fields.put("exit_code", code);
+            new JsonLinesOutput(c.getOut()).record(fields);
+        }
     }
 
     /** The exception's message on one line (the class name when it has none), passwords in URIs masked. */
@@ -98,7 +116,7 @@ public final class HopperCommand {
         if (m == null || m.isBlank()) {
             m = ex.getClass().getSimpleName();
         }
-        return Converters.maskPassword(m.replaceAll("\\s*\\R\\s*", " ").trim());
+        return UriRedactor.redactText(m.replaceAll("\\s*\\R\\s*", " ").trim());
     }
 
     /** The global options as given on this command line; subcommands use {@link GlobalOptions#of}. */

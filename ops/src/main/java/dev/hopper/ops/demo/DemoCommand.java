@@ -99,34 +99,42 @@ public final class DemoCommand implements Callable<Integer>, CommandGroup {
                 .build();
         HopperConfig config = HopperConfig.of(List.of(spec));
         BrokerConfig broker = BrokerConfig.builder(global.uri()).connectionName("hopper-demo").build();
+        DemoShop shop = new DemoShop();
+        Narrator narrator = new Narrator(out, global.json() ? global.output() : null, spec, shop);
         try (BrokerConnection connection = BrokerConnection.open(broker)) {
-            out.println("Hopper demo on " + connection.redactedUri());
-            out.println();
+            narrator.line("Hopper demo on " + connection.redactedUri());
+            narrator.line("");
             new Topology(config).declare(connection.amqp());
             try {
-                return tour(out, connection, broker, spec, config);
+                return tour(narrator, shop, connection, broker, spec, config);
             } finally {
                 if (keep) {
-                    out.println("Kept the queues of " + queue + " (delete them with your broker's tools).");
+                    narrator.line("Kept the queues of " + queue + " (delete them with your broker's tools).");
                 } else {
                     deleteQueues(connection, spec);
-                    out.println("Deleted the demo's queues (run with --keep to keep them).");
+                    narrator.line("Deleted the demo's queues (run with --keep to keep them).");
                 }
+                narrator.record("cleanup", Map.of("queue", queue, "kept", keep));
                 out.flush();
             }
         }
     }
 
-    private int tour(PrintWriter out, BrokerConnection connection, BrokerConfig broker, QueueSpec spec,
-            HopperConfig config) throws Exception {
+    private int tour(Narrator narrator, DemoShop shop, BrokerConnection connection, BrokerConfig broker,
+            QueueSpec spec, HopperConfig config) throws Exception {
         String queue = spec.name();
-        out.println("Declared work queue " + queue + ", delay queues " + spec.tiers().stream()
+        narrator.line("Declared work queue " + queue + ", delay queues " + spec.tiers().stream()
                 .map(spec::retryQueue).collect(Collectors.joining(" and ")) + ", dead-letter queue "
                 + spec.deadQueue() + ".");
-        out.println("Retry policy: wait " + spec.retry().delays().stream().map(DurationText::format)
+        narrator.line("Retry policy: wait " + spec.retry().delays().stream().map(DurationText::format)
                 .collect(Collectors.joining(", then ")) + "; at most " + spec.retry().maxAttempts() + " attempts.");
-        DemoShop shop = new DemoShop();
-        Narrator narrator = new Narrator(out, spec, shop);
+        Map<String, Object> declared = new java.util.LinkedHashMap<>();
+        declared.put("queue", queue);
+        declared.put("retry_queues", spec.tiers().stream().map(spec::retryQueue).toList());
+        declared.put("dead_queue", spec.deadQueue());
+        declared.put("retry_delays", spec.retry().delays().stream().map(DurationText::format).toList());
+        declared.put("max_attempts", spec.retry().maxAttempts());
+        narrator.record("declared", declared);
         Worker.Builder wb = Worker.builder().broker(BrokerConfig.builder(broker.uri()).connectionName("hopper-demo-worker")
                 .build()).config(config).listener(narrator).drainTimeout(Duration.ofSeconds(5));
         shop.register(wb);
@@ -141,13 +149,13 @@ public final class DemoCommand implements Callable<Integer>, CommandGroup {
                         Clock.systemUTC().instant(), body);
                 confirmed(publisher.publish(QueueNames.TASKS_EXCHANGE, queue, EnvelopeCodec.properties(e), body));
             }
-            out.println("Published " + total + " tasks: " + DemoShop.TASKS.stream().map(Map.Entry::getKey)
-                    .collect(Collectors.groupingBy(t -> t, java.util.LinkedHashMap::new, Collectors.counting()))
-                    .entrySet().stream().map(en -> en.getValue() + " " + en.getKey())
-                    .collect(Collectors.joining(", ")) + ".");
-            out.println();
-            out.println("An in-process worker runs them, one at a time; each line is one run:");
-            out.flush();
+            Map<String, Long> byType = DemoShop.TASKS.stream().map(Map.Entry::getKey)
+                    .collect(Collectors.groupingBy(t -> t, java.util.LinkedHashMap::new, Collectors.counting()));
+            narrator.line("Published " + total + " tasks: " + byType.entrySet().stream()
+                    .map(en -> en.getValue() + " " + en.getKey()).collect(Collectors.joining(", ")) + ".");
+            narrator.line("");
+            narrator.line("An in-process worker runs them, one at a time; each line is one run:");
+            narrator.record("published", Map.of("tasks", total, "types", byType));
 
             awaitOrFail(() -> narrator.succeeded.get() + narrator.dead.get() >= total, FIRST_ROUND,
                     "the tasks did not settle within " + DurationText.format(FIRST_ROUND), narrator);
@@ -160,6 +168,13 @@ public final class DemoCommand implements Callable<Integer>, CommandGroup {
             narrator.line(spec.deadQueue() + " holds " + dead.size() + " dead letter" + (dead.size() == 1 ? "" : "s")
                     + ":");
             for (DeadLetter d : dead) {
+                Map<String, Object> letter = new java.util.LinkedHashMap<>();
+                letter.put("type", d.type());
+                letter.put("id", d.messageId());
+                letter.put("reason", d.reason());
+                letter.put("attempts", d.attempt());
+                letter.put("error", d.errorMessage());
+                narrator.record("dead_letter", letter);
                 narrator.line(String.format("  %-14s id %s  reason %-9s after %d attempt%s  error \"%s\"", d.type(),
                         shortId(d.messageId()), d.reason(), d.attempt(), d.attempt() == 1 ? "" : "s",
                         Headers.truncate(String.valueOf(d.errorMessage()), 60)));
@@ -177,6 +192,14 @@ public final class DemoCommand implements Callable<Integer>, CommandGroup {
             }
             awaitOrFail(() -> narrator.succeeded.get() >= total, AFTER_REPLAY,
                     "the replayed tasks did not complete within " + DurationText.format(AFTER_REPLAY), narrator);
+            Map<String, Object> summary = new java.util.LinkedHashMap<>();
+            summary.put("published", total);
+            summary.put("succeeded", narrator.succeeded.get());
+            summary.put("succeeded_before_replay", firstRoundSucceeded);
+            summary.put("retries", retries);
+            summary.put("dead_lettered", dead.size());
+            summary.put("replayed", replay.replayed());
+            narrator.record("summary", summary);
             narrator.line("");
             narrator.line("Summary: published " + total + ", succeeded " + narrator.succeeded.get() + " ("
                     + firstRoundSucceeded + " before the replay, " + (narrator.succeeded.get() - firstRoundSucceeded)

@@ -5,16 +5,22 @@ import dev.hopper.consumer.WorkerListener;
 import dev.hopper.topology.DelayTier;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.RetryPolicy;
+import dev.hopper.ops.cli.Output;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Prints one line per settled run of the demo's worker (type, attempt, what happened, where the task went) and
- * counts outcomes. Runs on worker threads; printing is synchronized so lines never interleave.
+ * counts outcomes; under {@code --json}, one {@code {"event": "run", ...}} object per run instead, and the tour's
+ * sentences are left out. Runs on worker threads; printing is synchronized so lines never interleave.
  */
 final class Narrator implements WorkerListener {
     private final PrintWriter out;
+    private final @Nullable Output json;
     private final QueueSpec spec;
     private final DemoShop shop;
     final AtomicInteger succeeded = new AtomicInteger();
@@ -22,8 +28,10 @@ final class Narrator implements WorkerListener {
     final AtomicInteger dead = new AtomicInteger();
     private volatile boolean replaying;
 
-    Narrator(PrintWriter out, QueueSpec spec, DemoShop shop) {
+    /** @param json the JSON-lines output under {@code --json}, else null for text */
+    Narrator(PrintWriter out, @Nullable Output json, QueueSpec spec, DemoShop shop) {
         this.out = out;
+        this.json = json;
         this.spec = spec;
         this.shop = shop;
     }
@@ -48,7 +56,17 @@ final class Narrator implements WorkerListener {
             what = e.outcome().tagValue();
         }
         synchronized (this) {
-            line(String.format("  %-14s attempt %d  %s", e.type(), Math.max(1, e.attempts()), what));
+            if (json != null) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("event", "run");
+                m.put("type", e.type());
+                m.put("attempt", Math.max(1, e.attempts()));
+                m.put("outcome", e.outcome().tagValue());
+                m.put("detail", what);
+                json.record(m);
+            } else {
+                line(String.format("  %-14s attempt %d  %s", e.type(), Math.max(1, e.attempts()), what));
+            }
             // Counted after printing: the demo moves on when the counts say so, and its lines must come after.
             if (counter != null) {
                 counter.incrementAndGet();
@@ -71,8 +89,23 @@ final class Narrator implements WorkerListener {
         return DelayTier.pick(spec.tiers(), wanted);
     }
 
+    /** A sentence of the tour; left out under {@code --json}. */
     synchronized void line(String text) {
+        if (json != null) {
+            return;
+        }
         out.println(text);
         out.flush();
+    }
+
+    /** A fact of the tour as a JSON object with an {@code event} field; printed only under {@code --json}. */
+    synchronized void record(String event, Map<String, ?> fields) {
+        if (json == null) {
+            return;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("event", event);
+        m.putAll(fields);
+        json.record(m);
     }
 }

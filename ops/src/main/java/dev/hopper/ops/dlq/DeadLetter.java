@@ -96,6 +96,11 @@ public record DeadLetter(
         }
     }
 
+    /** The entity key ({@code x-hopper-key}), or null for an unkeyed task or an unreadable header. */
+    public @Nullable String key() {
+        return HeaderValues.display(properties.getHeaders(), Headers.KEY).filter(k -> !k.isBlank()).orElse(null);
+    }
+
     /** The group this dead letter belongs to: same reason, error class and top stack frame. */
     public String groupId() {
         return DeadLetterGroups.groupId(reason, errorClass, topFrame);

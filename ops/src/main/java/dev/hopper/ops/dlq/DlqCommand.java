@@ -6,20 +6,11 @@ import dev.hopper.ops.cli.GlobalOptions;
 import dev.hopper.ops.cli.Output;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.ops.cli.Operator;
+import dev.hopper.ops.cli.ProgressLine;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.hopper.ops.dlq.DeadLetter;
-import dev.hopper.ops.dlq.DeadLetterBrowser;
-import dev.hopper.ops.dlq.DeadLetterGroups;
-import dev.hopper.ops.dlq.DeadLetterImporter;
-import dev.hopper.ops.dlq.DeadLetterJson;
-import dev.hopper.ops.dlq.DeadLetterPurger;
-import dev.hopper.ops.dlq.DeadLetterReplayer;
-import dev.hopper.ops.dlq.DlqFilter;
-import dev.hopper.ops.dlq.ReplayReport;
-import dev.hopper.ops.dlq.ReplayRequest;
-import dev.hopper.ops.dlq.ScanReport;
 import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueNames;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -75,6 +66,10 @@ public final class DlqCommand implements CommandGroup {
         @Option(names = "--type", paramLabel = "TYPE", description = "Only this task type.")
         @Nullable String type;
 
+        @Option(names = "--key", paramLabel = "KEY", description = "Only this entity key (x-hopper-key), e.g. "
+                + "repo:42: every dead letter of one entity.")
+        @Nullable String key;
+
         @Option(names = "--reason", paramLabel = "REASON", converter = Converters.DeadReasonConverter.class,
                 description = "Only this dead reason: exhausted, permanent, malformed, unknown-type, poison, "
                         + "lock-timeout, hop-limit.")
@@ -94,13 +89,68 @@ public final class DlqCommand implements CommandGroup {
 
         @Option(names = "--limit", paramLabel = "N", description = "At most N matching dead letters.")
         @Nullable Integer limit;
+    }
 
-        DlqFilter filter(CommandSpec spec) {
-            if (limit != null && limit < 1) {
-                throw new ParameterException(spec.commandLine(), "--limit must be at least 1, was " + limit);
+    /**
+     * What every selecting verb ({@code list}, {@code replay}, {@code purge}, {@code export}, {@code groups})
+     * shares: {@code --queue}, the filters, and how it connects, reports and checks a group id.
+     */
+    static final class Selection {
+        @Spec(Spec.Target.MIXEE)
+        CommandSpec spec;
+        @Mixin
+        QueueOption queueOption;
+        @Mixin
+        FilterOptions filters;
+
+        String queue() {
+            return queueOption.queue;
+        }
+
+        DlqFilter filter() {
+            if (filters.limit != null && filters.limit < 1) {
+                throw new ParameterException(spec.commandLine(), "--limit must be at least 1, was " + filters.limit);
             }
-            return DlqFilter.builder().ids(ids).type(type).reason(reason).errorClass(errorClass)
-                    .olderThan(olderThan).group(group).limit(limit == null ? DlqFilter.NO_LIMIT : limit).build();
+            return DlqFilter.builder().ids(filters.ids).type(filters.type).key(filters.key).reason(filters.reason)
+                    .errorClass(filters.errorClass).olderThan(filters.olderThan).group(filters.group)
+                    .limit(filters.limit == null ? DlqFilter.NO_LIMIT : filters.limit).build();
+        }
+
+        GlobalOptions global() {
+            return GlobalOptions.of(spec);
+        }
+
+        BrokerConnection connect(String connectionName) {
+            return BrokerConnection.open(global().brokerConfig(connectionName));
+        }
+
+        void warn(ScanReport report) {
+            DlqCommand.warn(spec, report);
+        }
+
+        /**
+         * When {@code --group} selected nothing because no dead letter of the queue is in that group (a typo, or a
+         * group id from another queue), fails naming the groups that exist: an empty result would look like
+         * success.
+         *
+         * @throws HopperException (exit 1) for an unknown group
+         */
+        void requireKnownGroup(BrokerConnection c, ScanReport report) {
+            String group = filters.group;
+            if (group == null || report.matched() > 0) {
+                return;
+            }
+            DeadLetterGroups groups = new DeadLetterGroups();
+            new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT).browse(queue(), DlqFilter.ALL, groups::add);
+            if (groups.groups().stream().anyMatch(g -> g.id().equals(group))) {
+                return;
+            }
+            List<String> known = new ArrayList<>();
+            for (DeadLetterGroups.Group g : groups.groups()) {
+                known.add(g.id() + " (" + g.count() + " " + g.reason() + " " + g.errorClass() + ")");
+            }
+            throw new HopperException("no such group '" + group + "' in " + report.deadQueue() + "; "
+                    + (known.isEmpty() ? "it has no dead letters" : "its groups are " + String.join(", ", known)));
         }
     }
 
@@ -129,28 +179,24 @@ public final class DlqCommand implements CommandGroup {
     @Command(mixinStandardHelpOptions = true, name = "list", description = "List dead letters in queue order; nothing is removed or reordered.",
             footerHeading = "%nExample:%n", footer = "  hopper dlq list --queue uploads --reason exhausted --limit 20")
     static final class ListLetters implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
         @Mixin
-        QueueOption queue;
-        @Mixin
-        FilterOptions filters;
+        Selection sel;
 
         @Override
         public Integer call() {
-            GlobalOptions root = GlobalOptions.of(spec);
-            DlqFilter filter = filters.filter(spec);
+            DlqFilter filter = sel.filter();
             List<Map<String, ?>> rows = new ArrayList<>();
             ScanReport report;
-            try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-dlq-list"))) {
+            try (BrokerConnection c = sel.connect("hopper-dlq-list")) {
                 report = new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT)
-                        .browse(queue.queue, filter, d -> rows.add(summaryRow(d)));
+                        .browse(sel.queue(), filter, d -> rows.add(summaryRow(d)));
+                sel.requireKnownGroup(c, report);
             }
-            Output out = GlobalOptions.of(spec).output();
+            Output out = sel.global().output();
             out.table(LIST_COLUMNS, rows);
             out.note(report.matched() + " of " + report.depth() + " dead letters in " + report.deadQueue()
                     + " (filter: " + filter.describe() + ")");
-            warn(spec, report);
+            sel.warn(report);
             return ExitCodes.OK;
         }
     }
@@ -168,14 +214,13 @@ public final class DlqCommand implements CommandGroup {
 
         @Override
         public Integer call() {
-            GlobalOptions root = GlobalOptions.of(spec);
             DeadLetter letter;
-            try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-dlq-show"))) {
+            try (BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-dlq-show"))) {
                 letter = new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT).find(queue.queue, id)
                         .orElse(null);
             }
             if (letter == null) {
-                throw new dev.hopper.topology.HopperException("no dead letter with id '" + id + "' in "
+                throw new HopperException("no dead letter with id '" + id + "' in "
                         + QueueNames.deadQueue(queue.queue) + "; list them with 'hopper dlq list --queue "
                         + queue.queue + "'");
             }
@@ -201,12 +246,8 @@ public final class DlqCommand implements CommandGroup {
             footer = {"  hopper dlq replay --queue uploads --group 3fa2c1d0 --dry-run",
                     "  hopper dlq replay --queue uploads --reason exhausted --reset-attempts --rate 50"})
     static final class Replay implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
         @Mixin
-        QueueOption queue;
-        @Mixin
-        FilterOptions filters;
+        Selection sel;
 
         @Option(names = "--to", paramLabel = "QUEUE", converter = Converters.WorkQueueConverter.class,
                 description = "Replay into this work queue instead of each message's origin queue.")
@@ -223,25 +264,23 @@ public final class DlqCommand implements CommandGroup {
 
         @Override
         public Integer call() {
-            GlobalOptions root = GlobalOptions.of(spec);
             if (rate != null && rate < 1) {
-                throw new ParameterException(spec.commandLine(), "--rate must be at least 1, was " + rate);
+                throw new ParameterException(sel.spec.commandLine(), "--rate must be at least 1, was " + rate);
             }
-            ReplayRequest request = ReplayRequest.builder(queue.queue).filter(filters.filter(spec)).to(to)
+            ReplayRequest request = ReplayRequest.builder(sel.queue()).filter(sel.filter()).to(to)
                     .resetAttempts(resetAttempts).dryRun(dryRun).ratePerSecond(rate == null ? 0 : rate).build();
-            PrintWriter err = spec.commandLine().getErr();
-            TtyProgress progress = System.console() != null ? new TtyProgress(err, System::nanoTime) : null;
+            PrintWriter err = sel.spec.commandLine().getErr();
+            TtyProgress progress = new TtyProgress(ProgressLine.onStderr(err));
             ReplayReport report;
-            try (BrokerConnection consume = BrokerConnection.open(root.brokerConfig("hopper-dlq-replay"));
-                    BrokerConnection publish = BrokerConnection.open(root.brokerConfig("hopper-dlq-replay-publish"))) {
+            try (BrokerConnection consume = sel.connect("hopper-dlq-replay");
+                    BrokerConnection publish = sel.connect("hopper-dlq-replay-publish")) {
                 report = new DeadLetterReplayer(consume, publish, Clock.systemUTC(), IDLE_TIMEOUT, Operator.name())
-                        .replay(request, progress == null ? DeadLetterReplayer.Progress.NONE : progress);
+                        .replay(request, progress);
+                sel.requireKnownGroup(consume, report.scan());
             } finally {
-                if (progress != null) {
-                    progress.finish();
-                }
+                progress.finish();
             }
-            Output out = GlobalOptions.of(spec).output();
+            Output out = sel.global().output();
             ScanReport scan = report.scan();
             Map<String, Object> fields = new LinkedHashMap<>();
             fields.put("dry_run", dryRun);
@@ -268,12 +307,10 @@ public final class DlqCommand implements CommandGroup {
                         + scan.deadQueue() + " " + destinations(report) + " (filter: "
                         + request.filter().describe() + ")", fields);
             }
-            warn(spec, scan);
+            sel.warn(scan);
             if (!report.ok()) {
-                err.println("hopper: " + report.failed() + " dead letter(s) not replayed and left in "
+                return sel.global().failure(report.failed() + " dead letter(s) not replayed and left in "
                         + scan.deadQueue() + ": " + report.firstFailure());
-                err.flush();
-                return ExitCodes.FAILURE;
             }
             return ExitCodes.OK;
         }
@@ -292,36 +329,32 @@ public final class DlqCommand implements CommandGroup {
             + "letters on its own; purge with --older-than is how retention is done.",
             footerHeading = "%nExample:%n", footer = "  hopper dlq purge --queue uploads --older-than 7d --yes")
     static final class Purge implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
         @Mixin
-        QueueOption queue;
-        @Mixin
-        FilterOptions filters;
+        Selection sel;
 
         @Option(names = "--yes", description = "Confirm the deletion.")
         boolean yes;
 
         @Override
         public Integer call() {
-            GlobalOptions root = GlobalOptions.of(spec);
-            DlqFilter filter = filters.filter(spec);
+            DlqFilter filter = sel.filter();
             if (!yes) {
-                throw new ParameterException(spec.commandLine(), "purge deletes dead letters for good; add --yes "
+                throw new ParameterException(sel.spec.commandLine(), "purge deletes dead letters for good; add --yes "
                         + "to confirm (preview with 'hopper dlq list' and the same filters)");
             }
             ScanReport report;
-            try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-dlq-purge"))) {
+            try (BrokerConnection c = sel.connect("hopper-dlq-purge")) {
                 report = new DeadLetterPurger(c, Clock.systemUTC(), IDLE_TIMEOUT, Operator.name())
-                        .purge(queue.queue, filter);
+                        .purge(sel.queue(), filter);
+                sel.requireKnownGroup(c, report);
             }
             Map<String, Object> fields = new LinkedHashMap<>();
             fields.put("dead_queue", report.deadQueue());
             fields.put("scanned", report.scanned());
             fields.put("purged", report.matched());
-            GlobalOptions.of(spec).output().result("purged " + report.matched() + " dead letters from " + report.deadQueue()
-                    + " (filter: " + filter.describe() + ")", fields);
-            warn(spec, report);
+            sel.global().output().result("purged " + report.matched() + " dead letters from "
+                    + report.deadQueue() + " (filter: " + filter.describe() + ")", fields);
+            sel.warn(report);
             return ExitCodes.OK;
         }
     }
@@ -330,27 +363,22 @@ public final class DlqCommand implements CommandGroup {
             + "base64 for non-JSON bodies) to a file or stdout. The dead queue is left as it was.",
             footerHeading = "%nExample:%n", footer = "  hopper dlq export --queue uploads --file uploads-dead.jsonl")
     static final class Export implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
         @Mixin
-        QueueOption queue;
-        @Mixin
-        FilterOptions filters;
+        Selection sel;
 
         @Option(names = "--file", paramLabel = "FILE", description = "Write here instead of stdout.")
         @Nullable Path file;
 
         @Override
         public Integer call() throws IOException {
-            GlobalOptions root = GlobalOptions.of(spec);
-            DlqFilter filter = filters.filter(spec);
+            DlqFilter filter = sel.filter();
             DeadLetterJson json = new DeadLetterJson();
-            Writer target = file == null ? spec.commandLine().getOut()
+            Writer target = file == null ? sel.spec.commandLine().getOut()
                     : Files.newBufferedWriter(file, StandardCharsets.UTF_8);
             ScanReport report;
-            try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-dlq-export"))) {
+            try (BrokerConnection c = sel.connect("hopper-dlq-export")) {
                 BufferedWriter w = new BufferedWriter(target);
-                report = new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT).browse(queue.queue, filter, d -> {
+                report = new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT).browse(sel.queue(), filter, d -> {
                     try {
                         w.write(json.toLine(d.properties(), d.body()));
                         w.write('\n');
@@ -359,6 +387,7 @@ public final class DlqCommand implements CommandGroup {
                     }
                 });
                 w.flush();
+                sel.requireKnownGroup(c, report);
             } catch (UncheckedIOException e) {
                 throw new IOException("cannot write " + (file == null ? "stdout" : file) + ": "
                         + e.getCause().getMessage(), e.getCause());
@@ -371,16 +400,16 @@ public final class DlqCommand implements CommandGroup {
                     + report.deadQueue() + (file == null ? "" : " to " + file);
             if (file == null) {
                 // stdout carries the data: the summary goes to stderr.
-                spec.commandLine().getErr().println(text);
-                spec.commandLine().getErr().flush();
+                sel.spec.commandLine().getErr().println(text);
+                sel.spec.commandLine().getErr().flush();
             } else {
                 Map<String, Object> fields = new LinkedHashMap<>();
                 fields.put("dead_queue", report.deadQueue());
                 fields.put("exported", report.matched());
                 fields.put("file", file.toString());
-                GlobalOptions.of(spec).output().result(text, fields);
+                sel.global().output().result(text, fields);
             }
-            warn(spec, report);
+            sel.warn(report);
             return ExitCodes.OK;
         }
     }
@@ -405,7 +434,6 @@ public final class DlqCommand implements CommandGroup {
 
         @Override
         public Integer call() throws IOException {
-            GlobalOptions root = GlobalOptions.of(spec);
             DeadLetterImporter.Target target;
             if (into.equals("dead")) {
                 target = DeadLetterImporter.Target.DEAD;
@@ -416,7 +444,7 @@ public final class DlqCommand implements CommandGroup {
             }
             long n;
             try (java.io.InputStream in = file.equals("-") ? System.in : Files.newInputStream(Path.of(file));
-                    BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-dlq-import"))) {
+                    BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-dlq-import"))) {
                 n = new DeadLetterImporter(c, Operator.name()).importLines(in, queue.queue, target);
             } catch (java.nio.file.NoSuchFileException e) {
                 throw new IOException("file " + file + " does not exist", e);
@@ -436,21 +464,16 @@ public final class DlqCommand implements CommandGroup {
             + "largest first. Replay one group with 'hopper dlq replay --group ID'.",
             footerHeading = "%nExample:%n", footer = "  hopper dlq groups --queue uploads")
     static final class Groups implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
         @Mixin
-        QueueOption queue;
-        @Mixin
-        FilterOptions filters;
+        Selection sel;
 
         @Override
         public Integer call() {
-            GlobalOptions root = GlobalOptions.of(spec);
-            DlqFilter filter = filters.filter(spec);
+            DlqFilter filter = sel.filter();
             DeadLetterGroups groups = new DeadLetterGroups();
             ScanReport report;
-            try (BrokerConnection c = BrokerConnection.open(root.brokerConfig("hopper-dlq-groups"))) {
-                report = new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT).browse(queue.queue, filter,
+            try (BrokerConnection c = sel.connect("hopper-dlq-groups")) {
+                report = new DeadLetterBrowser(c, Clock.systemUTC(), IDLE_TIMEOUT).browse(sel.queue(), filter,
                         groups::add);
             }
             List<Map<String, ?>> rows = new ArrayList<>();
@@ -465,11 +488,11 @@ public final class DlqCommand implements CommandGroup {
                 m.put("last_failed_at", g.lastFailedAt());
                 rows.add(m);
             }
-            Output out = GlobalOptions.of(spec).output();
+            Output out = sel.global().output();
             out.table(List.of("group", "count", "reason", "error_class", "top_frame", "first_failed_at",
                     "last_failed_at"), rows);
             out.note(rows.size() + " group(s) of " + report.matched() + " dead letters in " + report.deadQueue());
-            warn(spec, report);
+            sel.warn(report);
             return ExitCodes.OK;
         }
     }

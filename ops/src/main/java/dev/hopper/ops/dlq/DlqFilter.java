@@ -17,6 +17,7 @@ import org.jspecify.annotations.Nullable;
  *
  * @param ids message ids to select; empty means any
  * @param type the task type ({@code type} property), exactly
+ * @param key the entity key ({@code x-hopper-key}), exactly: every dead letter of one entity
  * @param reason the dead reason's wire value ({@code exhausted}, {@code permanent}, ...)
  * @param errorClass the failure's exception class: the fully qualified name, or its simple name
  * @param olderThan dead letters whose {@code x-hopper-failed-at} (else {@code timestamp} property) is more than
@@ -28,6 +29,7 @@ import org.jspecify.annotations.Nullable;
 public record DlqFilter(
         Set<String> ids,
         @Nullable String type,
+        @Nullable String key,
         @Nullable String reason,
         @Nullable String errorClass,
         @Nullable Duration olderThan,
@@ -57,6 +59,9 @@ public record DlqFilter(
         if (type != null && !type.equals(letter.type())) {
             return false;
         }
+        if (key != null && !key.equals(letter.key())) {
+            return false;
+        }
         if (reason != null && !reason.equals(letter.reason())) {
             return false;
         }
@@ -81,7 +86,7 @@ public record DlqFilter(
 
     /** True when no criterion and no limit is set: every dead letter is selected. */
     public boolean selectsAll() {
-        return ids.isEmpty() && type == null && reason == null && errorClass == null && olderThan == null
+        return ids.isEmpty() && type == null && key == null && reason == null && errorClass == null && olderThan == null
                 && group == null && limit == NO_LIMIT;
     }
 
@@ -93,6 +98,9 @@ public record DlqFilter(
         }
         if (type != null) {
             parts.add("type=" + type);
+        }
+        if (key != null) {
+            parts.add("key=" + key);
         }
         if (reason != null) {
             parts.add("reason=" + reason);
@@ -120,6 +128,7 @@ public record DlqFilter(
     public static final class Builder {
         private final Set<String> ids = new LinkedHashSet<>();
         private @Nullable String type;
+        private @Nullable String key;
         private @Nullable String reason;
         private @Nullable String errorClass;
         private @Nullable Duration olderThan;
@@ -140,6 +149,11 @@ public record DlqFilter(
 
         public Builder type(@Nullable String value) {
             this.type = value;
+            return this;
+        }
+
+        public Builder key(@Nullable String value) {
+            this.key = value;
             return this;
         }
 
@@ -169,7 +183,7 @@ public record DlqFilter(
         }
 
         public DlqFilter build() {
-            return new DlqFilter(ids, type, reason, errorClass, olderThan, group, limit);
+            return new DlqFilter(ids, type, key, reason, errorClass, olderThan, group, limit);
         }
     }
 }

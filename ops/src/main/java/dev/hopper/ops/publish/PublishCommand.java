@@ -4,6 +4,10 @@ import dev.hopper.ops.cli.Converters;
 import dev.hopper.ops.cli.ExitCodes;
 import dev.hopper.ops.cli.GlobalOptions;
 import dev.hopper.ops.cli.Output;
+import dev.hopper.ops.cli.ProgressLine;
+import dev.hopper.publisher.PublisherMetrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.hopper.ops.cli.CommandGroup;
 import static java.util.Objects.requireNonNull;
 
@@ -62,6 +66,9 @@ import picocli.CommandLine.Spec;
                 "  hopper --redis redis://localhost:6379 publish --queue mail --type digest --key user:7 \\",
                 "      --payload '{\"event\":42}' --coalesce --debounce 30s --max-delay 5m"})
 public final class PublishCommand implements Callable<Integer>, CommandGroup {
+    /** From this many tasks on, a progress line shows the confirms as they arrive. */
+    static final int PROGRESS_FROM = 1000;
+
     @Spec
     CommandSpec spec;
 
@@ -169,13 +176,21 @@ public final class PublishCommand implements Callable<Integer>, CommandGroup {
                 : List.copyOf(global.configFor(queue).queues().values());
         List<PublishReceipt> receipts;
         BatchResult failed = null;
+        // Counts confirms as they arrive, for the progress line of a big --file.
+        SimpleMeterRegistry counts = new SimpleMeterRegistry();
         // With --redis, a keyed task without --revision is stamped with the key's current revision; coalescing state
         // lives there too.
         boolean stamps = tasks.stream().anyMatch(t -> t.key() != null && t.revision() == null) && global.redis() != null;
         try (RedisCoordinationStore store = stamps || coalesce ? global.revisionStore() : null;
                 BrokerConnection c = BrokerConnection.open(global.brokerConfig("hopper-publish"));
                 TaskPublisher publisher = TaskPublisher.builder().connection(c).revisionStore(stamps ? store : null)
-                        .coalescingStore(store).queues(specs).build()) {
+                        .coalescingStore(store).queues(specs).meterRegistry(counts).build();
+                ProgressLine progress = ProgressLine.onStderr(spec.commandLine().getErr())) {
+            if (tasks.size() >= PROGRESS_FROM) {
+                progress.polling(() -> "published " + (long) counts.find(PublisherMetrics.PUBLISHED)
+                        .tag("outcome", PublisherMetrics.CONFIRMED).counters().stream()
+                        .mapToDouble(Counter::count).sum() + " of " + tasks.size() + " (confirmed by the broker)");
+            }
             try {
                 receipts = publisher.publishAll(tasks);
             } catch (BatchPublishException e) {

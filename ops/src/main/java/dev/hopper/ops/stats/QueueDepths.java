@@ -2,26 +2,22 @@ package dev.hopper.ops.stats;
 
 import static java.util.Objects.requireNonNull;
 
-import com.rabbitmq.client.AMQP;
-import com.rabbitmq.client.AlreadyClosedException;
-import com.rabbitmq.client.Channel;
 import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.publisher.QueueProbe;
 import dev.hopper.topology.DelayTier;
 import dev.hopper.topology.HopperConfig;
-import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeoutException;
+import java.util.Map;
+import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Depth and consumer count of every work, retry-tier and dead queue of a configuration, read with passive
- * declares (no management plugin needed; nothing is created). A passive declare reports ready messages only:
- * messages delivered to a consumer and not yet acknowledged are not counted. Use from one thread at a time.
+ * Depth and consumer count of every work, retry-tier and dead queue of a configuration, read with
+ * {@link QueueProbe} (passive declares: ready messages only, nothing created). Use from one thread at a time.
  */
-public final class QueueDepths {
+public final class QueueDepths implements AutoCloseable {
 
     /** Which role a queue plays for its work queue. */
     public enum Kind { WORK, RETRY, DEAD }
@@ -40,10 +36,10 @@ public final class QueueDepths {
         }
     }
 
-    private final BrokerConnection connection;
+    private final QueueProbe probe;
 
     public QueueDepths(BrokerConnection connection) {
-        this.connection = requireNonNull(connection, "connection");
+        this.probe = new QueueProbe(requireNonNull(connection, "connection"));
     }
 
     /** Every queue of {@code config}, each work queue followed by its tiers (shortest first) and its dead queue. */
@@ -59,25 +55,47 @@ public final class QueueDepths {
         return out;
     }
 
-    private Depth read(String workQueue, String queue, Kind kind, @Nullable String tier) {
-        // A passive declare of a missing queue closes its channel, so each queue gets its own.
-        Channel ch = connection.openChannel();
-        try {
-            AMQP.Queue.DeclareOk ok = ch.queueDeclarePassive(queue);
-            return new Depth(workQueue, queue, kind, tier, (long) ok.getMessageCount(), ok.getConsumerCount());
-        } catch (IOException e) {
-            if (!ch.isOpen()) {
-                return new Depth(workQueue, queue, kind, tier, null, null);
-            }
-            throw new HopperException("cannot read the depth of '" + queue + "': " + e.getMessage(), e);
-        } finally {
-            try {
-                if (ch.isOpen()) {
-                    ch.close();
-                }
-            } catch (IOException | TimeoutException | AlreadyClosedException e) {
-                // Already closed by the broker's NOT_FOUND reply.
+    /**
+     * One work queue whose configuration is not known (no {@code --config}): its retry tiers are found among
+     * those of {@code candidates} (e.g. the default policy's and the webhook policy's). The tiers of the first
+     * candidate whose tier queues all exist are shown; else those that exist; else, when none does, the first
+     * candidate's, as missing. Tiers no candidate uses are not found: pass the configuration for those.
+     */
+    List<Depth> readDiscoveringTiers(String queue, List<QueueSpec> candidates) {
+        Map<DelayTier, Depth> probed = new TreeMap<>();
+        for (QueueSpec c : candidates) {
+            for (DelayTier t : c.tiers()) {
+                probed.computeIfAbsent(t, k -> read(queue, c.retryQueue(k), Kind.RETRY, k.label()));
             }
         }
+        List<DelayTier> shown = null;
+        for (QueueSpec c : candidates) {
+            if (c.tiers().stream().allMatch(t -> probed.get(t).exists())) {
+                shown = c.tiers();
+                break;
+            }
+        }
+        if (shown == null) {
+            shown = probed.values().stream().anyMatch(Depth::exists)
+                    ? probed.entrySet().stream().filter(e -> e.getValue().exists()).map(Map.Entry::getKey).toList()
+                    : candidates.get(0).tiers();
+        }
+        List<Depth> out = new ArrayList<>();
+        QueueSpec any = candidates.get(0);
+        out.add(read(queue, queue, Kind.WORK, null));
+        shown.forEach(t -> out.add(probed.get(t)));
+        out.add(read(queue, any.deadQueue(), Kind.DEAD, null));
+        return out;
+    }
+
+    @Override
+    public void close() {
+        probe.close();
+    }
+
+    private Depth read(String workQueue, String queue, Kind kind, @Nullable String tier) {
+        return probe.counts(queue)
+                .map(c -> new Depth(workQueue, queue, kind, tier, c.messages(), c.consumers()))
+                .orElseGet(() -> new Depth(workQueue, queue, kind, tier, null, null));
     }
 }

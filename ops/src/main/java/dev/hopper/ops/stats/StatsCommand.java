@@ -7,6 +7,8 @@ import dev.hopper.ops.cli.Output;
 import dev.hopper.ops.cli.CommandGroup;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.HopperConfig;
+import dev.hopper.topology.QueueSpec;
+import dev.hopper.topology.RetryPolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +28,8 @@ import picocli.CommandLine.Spec;
 @Command(mixinStandardHelpOptions = true, name = "stats", description = "Depth (ready messages) and consumers of every work, retry-tier and dead "
         + "queue, read with passive declares. A tier queue holds the retries and the delayed tasks (publish --delay "
         + "or --at, coalesced runs not yet due) waiting for its TTL; the text output sums them per work queue. "
-        + "Without --config, --queue uses the default tiers.",
+        + "Without --config, --queue finds the retry tiers of the built-in policies (default and --webhook); pass "
+        + "--config for others.",
         footerHeading = "%nExample:%n", footer = "  hopper stats --config hopper.yml --json")
 public final class StatsCommand implements Callable<Integer>, CommandGroup {
     @Spec
@@ -38,10 +41,19 @@ public final class StatsCommand implements Callable<Integer>, CommandGroup {
 
     @Override
     public Integer call() {
-        HopperConfig config = GlobalOptions.of(spec).configFor(queue);
+        GlobalOptions global = GlobalOptions.of(spec);
+        HopperConfig config = global.configFor(queue);
         List<QueueDepths.Depth> depths;
-        try (BrokerConnection c = BrokerConnection.open(GlobalOptions.of(spec).brokerConfig("hopper-stats"))) {
-            depths = new QueueDepths(c).read(config);
+        try (BrokerConnection c = BrokerConnection.open(global.brokerConfig("hopper-stats"));
+                QueueDepths reader = new QueueDepths(c)) {
+            if (global.config() == null && queue != null) {
+                // No configuration to say which tiers the queue was declared with: look for the built-in ones, so
+                // a --webhook worker's queue (5m, 1h) is not reported as missing the default tiers.
+                depths = reader.readDiscoveringTiers(queue, List.of(QueueSpec.builder(queue).build(),
+                        QueueSpec.builder(queue).retry(RetryPolicy.RETRY_FOR_A_DAY).build()));
+            } else {
+                depths = reader.read(config);
+            }
         }
         List<Map<String, ?>> rows = new ArrayList<>();
         long missing = 0;
@@ -63,10 +75,9 @@ public final class StatsCommand implements Callable<Integer>, CommandGroup {
         out.table(List.of("queue", "kind", "tier", "messages", "consumers", "state"), rows);
         waitingInTiers(depths).forEach(out::note);
         if (missing > 0) {
-            spec.commandLine().getErr().println("hopper: " + missing + " queue(s) missing on "
-                    + GlobalOptions.of(spec).brokerConfig("hopper-stats").redactedUri() + "; create them with 'hopper topology declare'");
-            spec.commandLine().getErr().flush();
-            return ExitCodes.FAILURE;
+            return GlobalOptions.of(spec).failure(missing + " queue(s) missing on "
+                    + GlobalOptions.of(spec).brokerConfig("hopper-stats").redactedUri()
+                    + "; create them with 'hopper topology declare'");
         }
         return ExitCodes.OK;
     }

@@ -35,8 +35,10 @@ import org.slf4j.LoggerFactory;
  * own; the payload on stdin is the latest of them) (otherwise absent, even if the worker's own environment has
  * them).
  *
- * <p>Exit status: 0 is success; 75 ({@code EX_TEMPFAIL} of sysexits.h) is a retryable failure; anything else is a
- * permanent failure and the task is dead-lettered at once. The last {@value #STDERR_TAIL_BYTES} bytes of stderr
+ * <p>Exit status: 0 is success; 75 ({@code EX_TEMPFAIL} of sysexits.h) is a retryable failure; 126 and 127 (the
+ * shell could not execute or find the command) are a deployment error, not the task's fault
+ * ({@link CommandNotRunnableException}: never dead-lettered); anything else is a permanent failure and the task is
+ * dead-lettered at once. The last {@value #STDERR_TAIL_BYTES} bytes of stderr
  * become the failure's message (and so {@code x-hopper-error-message}). Stdout is drained so the command can never
  * block on a full pipe, and discarded (logged at DEBUG when that level is on).
  *
@@ -60,6 +62,10 @@ import org.slf4j.LoggerFactory;
 final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ExecHandler.class);
     static final int EX_TEMPFAIL = 75;
+    /** The shell found the command but could not execute it (permissions, bad interpreter line). */
+    static final int SH_CANNOT_EXECUTE = 126;
+    /** The shell did not find the command. */
+    static final int SH_NOT_FOUND = 127;
     /** Below the 2048-character bound of x-hopper-error-message, so the tail (the useful end) is never cut. */
     static final int STDERR_TAIL_BYTES = 2000;
     /** How long to wait for the stderr pipe after the command exited (a background child may hold it open). */
@@ -181,6 +187,9 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
         log.debug("exec command failed id={} type={} exit={}", task.messageId(), task.type(), exit);
         if (exit == EX_TEMPFAIL) {
             throw new CommandRetryException(message);
+        }
+        if (exit == SH_CANNOT_EXECUTE || exit == SH_NOT_FOUND) {
+            throw new CommandNotRunnableException(exit, message);
         }
         throw new CommandFailedException(message);
     }

@@ -14,14 +14,11 @@ import dev.hopper.coordination.RedisStoreConfig;
 import dev.hopper.consumer.Worker;
 import dev.hopper.ops.http.ProbeServer;
 import dev.hopper.publisher.BrokerConfig;
-import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.CoordinationSpec;
 import dev.hopper.topology.DurationText;
 import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.RetryPolicy;
-import dev.hopper.topology.Topology;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.File;
 import java.io.PrintWriter;
@@ -131,6 +128,12 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             description = "Serve Prometheus /metrics and /health on this port (0 picks a free one; default: off).")
     @Nullable Integer metricsPort;
 
+    @Option(names = "--latency-buckets", paramLabel = "DURATIONS", split = ",",
+            converter = Converters.DurationConverter.class,
+            description = "Histogram buckets of hopper.tasks.duration and hopper.tasks.lag, comma-separated "
+                    + "(default: 5ms,10ms,25ms,50ms,100ms,250ms,500ms,1s,2500ms,5s,10s,30s,1m,5m,15m,1h).")
+    List<Duration> latencyBuckets = new ArrayList<>(WorkerRegistry.DEFAULT_BUCKETS);
+
     @Option(names = "--metrics-bind", paramLabel = "ADDR", defaultValue = "127.0.0.1",
             description = "Address for --metrics-port (default: 127.0.0.1; 0.0.0.0 for every interface).")
     String metricsBind = "127.0.0.1";
@@ -166,6 +169,10 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
     /** Exit status when the drain timed out and running tasks were stopped (1, the CLI's "failure"). */
     static final int DRAIN_TIMED_OUT_EXIT = dev.hopper.ops.cli.ExitCodes.FAILURE;
 
+    /** The worker, once built, for handlers that must pause a queue (registered before it is built). */
+    private final java.util.concurrent.atomic.AtomicReference<Worker> built =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
     @Override
     public Integer call() throws InterruptedException {
         CommandSpec s = spec();
@@ -197,12 +204,15 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         StuckHandlerWatch stuck = StuckHandlerWatch.forTimeout(longestTimeout);
         String handlerText = registerHandlers(builder, config, loader, resources, stuck);
         PrometheusMeterRegistry metrics = null;
+        WorkerRegistry meters = null;
         if (metricsPort != null) {
             if (metricsPort < 0 || metricsPort > 65_535) {
                 throw new ParameterException(s.commandLine(), "--metrics-port must be between 0 and 65535, was "
                         + metricsPort);
             }
-            metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            meters = new WorkerRegistry(latencyBuckets);
+            resources.add(meters);
+            metrics = meters.registry();
             builder.meterRegistry(metrics);
         }
         CoordinationStore store = global.redis() == null ? new InMemoryCoordinationStore()
@@ -212,11 +222,12 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
                 : "locks and revisions in " + RedisStoreConfig.builder(global.redis()).build().redactedUri();
         builder.coordinationStore(store);
         resources.add(store); // closed after the worker: the drain still completes and releases locks
-        try (BrokerConnection c = BrokerConnection.open(BrokerConfig.builder(global.uri())
-                .connectionName("hopper-worker-declare").build())) {
-            new Topology(config).declare(c.amqp());
-        }
+        // The worker declares its queues when it starts (Worker.Builder.declareTopology, on by default).
         Worker worker = builder.build();
+        built.set(worker);
+        if (meters != null) {
+            meters.watch(worker);
+        }
         Thread.currentThread().setContextClassLoader(loader);
         // Up before the worker starts, so /health answers 503 (not "connection refused") while it connects.
         ProbeServer probe = metrics == null ? null
@@ -233,30 +244,24 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             throw e;
         }
         CountDownLatch forever = new CountDownLatch(1);
-        ScheduledExecutorService ticker = System.console() == null ? null : startTicker(worker, status, err);
+        StatusPrinter printer = new StatusPrinter(err, global.json() ? global.output() : null);
+        ScheduledExecutorService ticker = System.console() == null ? null : startTicker(worker, status, printer);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            err.println("hopper worker: stopping; letting running tasks finish (up to "
-                    + DurationText.format(drainTimeout) + ")");
-            err.flush();
+            printer.stopping(drainTimeout);
             if (ticker != null) {
                 ticker.shutdownNow();
             }
             worker.close();
             closeAll(resources); // ExecHandler.close kills and waits for the commands' process groups
             boolean cut = worker.drainTimedOut();
-            err.println("hopper worker: stopped; " + status.render(worker.inFlight())
-                    + (cut ? "; the drain timed out: running tasks were stopped and go back to the queue" : ""));
-            err.flush();
+            printer.stopped(status, worker.inFlight(), cut);
             s.commandLine().getOut().flush();
             // The JVM would report 143 (SIGTERM) or 130 (SIGINT): say instead whether the drain finished.
             Runtime.getRuntime().halt(cut ? DRAIN_TIMED_OUT_EXIT : dev.hopper.ops.cli.ExitCodes.OK);
         }, "hopper-worker-shutdown"));
-        err.println("hopper worker: consuming " + String.join(", ", config.queues().keySet()) + " on "
-                + BrokerConfig.builder(global.uri()).build().redactedUri() + " with " + handlerText + " and "
-                + storeText + (probe == null ? "" : "; metrics on http://" + probe.address().getHostString() + ":"
-                        + probe.address().getPort() + "/metrics and /health")
-                + "; SIGTERM or Ctrl-C drains and stops");
-        err.flush();
+        printer.started(List.copyOf(config.queues().keySet()), BrokerConfig.builder(global.uri()).build().redactedUri(),
+                handlerText, storeText, probe == null ? null : "http://" + probe.address().getHostString() + ":"
+                        + probe.address().getPort() + "/metrics");
         forever.await();
         return 0;
     }
@@ -311,8 +316,13 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec().commandLine(), e.getMessage());
             }
+            java.util.Optional<String> problem = ExecCommandCheck.problem(h.exec, Path.of("").toAbsolutePath());
+            if (problem.isPresent()) {
+                exec.close();
+                throw new ParameterException(spec().commandLine(), problem.get());
+            }
             resources.add(exec);
-            b.defaultHandler(byte[].class, stuck.watch(exec));
+            b.defaultHandler(byte[].class, stuck.watch(new PauseOnDeploymentError(exec, built)));
             return "--exec";
         }
         if (h.webhook != null) {
@@ -361,7 +371,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
                 FollowUpStore.DEFAULT_MAX_CHILDREN, maxPayload));
     }
 
-    private static ScheduledExecutorService startTicker(Worker worker, StatusLine status, PrintWriter err) {
+    private static ScheduledExecutorService startTicker(Worker worker, StatusLine status, StatusPrinter printer) {
         ScheduledExecutorService t = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread th = new Thread(r, "hopper-worker-status");
             th.setDaemon(true);
@@ -369,8 +379,7 @@ public final class WorkerCommand implements Callable<Integer>, CommandGroup {
         });
         long every = STATUS_EVERY.toMillis();
         t.scheduleAtFixedRate(() -> {
-            err.println("hopper worker: " + status.render(worker.inFlight()));
-            err.flush();
+            printer.status(status, worker.inFlight());
         }, every, every, TimeUnit.MILLISECONDS);
         return t;
     }

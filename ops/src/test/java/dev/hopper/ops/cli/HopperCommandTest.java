@@ -170,7 +170,19 @@ class HopperCommandTest {
 
     @Test
     void maskPasswordWorksOnTextThatIsNotAUri() {
-        assertThat(Converters.maskPassword("bad amqp://user:secret@ho st")).isEqualTo("bad amqp://user:***@ho st");
-        assertThat(Converters.maskPassword("redis://:secret@h:6379")).isEqualTo("redis://:***@h:6379");
+        assertThat(dev.hopper.topology.UriRedactor.redactText("bad amqp://user:secret@ho st")).isEqualTo("bad amqp://user:***@ho st");
+        assertThat(dev.hopper.topology.UriRedactor.redactText("redis://:secret@h:6379")).isEqualTo("redis://:***@h:6379");
+    }
+
+    @Test
+    void aBadConfigIsAUsageErrorNamingEveryProblem(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path yml = java.nio.file.Files.writeString(dir.resolve("hopper.yml"),
+                "queues: {uploads: {concurrency: 0, retry: {max_attempts: 3}}}\n");
+        Run r = run("--uri", DEAD_BROKER, "--config", yml.toString(), "topology", "verify");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.errLines()).hasSize(1);
+        assertThat(r.err()).contains("2 problems").contains("queues.uploads.concurrency: must be >= 1")
+                .contains("queues.uploads.retry.max_attempts: unknown setting");
     }
 }

@@ -30,7 +30,7 @@ class DemoCommandTest {
     void theNarratedTierIsTheOneThePolicyPicks() {
         QueueSpec spec = QueueSpec.builder("q").tiers(List.of(DelayTier.parse("1s"), DelayTier.parse("5s")))
                 .retry(RetryPolicy.ofDelays(Duration.ofSeconds(1), Duration.ofSeconds(3))).build();
-        Narrator n = new Narrator(new PrintWriter(new StringWriter()), spec, new DemoShop());
+        Narrator n = new Narrator(new PrintWriter(new StringWriter()), null, spec, new DemoShop());
         assertThat(n.tierAfter(1)).isEqualTo(DelayTier.parse("1s"));
         assertThat(n.tierAfter(2)).isEqualTo(DelayTier.parse("5s")); // 3s rounds up to the 5s tier
         assertThat(n.tierAfter(7)).isEqualTo(DelayTier.parse("5s")); // the last delay repeats

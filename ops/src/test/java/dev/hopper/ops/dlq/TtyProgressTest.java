@@ -2,6 +2,7 @@ package dev.hopper.ops.dlq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hopper.ops.cli.ProgressLine;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.concurrent.atomic.AtomicLong;
@@ -10,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class TtyProgressTest {
     final AtomicLong now = new AtomicLong(1_000_000_000L);
     final StringWriter err = new StringWriter();
-    final TtyProgress progress = new TtyProgress(new PrintWriter(err), now::get);
+    final TtyProgress progress = new TtyProgress(new ProgressLine(new PrintWriter(err), true, now::get));
 
     @Test
     void rewritesOneLineAtMostFiveTimesASecondForLargeReplays() {

@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.UUID;
@@ -80,18 +81,30 @@ class WorkerMetricsIT {
                     .messageId("not-json").type("job").deliveryMode(2).build(),
                     "{not json".getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
 
-            String labels = "outcome=\"%s\",queue=\"" + queue + "\",type=\"unknown\"";
+            // The worker runs every type with its --builtin handler: the task's own type is the tag, not "unknown".
+            String labels = "outcome=\"%s\",queue=\"" + queue + "\",type=\"job\"";
+            String processed = "outcome=\"%s\",queue=\"" + queue + "\",reason=\"%s\",type=\"job\"";
             await().atMost(Duration.ofSeconds(30)).until(() -> {
                 String text = scrape.metrics();
-                return value(text, "hopper_tasks_processed_total", labels.formatted("success")) == 4
-                        && value(text, "hopper_tasks_processed_total", labels.formatted("dead")) == 2;
+                return value(text, "hopper_tasks_processed_total", processed.formatted("success", "none")) == 4
+                        && value(text, "hopper_tasks_processed_total", processed.formatted("dead", "permanent")) == 1
+                        && value(text, "hopper_tasks_processed_total", processed.formatted("dead", "malformed")) == 1;
             });
             String text = scrape.metrics();
-            Map<String, Double> expected = Map.of("success", 4.0, "retried", 1.0, "dead", 2.0, "superseded", 0.0,
-                    "lock_busy", 0.0, "duplicate", 0.0, "returned", 0.0);
-            expected.forEach((outcome, n) -> assertThat(
-                    Scrape.sample(text, "hopper_tasks_processed_total", labels.formatted(outcome)))
-                    .as(outcome).hasValue(n));
+            // Outcomes with their reasons: one retry for an error, dead letters by reason, zeros pre-created.
+            Map<String, Double> expected = Map.of("success/none", 4.0, "retried/error", 1.0, "dead/permanent", 1.0,
+                    "dead/malformed", 1.0);
+            expected.forEach((key, n) -> assertThat(Scrape.sample(text, "hopper_tasks_processed_total",
+                    processed.formatted(key.split("/")[0], key.split("/")[1]))).as(key).hasValue(n));
+            // Series are pre-created at zero for the registered types and "unknown", with every outcome's reasons.
+            for (String key : List.of("retried/lock-lost", "dead/exhausted", "superseded/none", "lock_busy/lock-busy",
+                    "returned/shutdown")) {
+                assertThat(Scrape.sample(text, "hopper_tasks_processed_total", ("outcome=\"%s\",queue=\"" + queue
+                        + "\",reason=\"%s\",type=\"unknown\"").formatted(key.split("/")[0], key.split("/")[1])))
+                        .as(key).hasValue(0.0);
+            }
+            assertThat(text).doesNotContain("type=\"unknown\",le=").doesNotContain(
+                    "outcome=\"success\",queue=\"" + queue + "\",reason=\"none\",type=\"unknown\"} 4");
 
             // Handler durations: 4 successful runs, 1 failed run retried, 1 permanent (the malformed one never ran).
             assertThat(Scrape.sample(text, "hopper_tasks_duration_seconds_count", labels.formatted("success")))
@@ -101,10 +114,10 @@ class WorkerMetricsIT {
             assertThat(Scrape.sample(text, "hopper_tasks_duration_seconds_count", labels.formatted("dead")))
                     .hasValue(1.0);
             assertThat(text).contains("hopper_tasks_duration_seconds_bucket{outcome=\"success\",queue=\"" + queue
-                    + "\",type=\"unknown\",le=\"+Inf\"} 4");
+                    + "\",type=\"job\",le=\"+Inf\"} 4");
             assertThat(Scrape.sample(text, "hopper_tasks_lag_seconds_count",
-                    "queue=\"" + queue + "\",type=\"unknown\"")).hasValue(6.0);
-            assertThat(text).contains("hopper_tasks_lag_seconds_bucket{queue=\"" + queue + "\",type=\"unknown\",le=");
+                    "queue=\"" + queue + "\",type=\"job\"")).hasValue(6.0);
+            assertThat(text).contains("hopper_tasks_lag_seconds_bucket{queue=\"" + queue + "\",type=\"job\",le=");
             // Attempts: 3 x 1 + 1 x 2 at success; 1 (permanent) + 0 (malformed) at death.
             assertThat(Scrape.sample(text, "hopper_tasks_attempts_sum", labels.formatted("success"))).hasValue(5.0);
             assertThat(Scrape.sample(text, "hopper_tasks_attempts_count", labels.formatted("dead"))).hasValue(2.0);
@@ -121,8 +134,23 @@ class WorkerMetricsIT {
                     "(?m)^" + name + "[{ ]"));
             assertThat(Scrape.sample(later, "hopper_queue_depth", "kind=\"work\",queue=\"" + queue + "\""))
                     .hasValue(0.0);
-            assertThat(Scrape.sample(later, "hopper_queue_depth", "kind=\"retry\",queue=\"" + queue + "\""))
-                    .hasValue(0.0);
+            // The connection-state gauge and the JVM and process meters.
+            assertThat(later).containsPattern("(?m)^hopper_broker_connected 1\\.0$");
+            assertThat(later).containsPattern("(?m)^jvm_memory_used_bytes\\{")
+                    .containsPattern("(?m)^jvm_threads_live_threads ")
+                    .containsPattern("(?m)^jvm_gc_pause_seconds_count\\{|(?m)^jvm_gc_memory_allocated_bytes_total ")
+                    .containsPattern("(?m)^process_cpu_usage ").containsPattern("(?m)^process_uptime_seconds ")
+                    .containsPattern("(?m)^process_files_open_files ");
+            // Latency histograms have the SLO buckets (16 and +Inf), not Micrometer's 60-120 per series.
+            assertThat(later.lines().filter(l -> l.startsWith("hopper_tasks_duration_seconds_bucket{outcome="
+                    + "\"success\",queue=\"" + queue + "\",")).count()).isEqualTo(17);
+            assertThat(later).contains("le=\"0.005\"").contains("le=\"3600.0\"");
+            // Every series the alert rules use is exported.
+            assertThat(AlertRulesTest.usedSeries()).isNotEmpty().allSatisfy(name -> assertThat(later)
+                    .containsPattern("(?m)^" + name + "[{ ]"));
+            // The retried task has left its tier; depths are polled every few seconds, so wait for the next poll.
+            await().atMost(Duration.ofSeconds(30)).until(() -> value(scrape.metrics(), "hopper_queue_depth",
+                    "kind=\"retry\",queue=\"" + queue + "\"") == 0);
         } finally {
             worker.destroy();
             if (!worker.waitFor(30, TimeUnit.SECONDS)) {

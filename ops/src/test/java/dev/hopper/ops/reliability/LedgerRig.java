@@ -112,7 +112,7 @@ final class LedgerRig implements AutoCloseable {
     void publish(Ledger ledger, int n, Function<Integer, Map<String, Object>> payload,
             Function<Integer, Boolean> healthy, @Nullable Function<Integer, String> key) {
         BrokerConfig cfg = BrokerConfig.builder(broker).connectionName("ledger-publisher").build();
-        try (TaskPublisher publisher = TaskPublisher.builder().brokerConfig(cfg)
+        try (TaskPublisher publisher = TaskPublisher.builder().broker(cfg)
                 .publishTimeout(Duration.ofSeconds(120)).confirmTimeout(Duration.ofSeconds(60)).build()) {
             List<Task> tasks = new ArrayList<>();
             List<CompletableFuture<?>> futures = new ArrayList<>();

@@ -55,6 +55,18 @@ class ExecHandlerTest {
     }
 
     @Test
+    void exit126And127AreADeploymentErrorNotThePermanentFailureOfTheTask() {
+        assertThatThrownBy(() -> exec("./no-such-script.sh").run(PAYLOAD, TASK))
+                .isInstanceOfSatisfying(CommandNotRunnableException.class, e -> assertThat(e.exitStatus())
+                        .isEqualTo(127))
+                .isNotInstanceOf(PermanentTaskException.class)
+                .hasMessageContaining("could not be run (exit 127)");
+        assertThatThrownBy(() -> exec("exit 126").run(PAYLOAD, TASK))
+                .isInstanceOf(CommandNotRunnableException.class)
+                .isNotInstanceOf(PermanentTaskException.class);
+    }
+
+    @Test
     void otherExitsArePermanentWithTheStderrTailAsMessage() {
         assertThatThrownBy(() -> exec("echo first >&2; echo 'no such image' >&2; exit 1").run(PAYLOAD, TASK))
                 .isInstanceOf(PermanentTaskException.class)

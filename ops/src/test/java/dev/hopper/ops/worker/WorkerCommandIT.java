@@ -139,6 +139,31 @@ class WorkerCommandIT {
     }
 
     @Test
+    void aCommandTheShellCannotRunPausesTheQueueAndDeadLettersNothing(TestQueues queues, TestBroker broker)
+            throws Exception {
+        String q = queues.name("exec127");
+        Path config = config(queues, broker, q, "");
+        // 'exit 127' passes the start check (a builtin) and then fails as a missing program would.
+        Process p = worker("broken", Map.of(), "--uri", broker.uri().toString(), "--config", config.toString(),
+                "worker", "--queue", q, "--exec", "exit 127");
+        try (Connection c = broker.connect("worker-it-127")) {
+            publish(c, q, "id-1", "t", "{\"n\":1}");
+            publish(c, q, "id-2", "t", "{\"n\":2}");
+            await().atMost(Duration.ofSeconds(30)).until(() -> HopperJar.output(dir, "broken.err")
+                    .contains("pausing queue=" + q));
+            // Both tasks come back from their retry tier into the paused queue and wait there.
+            await().atMost(Duration.ofSeconds(30)).until(() -> depth(c, q) == 2);
+            try (Channel ch = c.createChannel()) {
+                assertThat(ch.queueDeclarePassive(q).getConsumerCount()).isZero();
+            }
+            assertThat(depth(c, q + ".dead")).isZero();
+        }
+        p.destroy();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+    }
+
+    @Test
     void sigtermLetsRunningTasksFinishAndLosesNothing(TestQueues queues, TestBroker broker) throws Exception {
         String q = queues.name("drain");
         Path config = config(queues, broker, q, "");

@@ -155,6 +155,25 @@ class WorkerCommandTest {
                 null, null, 1));
         s.onSettled(new dev.hopper.consumer.WorkerListener.Settled("q", "t", dev.hopper.consumer.Outcome.DEAD,
                 null, null, 2));
-        assertThat(s.render(3)).isEqualTo("completed=1 retried=1 dead=1 in-flight=3");
+        s.onSettled(new dev.hopper.consumer.WorkerListener.Settled("q", "t", dev.hopper.consumer.Outcome.SUPERSEDED,
+                null, null, 1));
+        assertThat(s.render(3)).isEqualTo("completed=1 retried=1 dead=1 superseded=1 in-flight=3");
+        assertThat(s.fields(3)).containsEntry("superseded", 1L).containsEntry("in_flight", 3);
+    }
+
+    @Test
+    void anExecCommandThatCannotRunIsAUsageErrorAtStart() {
+        Run r = run("--uri", "amqp://u:p@127.0.0.1:1/", "worker", "--queue", "q", "--exec", "./missing.sh");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--exec: ./missing.sh does not exist").doesNotContain("cannot reach");
+    }
+
+    @Test
+    void latencyBucketsDefaultToTheSloSetAndCanBeGiven() {
+        assertThat(parse("worker", "--queue", "q", "--builtin", "noop").latencyBuckets)
+                .isEqualTo(WorkerRegistry.DEFAULT_BUCKETS);
+        assertThat(parse("worker", "--queue", "q", "--builtin", "noop", "--latency-buckets", "100ms,1s,10s")
+                .latencyBuckets).containsExactly(java.time.Duration.ofMillis(100), java.time.Duration.ofSeconds(1),
+                        java.time.Duration.ofSeconds(10));
     }
 }
