@@ -177,7 +177,7 @@ class HopperConfigTest {
                                 "coordination.timeout: \"soon\" is not a duration like 500ms, 30s, 5m, 1h, 1d",
                                 "queues.uploads.colour: unknown setting; expected one of [breaker, concurrency, dead, "
                                         + "delivery-limit, handler-timeout, lock, max-body-bytes, poison-after, "
-                                        + "prefetch, rate-limit, retry, tiers, types]",
+                                        + "prefetch, quorum-initial-group-size, rate-limit, retry, tiers, types]",
                                 "queues.uploads.concurrency: must be >= 1, was 0",
                                 "queues.uploads.retry.max_attempts: unknown setting; expected one of [backoff, delays, "
                                         + "max-age, max-attempts, permanent-on, retry-on, schedule]",

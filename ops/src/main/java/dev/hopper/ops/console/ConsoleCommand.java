@@ -11,7 +11,9 @@ import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.jspecify.annotations.Nullable;
@@ -93,10 +95,21 @@ public final class ConsoleCommand implements Callable<Integer>, CommandGroup {
             console.close();
             stopped.countDown();
         }, "hopper-console-shutdown"));
-        spec.commandLine().getOut().println("hopper console: serving " + String.join(", ", config.queues().keySet())
-                + " of " + settings.broker().redactedUri() + " on " + base);
-        spec.commandLine().getOut().println("hopper console: open " + base + "?token=" + t);
-        spec.commandLine().getOut().println("hopper console: token " + t + " (changes need it; Ctrl-C stops)");
+        if (global.json()) {
+            Map<String, Object> started = new LinkedHashMap<>();
+            started.put("event", "serving");
+            started.put("queues", List.copyOf(config.queues().keySet()));
+            started.put("broker", settings.broker().redactedUri());
+            started.put("url", base);
+            started.put("token", t);
+            global.output().record(started);
+        } else {
+            spec.commandLine().getOut().println("hopper console: serving "
+                    + String.join(", ", config.queues().keySet()) + " of " + settings.broker().redactedUri() + " on "
+                    + base);
+            spec.commandLine().getOut().println("hopper console: open " + base + "?token=" + t);
+            spec.commandLine().getOut().println("hopper console: token " + t + " (changes need it; Ctrl-C stops)");
+        }
         spec.commandLine().getOut().flush();
         err.flush();
         stopped.await();

@@ -53,11 +53,10 @@ public final class GroupCommand implements CommandGroup {
             }
             Output out = options.output();
             if (view.isEmpty()) {
-                spec.commandLine().getErr().println("no follow-up group for parent " + parentId + " in Redis: it "
+                return options.failure("no follow-up group for parent " + parentId + " in Redis: it "
                         + "asked for no follow-ups, its handler has not succeeded yet, or its group expired "
                         + FollowUpStore.DEFAULT_RETENTION.toDays() + " days (the default retention) after its last "
                         + "change");
-                return ExitCodes.FAILURE;
             }
             GroupReport report = new GroupReport(view.get());
             out.table(GroupReport.COLUMNS, report.rows());

@@ -46,6 +46,8 @@ class JsonOutputTest {
         m.put("demo", List.of());
         m.put("bench", List.of("--tasks", "10"));
         m.put("completion", List.of("bash"));
+        m.put("group show", List.of("some-parent-id"));
+        m.put("console", List.of("--queue", "q", "--port", "0"));
         return m;
     }
 
