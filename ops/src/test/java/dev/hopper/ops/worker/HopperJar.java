@@ -32,6 +32,25 @@ public final class HopperJar {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: run the integration tests with 'mvn verify'");
         }
+        // A jar packaged before the last compile runs old code: follow-up tests once failed that way (the command
+        // got no HOPPER_FOLLOW_UPS) while the classes under test were right. Refuse it rather than test it.
+        Path classes = Path.of("target", "classes");
+        try (java.util.stream.Stream<Path> files = Files.walk(classes)) {
+            long jarTime = Files.getLastModifiedTime(jar).toMillis();
+            Path newer = files.filter(Files::isRegularFile).filter(f -> {
+                try {
+                    return Files.getLastModifiedTime(f).toMillis() > jarTime;
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).findFirst().orElse(null);
+            if (newer != null) {
+                throw new IllegalStateException(jar + " is older than " + newer + ": repackage it ('mvn verify' "
+                        + "runs package before the integration tests)");
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         return jar;
     }
 
