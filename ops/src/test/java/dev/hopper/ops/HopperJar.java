@@ -1,7 +1,5 @@
 package dev.hopper.ops;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.hopper.topology.testing.TestBroker;
 import java.io.File;
 import java.io.IOException;
