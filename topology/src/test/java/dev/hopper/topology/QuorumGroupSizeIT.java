@@ -35,8 +35,9 @@ class QuorumGroupSizeIT {
             assertThat(redeclare(c, sized.name(), args)).isNull();
             args.put("x-quorum-initial-group-size", 2);
             assertThat(redeclare(c, sized.name(), args)).contains("x-quorum-initial-group-size");
-            assertThat(redeclare(c, sized.deadQueue(), Map.of("x-queue-type", "quorum",
-                    "x-quorum-initial-group-size", 1))).isNull();
+            Map<String, Object> deadArgs = new LinkedHashMap<>(Topology.deadQueueArguments());
+            deadArgs.put("x-quorum-initial-group-size", 1);
+            assertThat(redeclare(c, sized.deadQueue(), deadArgs)).isNull();
 
             // A config that now asks for a size (a cluster's) still declares and verifies against queues created
             // without one or with another: the size applies at creation only.
