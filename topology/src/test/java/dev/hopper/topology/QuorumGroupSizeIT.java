@@ -35,7 +35,7 @@ class QuorumGroupSizeIT {
             assertThat(redeclare(c, sized.name(), args)).isNull();
             args.put("x-quorum-initial-group-size", 2);
             assertThat(redeclare(c, sized.name(), args)).contains("x-quorum-initial-group-size");
-            Map<String, Object> deadArgs = new LinkedHashMap<>(Topology.deadQueueArguments());
+            Map<String, Object> deadArgs = new LinkedHashMap<>(Topology.deadQueueArguments(sized));
             deadArgs.put("x-quorum-initial-group-size", 1);
             assertThat(redeclare(c, sized.deadQueue(), deadArgs)).isNull();
 
