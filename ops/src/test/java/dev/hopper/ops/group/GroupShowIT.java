@@ -85,7 +85,7 @@ class GroupShowIT {
     void anUnknownParentIsOneLineAndExitOne() {
         Run r = run("--redis", redis.toString(), "group", "show", parent);
         assertThat(r.code()).isEqualTo(1);
-        assertThat(r.err().strip()).startsWith("no follow-up group for parent " + parent).doesNotContain("\n");
+        assertThat(r.err().strip()).startsWith("hopper: no follow-up group for parent " + parent).doesNotContain("\n");
         assertThat(r.out()).isEmpty();
     }
 }
