@@ -5,10 +5,13 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.publisher.QueueProbe;
+import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.TaskJson;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -25,21 +28,25 @@ import org.slf4j.LoggerFactory;
 public final class Console implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Console.class);
 
+    private static final java.time.Duration HAND_BACK_WAIT = java.time.Duration.ofSeconds(10);
+
     private final BrokerConnection read;
     private final BrokerConnection publish;
     private final ScheduledExecutorService refresher;
     private final ConsoleServer server;
     private final DeadLetterIndex index;
     private final QueueLocks locks;
+    private final List<String> deadQueues;
 
     private Console(BrokerConnection read, BrokerConnection publish, ScheduledExecutorService refresher,
-            ConsoleServer server, DeadLetterIndex index, QueueLocks locks) {
+            ConsoleServer server, DeadLetterIndex index, QueueLocks locks, List<String> deadQueues) {
         this.read = read;
         this.publish = publish;
         this.refresher = refresher;
         this.server = server;
         this.index = index;
         this.locks = locks;
+        this.deadQueues = deadQueues;
     }
 
     /** A fresh random token: 24 bytes from {@link SecureRandom}, base64url. */
@@ -79,7 +86,8 @@ public final class Console implements AutoCloseable {
             ConsoleApi api = new ConsoleApi(s.config(), read, index, actions, locks, mapper,
                     new DetailPrefetch(refresher, locks, index));
             ConsoleServer server = ConsoleServer.start(s.address(), s.token(), api, mapper);
-            Console console = new Console(read, publish, refresher, server, index, locks);
+            Console console = new Console(read, publish, refresher, server, index, locks,
+                    s.config().queues().values().stream().map(QueueSpec::deadQueue).toList());
             refresher.scheduleWithFixedDelay(() -> console.refreshAll(s), 0, s.refreshEvery().toMillis(),
                     TimeUnit.MILLISECONDS);
             return console;
@@ -135,7 +143,28 @@ public final class Console implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        read.close(); // every dead letter a reader still held goes back to its queue
+        awaitHandBacks();
         publish.close();
-        read.close();
+    }
+
+    /**
+     * Waits (at most {@link #HAND_BACK_WAIT}) until no reader of ours is on any dead queue, so that a command
+     * that reads a dead queue right after the console stopped (hopper dlq list) cannot overtake the hand-back and
+     * see the queue out of order. The broker offers no notification for "consumer gone": it is polled.
+     */
+    private void awaitHandBacks() {
+        long deadline = System.nanoTime() + HAND_BACK_WAIT.toNanos();
+        try (QueueProbe probe = new QueueProbe(publish)) {
+            for (String q : deadQueues) {
+                while (probe.counts(q).map(c -> c.consumers() > 0).orElse(false) && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.debug("could not wait for the dead queues' hand-back: {}", e.toString());
+        }
     }
 }
