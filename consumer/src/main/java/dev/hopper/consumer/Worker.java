@@ -250,8 +250,14 @@ public final class Worker implements AutoCloseable {
                 return requireNonNull(storeWatch).isDown();
             }
         };
+        // A suspect of crashing workers runs alone on the whole worker (a crash takes every queue's deliveries).
+        Duration longestRun = specs.stream().map(QueueSpec::handlerTimeout).max(Duration::compareTo).orElseThrow();
+        StartSlots slots = new StartSlots(longestRun.plusMinutes(1));
+        boolean durableStarts = !(store instanceof dev.hopper.coordination.InMemoryCoordinationStore);
         for (QueueSpec spec : specs) {
             String name = spec.name();
+            java.util.concurrent.atomic.AtomicReference<QueueConsumer> consumerOf =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             // The hand-off never holds more than prefetch (QueueConsumer keeps in-hand <= prefetch): a full queue
             // here is a bug, answered by nack+requeue rather than by growing without bound.
             ThreadPoolExecutor pool = new ThreadPoolExecutor(spec.concurrency(), spec.concurrency(), 0,
@@ -263,15 +269,20 @@ public final class Worker implements AutoCloseable {
             FollowUpEffects followUps = new FollowUpEffects(name, new FollowUpEffects.Setup(store, health,
                     copies::publish, clock, COPY_CONFIRM_WAIT, followUpMapper, maxFollowUps, events));
             DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
-                    System::nanoTime), gate, runner, afterCompleteHook, followUps);
+                    System::nanoTime), gate, runner, afterCompleteHook, followUps, slots);
             DeliveryExecutor executor = new DeliveryExecutor(name,
                     new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
                     new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl(),
-                            groupRetention),
+                            groupRetention, durableStarts),
                     effects, new DecisionSettler(name, retries, dead, COPY_CONFIRM_WAIT),
-                    new DeliveryExecutor.Hooks(workerId, () -> closing, events));
-            built.add(new QueueConsumer(requireNonNull(consumeConnection), spec,
-                    new QueueConsumer.HandOff(executor, pool), control, events));
+                    new DeliveryExecutor.Hooks(workerId, () -> closing, events, () -> {
+                        QueueConsumer c = consumerOf.get();
+                        return c != null && c.isPaused();
+                    }));
+            QueueConsumer consumer = new QueueConsumer(requireNonNull(consumeConnection), spec,
+                    new QueueConsumer.HandOff(executor, pool), control, events);
+            consumerOf.set(consumer);
+            built.add(consumer);
         }
         for (int i = 0; i < built.size(); i++) {
             gates.get(i).bind(built.get(i));
