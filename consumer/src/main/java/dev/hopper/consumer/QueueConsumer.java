@@ -6,6 +6,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
+import com.rabbitmq.client.impl.recovery.AutorecoveringChannel;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
@@ -40,7 +41,10 @@ import org.slf4j.LoggerFactory;
  * queue's prefetch, also across cancel and resubscribe (each {@code basic.consume} gets its own prefetch from the
  * broker): a new subscription waits for the previous one's {@code cancel-ok} (so all its deliveries are counted)
  * and asks for {@code prefetch - in hand}, waiting while nothing is left. A delivery whose channel closed before it
- * started is dropped unrun: the broker requeued it with the channel.
+ * started is dropped unrun: the broker requeued it with the channel. "Its channel" is the channel generation that
+ * delivered it: after automatic recovery the channel object is open again, but with a new delegate whose delivery
+ * tags are new too (issue 17 finding 10: a worker frozen past its heartbeat ran prefetched deliveries after it
+ * resumed, which another worker had already completed).
  *
  * <p>Keeps consuming through broker-side trouble: when the broker closes the channel on its own (a channel error,
  * or {@code consumer_timeout} before RabbitMQ 4.3) or cancels the consumer ({@code consumer_timeout} on 4.3+, a
@@ -402,13 +406,18 @@ final class QueueConsumer implements QueueControl {
         public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
             Channel ch = getChannel();
             SettlementSink sink = SettlementSink.of(ch);
+            // The channel this delivery's tag belongs to. Automatic recovery swaps a recovering channel's delegate and
+            // reports it open again, so the recovering wrapper alone cannot tell that the delivery is gone.
+            Channel generation = ch instanceof AutorecoveringChannel r ? r.getDelegate() : ch;
             inHand.incrementAndGet();
             try {
                 handOff.handlers().execute(() -> {
                     try {
-                        if (!ch.isOpen()) {
-                            // The broker requeued it when the channel closed: running it now would run it twice.
-                            log.debug("delivery's channel closed before it started; the broker redelivers it");
+                        if (!generation.isOpen()) {
+                            // The broker requeued it when the channel (or its connection) closed, e.g. while this
+                            // process was frozen past the heartbeat: running it now would run it twice.
+                            log.info("delivery's channel closed before it started; the broker redelivers it "
+                                    + "queue={} id={}", spec.name(), props == null ? "?" : props.getMessageId());
                             return;
                         }
                         handOff.executor().execute(sink, envelope, props, body);
