@@ -74,6 +74,7 @@ final class QueueConsumer implements QueueControl {
     private volatile boolean stopped;
     private volatile boolean paused;
     private volatile boolean waitingForRoom;
+    private volatile boolean heldByHand;
     private final EnumSet<Hold> holds = EnumSet.noneOf(Hold.class);
     private @Nullable Deliveries cancelling;
     private long cancellingSinceNanos;
@@ -112,6 +113,14 @@ final class QueueConsumer implements QueueControl {
         return consumer != null && ch != null && ch.isOpen() && !paused && !stopped;
     }
 
+    /**
+     * True while {@link Worker#pause} holds the queue (by hand, or after a deployment error): deliveries still in
+     * hand go back unrun. Never blocks.
+     */
+    boolean isHeldByHand() {
+        return heldByHand;
+    }
+
     /** True while any hold (breaker, store outage, manual pause) stops consumption. */
     boolean isPaused() {
         return paused;
@@ -133,6 +142,7 @@ final class QueueConsumer implements QueueControl {
     @Override
     public CompletableFuture<Void> pause(Hold hold, String why) {
         return onControl(() -> {
+            heldByHand |= hold == Hold.MANUAL && !stopped;
             if (stopped || !holds.add(hold) || holds.size() > 1) {
                 return; // already held for this reason, or already paused for another
             }
@@ -146,6 +156,9 @@ final class QueueConsumer implements QueueControl {
     @Override
     public CompletableFuture<Void> resume(Hold hold, String why) {
         return onControl(() -> {
+            if (hold == Hold.MANUAL) {
+                heldByHand = false;
+            }
             if (stopped || !holds.remove(hold) || !holds.isEmpty()) {
                 return; // not held for this reason, or still held for another
             }

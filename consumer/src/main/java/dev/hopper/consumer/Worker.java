@@ -94,6 +94,10 @@ public final class Worker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     /** How long a retry or dead-letter copy may take to be confirmed before the original is rejected. */
     private static final Duration COPY_CONFIRM_WAIT = Duration.ofSeconds(30);
+    /** How long a retry or dead-letter copy waits for the broker to unblock publishing before it gives up unsent. */
+    private static final Duration COPY_BLOCKED_WAIT = Duration.ofMinutes(5);
+    /** Beyond the copy channel's own bounds (the block, then the confirm timeout), so its verdict always comes first. */
+    private static final Duration SETTLER_COPY_WAIT = COPY_BLOCKED_WAIT.plusMinutes(2);
 
     private final @Nullable BrokerConfig brokerConfig;
     private @Nullable BrokerConnection consumeConnection;
@@ -221,12 +225,16 @@ public final class Worker implements AutoCloseable {
                 new SynchronousQueue<>(), daemonThreads("hopper-lease-" + workerId)));
         ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
                 daemonThreads("hopper-store-probe-" + workerId)));
-        DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
+        DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime,
+                DeadlineSweeper.restartCheckFor(shortestLease));
         long tick = DeadlineSweeper.tickFor(shortestLease).toMillis();
         sweeps.scheduleWithFixedDelay(sweeper::sweep, tick, tick, TimeUnit.MILLISECONDS);
 
+        // A copy waits out a broker block (memory alarm) up to COPY_BLOCKED_WAIT before it gives up unsent; its
+        // confirm timeout leaves out blocked time. The settler waits for the channel's own verdict, so a copy that
+        // reached the broker is never reported unconfirmed while the original goes back too (finding 2).
         ConfirmedChannel copies = new ConfirmedChannel(requireNonNull(publishConnection), publishWindow,
-                Duration.ofSeconds(30), Duration.ofSeconds(30));
+                COPY_BLOCKED_WAIT, Duration.ofSeconds(30));
         own(() -> copies.close(Duration.ofSeconds(5)));
         RetryRouter retries = new RetryRouter(copies::publish);
         DeadLetterPublisher dead = new DeadLetterPublisher(copies::publish, clock, workerId);
@@ -274,10 +282,10 @@ public final class Worker implements AutoCloseable {
                     new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
                     new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl(),
                             groupRetention, durableStarts),
-                    effects, new DecisionSettler(name, retries, dead, COPY_CONFIRM_WAIT),
+                    effects, new DecisionSettler(name, retries, dead, SETTLER_COPY_WAIT),
                     new DeliveryExecutor.Hooks(workerId, () -> closing, events, () -> {
                         QueueConsumer c = consumerOf.get();
-                        return c != null && c.isPaused();
+                        return c != null && c.isHeldByHand();
                     }));
             QueueConsumer consumer = new QueueConsumer(requireNonNull(consumeConnection), spec,
                     new QueueConsumer.HandOff(executor, pool), control, events);
@@ -288,6 +296,7 @@ public final class Worker implements AutoCloseable {
             gates.get(i).bind(built.get(i));
         }
         consumers = List.copyOf(built);
+        holdWhileBlocked(requireNonNull(publishConnection));
         storeWatch = new StoreWatch(store, probes, consumers);
         own(requireNonNull(storeWatch)::close);
         for (QueueConsumer c : consumers) {
@@ -300,6 +309,31 @@ public final class Worker implements AutoCloseable {
             QueueDepthPoller poller = own(new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics));
             poller.start(depths, QueueDepthPoller.DEFAULT_INTERVAL);
         }
+    }
+
+    /**
+     * Pauses every queue while the broker blocks the publishing connection (memory or disk alarm) and resumes when
+     * it unblocks, as the breaker does: a task taken meanwhile could neither retry nor die (its copy cannot be
+     * confirmed), and handing it back would count against its crash-loop budget. Tasks already in hand run; their
+     * copies wait out the block (COPY_BLOCKED_WAIT). The callbacks come on the connection's I/O thread and only
+     * enqueue work.
+     */
+    private void holdWhileBlocked(BrokerConnection publishing) {
+        publishing.amqp().addBlockedListener(new com.rabbitmq.client.BlockedListener() {
+            @Override
+            public void handleBlocked(String reason) {
+                for (QueueConsumer c : consumers) {
+                    c.pause(QueueControl.Hold.BROKER_BLOCKED, "broker blocked publishing (" + reason + ")");
+                }
+            }
+
+            @Override
+            public void handleUnblocked() {
+                for (QueueConsumer c : consumers) {
+                    c.resume(QueueControl.Hold.BROKER_BLOCKED, "broker unblocked publishing");
+                }
+            }
+        });
     }
 
     private <T extends AutoCloseable> T own(T resource) {

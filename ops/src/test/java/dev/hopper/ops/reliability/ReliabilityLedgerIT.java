@@ -270,6 +270,38 @@ class ReliabilityLedgerIT {
         ledger.writeAndAssert();
     }
 
+    /**
+     * Issue 17 finding 2: a memory alarm for 100 s while a worker runs tasks of which half always fail. Before the
+     * fix the worker kept taking deliveries it could not settle (no copy could be confirmed), gave each back with
+     * reject after 30 s, burned the crash-loop budget and dead-lettered tasks as poison, some twice. Now it pauses
+     * while the broker blocks publishing and its copies wait out the block: each failing task ends in the dead queue
+     * exactly once, as exhausted.
+     */
+    @Test
+    @Tag("full")
+    void memoryAlarmWhileRetrying() throws Exception {
+        Ledger ledger = new Ledger("memory-alarm-retrying", "memory alarm for 100 s while a worker runs 16 tasks, 8 "
+                + "of which always fail (max-attempts 3) (finding 2)")
+                .duplicateBound(0, "copies wait out the block, so none is sent twice");
+        try (ThrowawayRabbit node = ThrowawayRabbit.start("rel2-alarm-work", 5700);
+                LedgerRig rig = nodeRig(dir, node, "alarmwork")) {
+            rig.startWorker();
+            rig.publish(ledger, 16, i -> i % 2 == 0 ? sleep(200) : Map.of("failWithMessageBytes", 10),
+                    i -> i % 2 == 0, null);
+            await().atMost(Duration.ofSeconds(60)).until(() -> ledger.completions(rig.ledgerFile).completedIds()
+                    .size() >= 2);
+            long at = System.currentTimeMillis();
+            node.raiseMemoryAlarm();
+            await().pollDelay(Duration.ofSeconds(100)).atMost(Duration.ofSeconds(101)).until(() -> true);
+            node.clearMemoryAlarm();
+            ledger.faultWindow(at, System.currentTimeMillis());
+            rig.awaitSettled(ledger, 8, Duration.ofSeconds(180), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        assertThat(ledger.deadMoreThanOnce()).as("no task ends in the dead queue twice").isEmpty();
+        ledger.writeAndAssert();
+    }
+
     @Test
     @Tag("full")
     void brokerRestartUnderLoadWhilePublishing() throws Exception {
