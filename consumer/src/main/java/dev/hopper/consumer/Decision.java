@@ -177,8 +177,8 @@ sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater
             /** The worker is shutting down. */
             SHUTDOWN,
             /**
-             * Consumption of the queue is held (paused) while the delivery waited in the hand-off: it does not use
-             * an attempt on a queue that was paused because its handler cannot run at all.
+             * The queue was paused with {@code Worker.pauseHandingBack} while the delivery waited in the hand-off: it
+             * does not use an attempt on a queue that was paused because its handler cannot run at all.
              */
             HELD,
             /** A suspect ran alone on this worker for longer than the start-slot wait. */

@@ -44,8 +44,8 @@ import org.jspecify.annotations.Nullable;
  * <ol>
  *   <li>shutdown: a delivery that reaches a handler thread while the worker shuts down goes back unrun, as a
  *       confirmed copy (so RabbitMQ before 4.3 counts nothing against it: the consumer was cancelled first, so these
- *       are only the deliveries already prefetched); held: the same while its queue is paused (by hand, after a
- *       deployment error such as an {@code --exec} command that cannot run, breaker, store outage);
+ *       are only the deliveries already prefetched); held: the same while its queue is paused by
+ *       {@code Worker.pauseHandingBack} (a deployment error such as an {@code --exec} command that cannot run);
  *   <li>step 1, decode: malformed → dead {@code malformed}; unknown type → dead {@code unknown-type};
  *   <li>step 2, crash-loop guard (see "Counting only runs" below): delivered more than {@code poison-after} times →
  *       quarantine (a fresh copy marked as a suspect, through the shortest tier); a suspect runs alone on its worker

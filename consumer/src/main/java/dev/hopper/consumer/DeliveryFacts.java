@@ -26,8 +26,8 @@ final class DeliveryFacts {
      * @param lockOwner the owner this run uses for its key's lock (unique per delivery)
      * @param shuttingDown the worker was shutting down when the delivery reached a handler thread
      * @param suspectCrashes for a suspect copy, its {@code x-hopper-suspect} count; {@link #NOT_SUSPECT} otherwise
-     * @param held consumption of the queue was held (paused: by hand, a deployment error, the breaker, a store
-     *     outage) when the delivery reached a handler thread
+     * @param held the queue was paused with {@code Worker.pauseHandingBack} (its handler cannot run at all) when
+     *     the delivery reached a handler thread
      */
     record Arrival(long deliveryTag, boolean redelivered, int deliveryCount, Reading reading, String lockOwner,
             boolean shuttingDown, int suspectCrashes, boolean held) {
@@ -308,7 +308,8 @@ final class DeliveryFacts {
     @Override
     public String toString() {
         return "DeliveryFacts[" + arrival + ", completedBefore=" + completedBefore + ", storeUnavailable="
-                + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", isolation=" + isolation + ", soloStarts=" + soloStarts + ", lock=" + lock
+                + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", isolation="
+                + isolation + ", soloStarts=" + soloStarts + ", lock=" + lock
                 + ", handler=" + handler + ", revisionAfter=" + revisionAfter + ", completionRecorded="
                 + completionRecorded + ", followUps=" + followUps + ", now=" + now + ", claim=" + claim + "]";
     }

@@ -121,11 +121,21 @@ final class QueueConsumer implements QueueControl {
     }
 
     /**
-     * True while {@link Worker#pause} holds the queue (by hand, or after a deployment error): deliveries still in
-     * hand go back unrun. Never blocks.
+     * True while the queue is held by {@link #pauseHandingBack}: deliveries still in hand go back unrun. Never
+     * blocks.
      */
     boolean isHeldByHand() {
         return heldByHand;
+    }
+
+    /**
+     * A manual pause ({@link Hold#MANUAL}) after which the deliveries already in hand and not yet started go back
+     * unrun instead of running ({@link Worker#pauseHandingBack}: the handler cannot run at all). Cleared by
+     * {@code resume(MANUAL)}.
+     */
+    CompletableFuture<Void> pauseHandingBack(String why) {
+        heldByHand = !stopped;
+        return pause(Hold.MANUAL, why);
     }
 
     /** True while any hold (breaker, store outage, manual pause) stops consumption. */
@@ -149,7 +159,6 @@ final class QueueConsumer implements QueueControl {
     @Override
     public CompletableFuture<Void> pause(Hold hold, String why) {
         return onControl(() -> {
-            heldByHand |= hold == Hold.MANUAL && !stopped;
             if (stopped || !holds.add(hold) || holds.size() > 1) {
                 return; // already held for this reason, or already paused for another
             }

@@ -72,7 +72,8 @@ final class RetryRouter {
      * marked {@code x-hopper-suspect} = {@code q.soloStarts()}, everything else unchanged, and with no broker headers,
      * so its delivery count starts again at 0.
      */
-    CompletableFuture<Void> quarantine(String queue, AMQP.BasicProperties original, byte[] body, Decision.Quarantine q) {
+    CompletableFuture<Void> quarantine(String queue, AMQP.BasicProperties original, byte[] body,
+            Decision.Quarantine q) {
         Map<String, @Nullable Object> changes = new HashMap<>();
         changes.put(Headers.SUSPECT, q.soloStarts());
         AMQP.BasicProperties props = dev.hopper.topology.EnvelopeCodec.republished(original, changes);

@@ -96,7 +96,7 @@ public final class Worker implements AutoCloseable {
     private static final Duration COPY_CONFIRM_WAIT = Duration.ofSeconds(30);
     /** How long a retry or dead-letter copy waits for the broker to unblock publishing before it gives up unsent. */
     private static final Duration COPY_BLOCKED_WAIT = Duration.ofMinutes(5);
-    /** Beyond the copy channel's own bounds (the block, then the confirm timeout), so its verdict always comes first. */
+    /** Beyond the copy channel's own bounds (the block, then the confirm timeout): its verdict always comes first. */
     private static final Duration SETTLER_COPY_WAIT = COPY_BLOCKED_WAIT.plusMinutes(2);
 
     private final @Nullable BrokerConfig brokerConfig;
@@ -412,7 +412,18 @@ public final class Worker implements AutoCloseable {
                 .map(c -> c.pause(QueueControl.Hold.MANUAL, why)).toList(), "pause " + queue);
     }
 
-    /** Consumes {@code queue} again after {@link #pause}. Waits (bounded) like {@link #pause}. */
+    /**
+     * Like {@link #pause}, and the deliveries this worker already holds for {@code queue} that have not started go
+     * back to the queue unrun (as confirmed copies, no attempt used) instead of running: for a pause because the
+     * handler cannot run at all (a deployment error, e.g. an {@code --exec} command that is missing). Running ones
+     * finish. Waits (bounded) like {@link #pause}; {@link #resume} undoes it.
+     */
+    public void pauseHandingBack(String queue, String why) {
+        awaitAll(consumers.stream().filter(c -> c.queue().equals(queue)).map(c -> c.pauseHandingBack(why)).toList(),
+                "pause " + queue);
+    }
+
+    /** Consumes {@code queue} again after {@link #pause} or {@link #pauseHandingBack}. Waits (bounded) like it. */
     public void resume(String queue, String why) {
         awaitAll(consumers.stream().filter(c -> c.queue().equals(queue))
                 .map(c -> c.resume(QueueControl.Hold.MANUAL, why)).toList(), "resume " + queue);

@@ -321,7 +321,8 @@ class DeliveryDeciderTest {
         TaskEnvelope plain = envelope(null, null, 1, 0, null);
         int none = DeliveryFacts.Arrival.NOT_SUSPECT;
         return Stream.of(
-                row("held: a delivery of a paused queue goes back unrun as a copy, no attempt", DURABLE,
+                row("held: a delivery of a queue paused handing back (deployment error) goes back unrun as a copy, "
+                        + "no attempt", DURABLE,
                         arrivedAs(plain, 0, none, true),
                         new Decision.HandBack(Decision.HandBack.Why.HELD, Decision.HandBack.Via.COPY, 1)),
                 row("guard: redelivered past poison-after is quarantined, not dead (it may never have started)",
