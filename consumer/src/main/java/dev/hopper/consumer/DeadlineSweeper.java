@@ -24,6 +24,15 @@ import org.slf4j.LoggerFactory;
  * the lease, several sweeps) before that lease ends, whenever the silent call returns. So a run does not go on
  * past the lease the store granted it, and no other worker runs the key meanwhile.
  *
+ * <p>Store restarts (issue 17 finding 11): the store's {@link CoordinationStore#incarnation()} (Redis
+ * {@code run_id}) is read every {@code restartCheck} on the renewals executor, one read per worker whatever the
+ * number of locks, also while no lease is held (so the id is known before a lease is taken: a restart right after a
+ * lock is not missed). When it changes, the store has restarted and, without
+ * persistence, forgotten every lock, so another worker may run the same keys already: every run holding a lease is
+ * stopped at once as lock-lost (retried under its policy, reason {@code lock-lost}), instead of each at its own
+ * next renewal. Two runs of one key can thus overlap for at most about {@code restartCheck} after the store answers
+ * again (plus one INFO round trip); the fencing token still tells a downstream which write is newer.
+ *
  * <p>Costs O(running handlers) per sweep; {@link Watch#close()} is O(1). Thread-safe.
  */
 final class DeadlineSweeper {
@@ -33,11 +42,27 @@ final class DeadlineSweeper {
     private final Executor renewals;
     private final LongSupplier nanoTime;
     private final Set<Watch> watches = ConcurrentHashMap.newKeySet();
+    private final long restartCheckNanos;
+    private final AtomicBoolean checkingRestart = new AtomicBoolean();
+    private volatile long nextRestartCheckNanos;
+    private volatile @Nullable String knownIncarnation;
 
     DeadlineSweeper(CoordinationStore store, Executor renewals, LongSupplier nanoTime) {
+        this(store, renewals, nanoTime, Duration.ofSeconds(1));
+    }
+
+    /** @param restartCheck how often the store's incarnation is read while any run holds a lease */
+    DeadlineSweeper(CoordinationStore store, Executor renewals, LongSupplier nanoTime, Duration restartCheck) {
         this.store = store;
         this.renewals = renewals;
         this.nanoTime = nanoTime;
+        this.restartCheckNanos = restartCheck.toNanos();
+        this.nextRestartCheckNanos = nanoTime.getAsLong();
+    }
+
+    /** How often to look for a store restart for the shortest lease: a tenth of it, between 100 ms and 1 s. */
+    static Duration restartCheckFor(Duration shortestLease) {
+        return Duration.ofMillis(Math.max(100, Math.min(1000, shortestLease.toMillis() / 10)));
     }
 
     /** How often to sweep for the shortest lease: a twentieth of it, between 10 and 100 ms. */
@@ -71,6 +96,44 @@ final class DeadlineSweeper {
             } catch (RuntimeException e) {
                 log.error("deadline sweep failed for a run (a bug in Hopper)", e);
             }
+        }
+        long now = nanoTime.getAsLong();
+        if (now - nextRestartCheckNanos >= 0 && checkingRestart.compareAndSet(false, true)) {
+            nextRestartCheckNanos = now + restartCheckNanos;
+            try {
+                renewals.execute(this::checkRestart);
+            } catch (RejectedExecutionException e) {
+                checkingRestart.set(false); // closing, or every renewal thread busy: next sweep
+            }
+        }
+    }
+
+    /** Reads the store's incarnation; a change stops every run that holds a lease (see the class notes). */
+    private void checkRestart() {
+        try {
+            String now = store.incarnation().orElse(null);
+            if (now == null) {
+                return;
+            }
+            String was = knownIncarnation;
+            knownIncarnation = now;
+            if (was == null || was.equals(now)) {
+                return;
+            }
+            int stopped = 0;
+            for (Watch w : watches) {
+                if (w.lock != null && !w.run.isFinished()) {
+                    w.run.stop(HandlerRun.Stop.LEASE_LOST);
+                    stopped++;
+                }
+            }
+            log.warn("coordination store restarted (run id {} -> {}): it may have forgotten every lock; {} runs "
+                    + "holding a lease stopped as lock-lost", was, now, stopped);
+        } catch (RuntimeException e) {
+            // Silent store: leases run out on their own (the sweep stops runs whose lease was not confirmed).
+            log.debug("could not read the coordination store's incarnation: {}", e.toString());
+        } finally {
+            checkingRestart.set(false);
         }
     }
 

@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * delivery exactly once. Dispatch with {@code instanceof} (no pattern switch on Java 17).
  */
 sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater, Decision.DeadLetter,
-        Decision.Republish, Decision.HandBack, Decision.Hop {
+        Decision.Republish, Decision.HandBack, Decision.Hop, Decision.Quarantine {
 
     /** The {@code outcome} tag this settlement is counted under. */
     Outcome outcome();
@@ -176,6 +176,13 @@ sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater
         enum Why {
             /** The worker is shutting down. */
             SHUTDOWN,
+            /**
+             * The queue was paused with {@code Worker.pauseHandingBack} while the delivery waited in the hand-off: it
+             * does not use an attempt on a queue that was paused because its handler cannot run at all.
+             */
+            HELD,
+            /** A suspect ran alone on this worker for longer than the start-slot wait. */
+            NO_START_SLOT,
             /** The queue's circuit breaker is open. */
             BREAKER_OPEN,
             /** The coordination store does not answer. */
@@ -189,5 +196,22 @@ sealed interface Decision extends Step permits Decision.Ack, Decision.RetryLater
 
         /** How it goes back. */
         enum Via { COPY, NACK }
+    }
+
+    /**
+     * A suspect of crashing its workers (see {@link DeliveryDecider}, "Counting only runs"): publish a copy through
+     * {@code tier} (confirmed) marked {@code x-hopper-suspect} = {@code soloStarts}, with a fresh delivery count,
+     * then ack the original. Nothing ran; no attempt counted. If the copy is not confirmed the original goes back
+     * with reject+requeue (the broker's delivery limit still bounds it).
+     */
+    record Quarantine(DelayTier tier, int soloStarts, int attempts) implements Decision {
+        public Quarantine {
+            requireNonNull(tier, "tier");
+        }
+
+        @Override
+        public Outcome outcome() {
+            return Outcome.RETURNED;
+        }
     }
 }

@@ -93,6 +93,15 @@ final class DecisionSettler {
                     hop.notBefore(), hop.hops());
             return true;
         }
+        if (d instanceof Decision.Quarantine q) {
+            if (!confirmThenAck(s, retries.quarantine(queue, requireProps(props), delivery.body(), q), id,
+                    "quarantine")) {
+                return false;
+            }
+            log.warn("task redelivered past poison-after, quarantined: it runs alone on its worker next queue={} id={}"
+                    + " type={} solo-starts={}", queue, id, type(facts), q.soloStarts());
+            return true;
+        }
         Decision.HandBack hb = (Decision.HandBack) d;
         if (hb.via() == Decision.HandBack.Via.NACK || props == null) {
             s.nackRequeue();

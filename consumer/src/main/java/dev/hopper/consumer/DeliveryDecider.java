@@ -42,16 +42,26 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>The rows, in the order they are checked (the names are those of {@code DeliveryDeciderTest}'s table):
  * <ol>
- *   <li>shutdown: a delivery that reaches a handler thread while the worker shuts down goes back unrun (nack);
+ *   <li>shutdown: a delivery that reaches a handler thread while the worker shuts down goes back unrun, as a
+ *       confirmed copy (so RabbitMQ before 4.3 counts nothing against it: the consumer was cancelled first, so these
+ *       are only the deliveries already prefetched); held: the same while its queue is paused by
+ *       {@code Worker.pauseHandingBack} (a deployment error such as an {@code --exec} command that cannot run);
  *   <li>step 1, decode: malformed → dead {@code malformed}; unknown type → dead {@code unknown-type};
- *   <li>step 2, crash-loop guard: delivered more than {@code poison-after} times → dead {@code poison};
+ *   <li>step 2, crash-loop guard (see "Counting only runs" below): delivered more than {@code poison-after} times →
+ *       quarantine (a fresh copy marked as a suspect, through the shortest tier); a suspect runs alone on its worker
+ *       and is dead {@code poison} once it started alone more than {@code poison-after} times. Without a durable
+ *       store: delivered more than {@code poison-after} times → dead {@code poison};
  *   <li>step 1, payload: not valid JSON for the handler's payload type → dead {@code malformed};
  *   <li>delayed: {@code x-hopper-not-before} still ahead → hop through the largest tier that fits (outcome
  *       {@code delayed}; no attempt, no lock, no handler); still ahead after {@code DelayRoute.MAX_HOPS} hops → dead
  *       {@code hop-limit};
  *   <li>done-marker: a redelivery of a keyed (or, if marked, any) task asks the store; done → ack {@code duplicate};
  *   <li>hand-backs: store down → back unrun (copy); breaker open → back unrun (copy); rate-limit wait interrupted
- *       by shutdown → back unrun (nack);
+ *       by shutdown → back unrun (copy);
+ *   <li>start slot (durable store only): a suspect waits to run alone (refused: back as a suspect); anything else
+ *       waits while a suspect runs alone (refused: back unrun, copy); a suspect that holds the worker alone counts
+ *       its earlier solo starts in the store (over {@code poison-after} → dead {@code poison}), records this one, and
+ *       goes on;
  *   <li>step 3, lock and revision: superseded (skip) → ack {@code superseded}; busy within the budget → retry
  *       {@code lock-busy} through the tier of the holder's remaining lease; busy past it → dead {@code lock-timeout};
  *       acquired, but the store answered only after the lease was over → like busy (nothing runs on a lapsed lock);
@@ -68,6 +78,22 @@ import org.jspecify.annotations.Nullable;
  *       shutdown → back unrun (nack).
  * </ol>
  *
+ * <p>Counting only runs (issue 17, finding 3). A worker that crashes takes every delivery it holds with it, and
+ * RabbitMQ before 4.3 raises {@code x-delivery-count} for each, started or not: with prefetch 8, the seven healthy
+ * tasks prefetched beside a crashing one reach the guard as fast as the crashing one. So the delivery count only
+ * says "suspect": such a delivery is not dead-lettered but quarantined (a confirmed fresh copy, marked
+ * {@code x-hopper-suspect}, delivery count 0). A suspect runs alone on its worker ({@link StartSlots}: it waits for
+ * what runs and nothing else starts until it is settled), and just before it starts it writes a marker for this
+ * solo start in the coordination store ({@code suspect-run:<n>:<id>}, kept as long as done-markers). Only a crash
+ * while it runs alone can follow such a marker, so the markers count its own runs exactly, however often it was
+ * redelivered unstarted; more than {@code poison-after} markers → dead {@code poison}. Only suspects pay the store
+ * calls (at most {@code poison-after + 2}). Chosen over counting every redelivered delivery's starts because a
+ * healthy task started beside a crashing one (concurrency above 1) would be counted for the other's crashes; alone,
+ * nothing else was running. The fallback, when the store does not outlive a worker (in-memory), is the delivery count
+ * as before (a worker's crash would also wipe the markers), documented in docs/reliability.md. A suspect whose
+ * delivery count again passes {@code poison-after} while it waits is quarantined again (so the broker's delivery
+ * limit never takes it).
+ *
  * <p>A handler that returned normally succeeded, even if its timeout fired while it was returning (its work is
  * done; retrying it would run it twice). A timeout is a failure only when the handler ended by throwing.
  */
@@ -77,6 +103,7 @@ final class DeliveryDecider {
     private final boolean markUnkeyedDone;
     private final Duration doneMarkerTtl;
     private final Duration groupRetention;
+    private final boolean durableStarts;
 
     /**
      * @param registeredTypes the task types with a handler of their own (named in {@code unknown-type} errors)
@@ -89,6 +116,16 @@ final class DeliveryDecider {
     /** @param groupRetention how long a follow-up group outlives its last change in the store */
     DeliveryDecider(QueueSpec spec, Set<String> registeredTypes, boolean markUnkeyedDone, Duration doneMarkerTtl,
             Duration groupRetention) {
+        this(spec, registeredTypes, markUnkeyedDone, doneMarkerTtl, groupRetention, false);
+    }
+
+    /**
+     * @param durableStarts the coordination store outlives a worker's crash (Redis): the crash-loop guard counts a
+     *     suspect's solo starts there; false (in-memory) falls back to the broker's delivery count
+     */
+    DeliveryDecider(QueueSpec spec, Set<String> registeredTypes, boolean markUnkeyedDone, Duration doneMarkerTtl,
+            Duration groupRetention, boolean durableStarts) {
+        this.durableStarts = durableStarts;
         this.spec = requireNonNull(spec, "spec");
         this.groupRetention = requireNonNull(groupRetention, "groupRetention");
         this.registeredTypes = Set.copyOf(new TreeSet<>(registeredTypes));
@@ -115,7 +152,10 @@ final class DeliveryDecider {
         TaskEnvelope env = reading.envelope();
         int attempt = env == null ? 0 : env.attempt();
         if (f.handler() == null && a.shuttingDown()) {
-            return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, attempt);
+            return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.COPY, attempt);
+        }
+        if (f.handler() == null && a.held()) {
+            return new Decision.HandBack(Decision.HandBack.Why.HELD, Decision.HandBack.Via.COPY, attempt);
         }
         // 1. Decode.
         if (reading instanceof Reading.Malformed m) {
@@ -129,6 +169,10 @@ final class DeliveryDecider {
         requireNonNull(env, "envelope");
         // 2. Crash-loop guard: a delivery the broker keeps handing out without settlement kills workers.
         if (a.deliveryCount() > spec.poisonAfter()) {
+            if (durableStarts) {
+                // Only a suspect: the count also rises for deliveries that never started (see the class notes).
+                return new Decision.Quarantine(DelayTier.pick(spec.tiers(), Duration.ZERO), suspectCount(f), attempt);
+            }
             return Decision.DeadLetter.of(DeadReason.POISON, "delivered " + (a.deliveryCount() + 1)
                     + " times without being settled (poison-after " + spec.poisonAfter()
                     + "): it crashes or hangs workers", attempt);
@@ -163,7 +207,7 @@ final class DeliveryDecider {
         // marker once it holds its lock, below: a copy may be a first delivery.) With markUnkeyedDone every delivery
         // is checked, not only redeliveries: a publisher that lost its confirm sends the task again under the same
         // id (hopper publish --resume), and that copy arrives as a fresh delivery.
-        if (marked && !parented && (a.redelivered() || a.deliveryCount() > 0 || markUnkeyedDone)) {
+        if (marked && !parented && (a.redelivered() || a.deliveryCount() > 0 || a.suspect() || markUnkeyedDone)) {
             Boolean done = f.completedBefore();
             if (done == null) {
                 return new Effect.CheckDone(env.messageId());
@@ -185,7 +229,13 @@ final class DeliveryDecider {
             return new Effect.AwaitStart();
         }
         if (!permitted) {
-            return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, attempt);
+            return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.COPY, attempt);
+        }
+        if (durableStarts) {
+            Step solo = startSlot(f, env, attempt);
+            if (solo != null) {
+                return solo;
+            }
         }
         // 3. Lock and revision.
         LockResult.Acquired acquired = null;
@@ -299,6 +349,53 @@ final class DeliveryDecider {
             return d.withCoalesced(coalesced);
         }
         return failed;
+    }
+
+    /**
+     * The start slot (durable store only): a suspect runs alone and counts its solo starts in the store; anything
+     * else runs beside others but not beside a suspect. Null once the delivery may go on.
+     */
+    private @Nullable Step startSlot(DeliveryFacts f, TaskEnvelope env, int attempt) {
+        boolean suspect = f.arrival().suspect();
+        DeliveryFacts.Isolation slot = f.isolation();
+        if (slot == null) {
+            return new Effect.Isolate(suspect);
+        }
+        if (slot == DeliveryFacts.Isolation.REFUSED) {
+            return suspect ? new Decision.Quarantine(DelayTier.pick(spec.tiers(), Duration.ZERO), suspectCount(f),
+                    attempt) : new Decision.HandBack(Decision.HandBack.Why.NO_START_SLOT, Decision.HandBack.Via.COPY,
+                            attempt);
+        }
+        if (!suspect) {
+            return null;
+        }
+        Integer starts = f.soloStarts();
+        if (starts == null) {
+            return new Effect.CountSoloStarts(env.messageId(), spec.poisonAfter() + 1);
+        }
+        if (starts > spec.poisonAfter()) {
+            return Decision.DeadLetter.of(DeadReason.POISON, "started alone on its worker " + starts
+                    + " times without being settled (poison-after " + spec.poisonAfter()
+                    + "): it crashes or hangs workers", attempt);
+        }
+        if (!f.soloStartRecorded()) {
+            return new Effect.RecordSoloStart(soloStartId(env.messageId(), starts), doneMarkerTtl);
+        }
+        return null;
+    }
+
+    /** What a quarantine copy carries as {@code x-hopper-suspect}: the solo starts known so far. */
+    private static int suspectCount(DeliveryFacts f) {
+        Integer starts = f.soloStarts();
+        if (starts != null) {
+            return starts;
+        }
+        return f.arrival().suspect() ? f.arrival().suspectCrashes() : 0;
+    }
+
+    /** The store marker of a suspect's solo start number {@code n} (0-based), kept like a done-marker. */
+    static String soloStartId(String messageId, int n) {
+        return "suspect-run:" + n + ":" + messageId;
     }
 
     /**

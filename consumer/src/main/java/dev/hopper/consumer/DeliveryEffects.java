@@ -29,6 +29,7 @@ final class DeliveryEffects {
     private final HandlerRunner runner;
     private final Consumer<String> afterComplete;
     private final FollowUpEffects followUps;
+    private final StartSlots slots;
 
     /**
      * @param afterComplete test seam: runs with the message id once a completion is recorded, before the ack
@@ -36,6 +37,13 @@ final class DeliveryEffects {
      */
     DeliveryEffects(String queue, Store store, DeliveryGate gate, HandlerRunner runner,
             Consumer<String> afterComplete, FollowUpEffects followUps) {
+        this(queue, store, gate, runner, afterComplete, followUps, new StartSlots(java.time.Duration.ofMinutes(10)));
+    }
+
+    /** @param slots the worker's start slots (shared by all its queues), for {@link Effect.Isolate} */
+    DeliveryEffects(String queue, Store store, DeliveryGate gate, HandlerRunner runner,
+            Consumer<String> afterComplete, FollowUpEffects followUps, StartSlots slots) {
+        this.slots = slots;
         this.followUps = followUps;
         this.queue = queue;
         this.store = store;
@@ -61,6 +69,28 @@ final class DeliveryEffects {
         }
         if (effect instanceof Effect.AwaitStart) {
             return f.withStartPermitted(gate.awaitStart());
+        }
+        if (effect instanceof Effect.Isolate i) {
+            return f.withIsolation(slots.take(i.alone()));
+        }
+        if (effect instanceof Effect.CountSoloStarts c) {
+            try {
+                int n = 0;
+                while (n < c.upTo() && s.isCompleted(DeliveryDecider.soloStartId(c.messageId(), n))) {
+                    n++;
+                }
+                return f.withSoloStarts(n);
+            } catch (StoreUnavailableException e) {
+                return storeDown(f, e);
+            }
+        }
+        if (effect instanceof Effect.RecordSoloStart r) {
+            try {
+                s.complete(null, f.arrival().lockOwner(), 0, r.markerId(), r.ttl());
+                return f.withSoloStartRecorded();
+            } catch (StoreUnavailableException e) {
+                return storeDown(f, e);
+            }
         }
         if (effect instanceof Effect.CheckAndLock c) {
             long sentAt = store.nanoTime().getAsLong();
@@ -141,6 +171,11 @@ final class DeliveryEffects {
             log.warn("could not release lock queue={} key={} (it expires with its lease): {}", queue, key,
                     e.toString());
         }
+    }
+
+    /** Gives back the start slot {@code f} holds, if any (once the delivery is settled). */
+    void giveBackSlot(DeliveryFacts f) {
+        slots.giveBack(f.isolation());
     }
 
     /** Tells the circuit breaker how an admitted delivery went (after it was settled). */

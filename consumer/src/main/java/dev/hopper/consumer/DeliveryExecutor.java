@@ -26,7 +26,12 @@ final class DeliveryExecutor {
     private static final int MAX_EFFECTS = 32;
 
     /** Who the worker is, whether it is shutting down, and who hears about settlements. */
-    record Hooks(String workerId, BooleanSupplier shuttingDown, WorkerListener listener) {}
+    record Hooks(String workerId, BooleanSupplier shuttingDown, WorkerListener listener, BooleanSupplier held) {
+        /** Hooks of a queue that is never held. */
+        Hooks(String workerId, BooleanSupplier shuttingDown, WorkerListener listener) {
+            this(workerId, shuttingDown, listener, () -> false);
+        }
+    }
 
     private final String queue;
     private final DeliveryReader reader;
@@ -57,7 +62,8 @@ final class DeliveryExecutor {
             facts = DeliveryFacts.arrived(new DeliveryFacts.Arrival(envelope.getDeliveryTag(),
                     envelope.isRedeliver(), DeliveryReader.deliveryCount(props), reader.read(props, bytes),
                     hooks.workerId() + "/" + idForLog + "/" + envelope.getDeliveryTag(),
-                    hooks.shuttingDown().getAsBoolean()));
+                    hooks.shuttingDown().getAsBoolean(), DeliveryReader.suspectCrashes(props),
+                    hooks.held().getAsBoolean()));
             Step step = decider.decide(facts);
             for (int n = 0; step instanceof Effect effect; n++) {
                 if (n == MAX_EFFECTS) {
@@ -84,6 +90,7 @@ final class DeliveryExecutor {
             }
         } finally {
             if (facts != null) {
+                effects.giveBackSlot(facts);
                 effects.report(decider.breakerReport(facts), facts, failure);
             }
             MDC.remove("hopper.queue");
@@ -129,6 +136,9 @@ final class DeliveryExecutor {
         }
         if (d instanceof Decision.Republish r) {
             return r.reason().wireValue();
+        }
+        if (d instanceof Decision.Quarantine) {
+            return "suspect";
         }
         if (d instanceof Decision.HandBack h) {
             return h.why().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');

@@ -25,13 +25,39 @@ final class DeliveryFacts {
      * @param deliveryCount the broker's {@code x-delivery-count} (0 when absent or unreadable)
      * @param lockOwner the owner this run uses for its key's lock (unique per delivery)
      * @param shuttingDown the worker was shutting down when the delivery reached a handler thread
+     * @param suspectCrashes for a suspect copy, its {@code x-hopper-suspect} count; {@link #NOT_SUSPECT} otherwise
+     * @param held the queue was paused with {@code Worker.pauseHandingBack} (its handler cannot run at all) when
+     *     the delivery reached a handler thread
      */
     record Arrival(long deliveryTag, boolean redelivered, int deliveryCount, Reading reading, String lockOwner,
-            boolean shuttingDown) {
+            boolean shuttingDown, int suspectCrashes, boolean held) {
+        /** {@link #suspectCrashes} of a delivery that is not a suspect. */
+        static final int NOT_SUSPECT = -1;
+
         Arrival {
             requireNonNull(reading, "reading");
             requireNonNull(lockOwner, "lockOwner");
         }
+
+        /** A delivery that is not a suspect, of a queue that is not held. */
+        Arrival(long deliveryTag, boolean redelivered, int deliveryCount, Reading reading, String lockOwner,
+                boolean shuttingDown) {
+            this(deliveryTag, redelivered, deliveryCount, reading, lockOwner, shuttingDown, NOT_SUSPECT, false);
+        }
+
+        boolean suspect() {
+            return suspectCrashes != NOT_SUSPECT;
+        }
+    }
+
+    /** The answer to {@link Effect.Isolate}. */
+    enum Isolation {
+        /** Runs beside others (no suspect runs alone meanwhile). */
+        SHARED,
+        /** Runs alone on this worker: nothing else starts until it is settled. */
+        ALONE,
+        /** Not within the bound (or another suspect is already in hand, or shutdown interrupted the wait). */
+        REFUSED
     }
 
     /**
@@ -55,6 +81,9 @@ final class DeliveryFacts {
     private boolean storeUnavailable;
     private @Nullable Boolean admitted;
     private @Nullable Boolean startPermitted;
+    private @Nullable Isolation isolation;
+    private @Nullable Integer soloStarts;
+    private boolean soloStartRecorded;
     private @Nullable LockResult lock;
     private long lockRequestedAtNanos;
     private long lockAnsweredAtNanos;
@@ -79,6 +108,9 @@ final class DeliveryFacts {
         f.storeUnavailable = storeUnavailable;
         f.admitted = admitted;
         f.startPermitted = startPermitted;
+        f.isolation = isolation;
+        f.soloStarts = soloStarts;
+        f.soloStartRecorded = soloStartRecorded;
         f.lock = lock;
         f.lockRequestedAtNanos = lockRequestedAtNanos;
         f.lockAnsweredAtNanos = lockAnsweredAtNanos;
@@ -121,6 +153,33 @@ final class DeliveryFacts {
 
     @Nullable Boolean startPermitted() {
         return startPermitted;
+    }
+
+    /** How this delivery may start beside others ({@link Effect.Isolate}); null until asked. */
+    @Nullable Isolation isolation() {
+        return isolation;
+    }
+
+    /** A suspect's solo starts recorded in the store before this one ({@link Effect.CountSoloStarts}). */
+    @Nullable Integer soloStarts() {
+        return soloStarts;
+    }
+
+    /** This solo start's marker is written ({@link Effect.RecordSoloStart}). */
+    boolean soloStartRecorded() {
+        return soloStartRecorded;
+    }
+
+    DeliveryFacts withSoloStarts(int n) {
+        DeliveryFacts f = copy();
+        f.soloStarts = n;
+        return f;
+    }
+
+    DeliveryFacts withSoloStartRecorded() {
+        DeliveryFacts f = copy();
+        f.soloStartRecorded = true;
+        return f;
     }
 
     @Nullable LockResult lock() {
@@ -199,6 +258,12 @@ final class DeliveryFacts {
         return f;
     }
 
+    DeliveryFacts withIsolation(Isolation answer) {
+        DeliveryFacts f = copy();
+        f.isolation = requireNonNull(answer, "answer");
+        return f;
+    }
+
     /**
      * The lock call's answer, when it was sent and when it came back (monotonic nanoseconds: a lease counts from
      * the sending).
@@ -243,7 +308,8 @@ final class DeliveryFacts {
     @Override
     public String toString() {
         return "DeliveryFacts[" + arrival + ", completedBefore=" + completedBefore + ", storeUnavailable="
-                + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", lock=" + lock
+                + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", isolation="
+                + isolation + ", soloStarts=" + soloStarts + ", lock=" + lock
                 + ", handler=" + handler + ", revisionAfter=" + revisionAfter + ", completionRecorded="
                 + completionRecorded + ", followUps=" + followUps + ", now=" + now + ", claim=" + claim + "]";
     }

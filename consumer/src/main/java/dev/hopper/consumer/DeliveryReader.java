@@ -46,6 +46,21 @@ final class DeliveryReader {
         }
     }
 
+    /**
+     * The {@code x-hopper-suspect} count of a suspect copy, or {@link DeliveryFacts.Arrival#NOT_SUSPECT} when the
+     * delivery is not a suspect (absent; a mistyped value is treated as absent: the delivery count still guards it).
+     */
+    static int suspectCrashes(AMQP.@Nullable BasicProperties props) {
+        if (props == null) {
+            return DeliveryFacts.Arrival.NOT_SUSPECT;
+        }
+        try {
+            return HeaderValues.count(props.getHeaders(), Headers.SUSPECT).orElse(DeliveryFacts.Arrival.NOT_SUSPECT);
+        } catch (HeaderValues.Mistyped e) {
+            return DeliveryFacts.Arrival.NOT_SUSPECT;
+        }
+    }
+
     /** The {@code type} tag for metrics ({@link TypeTags}: the type itself, bounded, or {@code unknown}). */
     String typeTag(@Nullable String type) {
         return typeTags.tag(type);

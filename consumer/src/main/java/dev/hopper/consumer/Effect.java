@@ -11,7 +11,8 @@ import org.jspecify.annotations.Nullable;
  * then decides again. Effects are values (no callbacks), so several deliveries' effects of one kind can be
  * carried out together (one batched store call).
  */
-sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Effect.AwaitStart, Effect.CheckAndLock,
+sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Effect.AwaitStart, Effect.Isolate,
+        Effect.CountSoloStarts, Effect.RecordSoloStart, Effect.CheckAndLock,
         Effect.RunHandler, Effect.ReadRevision, Effect.Complete, Effect.ReadClock, Effect.Claim, FollowUpEffect {
 
     /** Is {@code messageId} done (a redelivery of a task completed before its ack)? → {@code completedBefore}. */
@@ -26,6 +27,31 @@ sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Eff
 
     /** Wait for the queue's rate limiter → {@code startPermitted} (false only when shutdown interrupts). */
     record AwaitStart() implements Effect {}
+
+    /**
+     * Take a start slot on this worker → {@code isolation}: a suspect ({@code alone}) waits until nothing else of the
+     * worker runs and keeps anything else from starting until it is settled; any other delivery waits while a
+     * suspect runs alone. The slot is given back when the delivery is settled.
+     */
+    record Isolate(boolean alone) implements Effect {}
+
+    /**
+     * How many solo starts of suspect {@code messageId} the store holds markers for, looking at most {@code upTo}
+     * → {@code soloStarts} (markers are written in order, so the first missing one ends the count).
+     */
+    record CountSoloStarts(String messageId, int upTo) implements Effect {
+        public CountSoloStarts {
+            requireNonNull(messageId, "messageId");
+        }
+    }
+
+    /** Write the marker of this solo start ({@code markerId}, a done-marker) → {@code soloStartRecorded}. */
+    record RecordSoloStart(String markerId, Duration ttl) implements Effect {
+        public RecordSoloStart {
+            requireNonNull(markerId, "markerId");
+            requireNonNull(ttl, "ttl");
+        }
+    }
 
     /** One atomic store call: check the revision and take the key's lock → {@code lock}. */
     record CheckAndLock(String key, @Nullable Long revision, String owner, Duration lease, boolean lockIfSuperseded)

@@ -6,6 +6,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
+import com.rabbitmq.client.impl.recovery.AutorecoveringChannel;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
@@ -41,7 +42,10 @@ import org.slf4j.LoggerFactory;
  * queue's prefetch, also across cancel and resubscribe (each {@code basic.consume} gets its own prefetch from the
  * broker): a new subscription waits for the previous one's {@code cancel-ok} (so all its deliveries are counted)
  * and asks for {@code prefetch - in hand}, waiting while nothing is left. A delivery whose channel closed before it
- * started is dropped unrun: the broker requeued it with the channel.
+ * started is dropped unrun: the broker requeued it with the channel. "Its channel" is the channel generation that
+ * delivered it: after automatic recovery the channel object is open again, but with a new delegate whose delivery
+ * tags are new too (issue 17 finding 10: a worker frozen past its heartbeat ran prefetched deliveries after it
+ * resumed, which another worker had already completed).
  *
  * <p>Keeps consuming through broker-side trouble: when the broker closes the channel on its own (a channel error,
  * or {@code consumer_timeout} before RabbitMQ 4.3) or cancels the consumer ({@code consumer_timeout} on 4.3+, a
@@ -77,6 +81,7 @@ final class QueueConsumer implements QueueControl {
     private volatile boolean stopped;
     private volatile boolean paused;
     private volatile boolean waitingForRoom;
+    private volatile boolean heldByHand;
     private final EnumSet<Hold> holds = EnumSet.noneOf(Hold.class);
     private @Nullable Deliveries cancelling;
     private long cancellingSinceNanos;
@@ -115,6 +120,24 @@ final class QueueConsumer implements QueueControl {
         return consumer != null && ch != null && ch.isOpen() && !paused && !stopped;
     }
 
+    /**
+     * True while the queue is held by {@link #pauseHandingBack}: deliveries still in hand go back unrun. Never
+     * blocks.
+     */
+    boolean isHeldByHand() {
+        return heldByHand;
+    }
+
+    /**
+     * A manual pause ({@link Hold#MANUAL}) after which the deliveries already in hand and not yet started go back
+     * unrun instead of running ({@link Worker#pauseHandingBack}: the handler cannot run at all). Cleared by
+     * {@code resume(MANUAL)}.
+     */
+    CompletableFuture<Void> pauseHandingBack(String why) {
+        heldByHand = !stopped;
+        return pause(Hold.MANUAL, why);
+    }
+
     /** True while any hold (breaker, store outage, manual pause) stops consumption. */
     boolean isPaused() {
         return paused;
@@ -149,6 +172,9 @@ final class QueueConsumer implements QueueControl {
     @Override
     public CompletableFuture<Void> resume(Hold hold, String why) {
         return onControl(() -> {
+            if (hold == Hold.MANUAL) {
+                heldByHand = false;
+            }
             if (stopped || !holds.remove(hold) || !holds.isEmpty()) {
                 return; // not held for this reason, or still held for another
             }
@@ -411,13 +437,18 @@ final class QueueConsumer implements QueueControl {
         public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
             Channel ch = getChannel();
             SettlementSink sink = SettlementSink.of(ch);
+            // The channel this delivery's tag belongs to. Automatic recovery swaps a recovering channel's delegate and
+            // reports it open again, so the recovering wrapper alone cannot tell that the delivery is gone.
+            Channel generation = ch instanceof AutorecoveringChannel r ? r.getDelegate() : ch;
             inHand.incrementAndGet();
             try {
                 handOff.handlers().execute(() -> {
                     try {
-                        if (!ch.isOpen()) {
-                            // The broker requeued it when the channel closed: running it now would run it twice.
-                            log.debug("delivery's channel closed before it started; the broker redelivers it");
+                        if (!generation.isOpen()) {
+                            // The broker requeued it when the channel (or its connection) closed, e.g. while this
+                            // process was frozen past the heartbeat: running it now would run it twice.
+                            log.info("delivery's channel closed before it started; the broker redelivers it "
+                                    + "queue={} id={}", spec.name(), props == null ? "?" : props.getMessageId());
                             return;
                         }
                         handOff.executor().execute(sink, envelope, props, body);

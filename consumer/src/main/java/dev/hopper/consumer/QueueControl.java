@@ -17,7 +17,12 @@ interface QueueControl {
         /** The queue's circuit breaker is open. */
         CIRCUIT_BREAKER,
         /** The coordination store does not answer. */
-        STORE_UNAVAILABLE
+        STORE_UNAVAILABLE,
+        /**
+         * The broker blocks the worker's publishing connection ({@code connection.blocked}: a memory or disk alarm):
+         * no retry or dead-letter copy could be confirmed, so nothing new is taken meanwhile.
+         */
+        BROKER_BLOCKED
     }
 
     /** Sets {@code hold}; the first hold stops new deliveries (basic.cancel), in-hand ones finish. Idempotent. */

@@ -31,6 +31,8 @@ final class RetryRouter {
         changes.put(Headers.ATTEMPT, d.nextAttempt());
         changes.put(Headers.RETRY_REASON, d.reason().wireValue());
         changes.put(Headers.LOCK_WAITS, d.lockWaits() > 0 ? d.lockWaits() : null);
+        // It ran and settled: no longer a suspect of crashing its workers.
+        changes.put(Headers.SUSPECT, null);
         if (firstAttemptAt != null) {
             // Only a run sets the first-attempt time; a lock wait did not run anything.
             changes.put(Headers.FIRST_ATTEMPT_AT, firstAttemptAt.toString());
@@ -63,6 +65,19 @@ final class RetryRouter {
         changes.put(Headers.HOPS, d.hops());
         AMQP.BasicProperties props = dev.hopper.topology.EnvelopeCodec.republished(original, changes);
         return channel.publish("", QueueNames.retryQueue(queue, d.tier()), props, body);
+    }
+
+    /**
+     * The copy of a suspect (a delivery that may crash its workers), through a delay tier back to the work queue:
+     * marked {@code x-hopper-suspect} = {@code q.soloStarts()}, everything else unchanged, and with no broker headers,
+     * so its delivery count starts again at 0.
+     */
+    CompletableFuture<Void> quarantine(String queue, AMQP.BasicProperties original, byte[] body,
+            Decision.Quarantine q) {
+        Map<String, @Nullable Object> changes = new HashMap<>();
+        changes.put(Headers.SUSPECT, q.soloStarts());
+        AMQP.BasicProperties props = dev.hopper.topology.EnvelopeCodec.republished(original, changes);
+        return channel.publish("", QueueNames.retryQueue(queue, q.tier()), props, body);
     }
 
     /** The copy for the work queue itself, attempt unchanged. */

@@ -94,6 +94,10 @@ public final class Worker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     /** How long a retry or dead-letter copy may take to be confirmed before the original is rejected. */
     private static final Duration COPY_CONFIRM_WAIT = Duration.ofSeconds(30);
+    /** How long a retry or dead-letter copy waits for the broker to unblock publishing before it gives up unsent. */
+    private static final Duration COPY_BLOCKED_WAIT = Duration.ofMinutes(5);
+    /** Beyond the copy channel's own bounds (the block, then the confirm timeout): its verdict always comes first. */
+    private static final Duration SETTLER_COPY_WAIT = COPY_BLOCKED_WAIT.plusMinutes(2);
 
     private final @Nullable BrokerConfig brokerConfig;
     private @Nullable BrokerConnection consumeConnection;
@@ -231,12 +235,16 @@ public final class Worker implements AutoCloseable {
                 log.debug("coordination store did not answer the warm-up call: {}", e.toString());
             }
         });
-        DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
+        DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime,
+                DeadlineSweeper.restartCheckFor(shortestLease));
         long tick = DeadlineSweeper.tickFor(shortestLease).toMillis();
         sweeps.scheduleWithFixedDelay(sweeper::sweep, tick, tick, TimeUnit.MILLISECONDS);
 
+        // A copy waits out a broker block (memory alarm) up to COPY_BLOCKED_WAIT before it gives up unsent; its
+        // confirm timeout leaves out blocked time. The settler waits for the channel's own verdict, so a copy that
+        // reached the broker is never reported unconfirmed while the original goes back too (finding 2).
         ConfirmedChannel copies = new ConfirmedChannel(requireNonNull(publishConnection), publishWindow,
-                Duration.ofSeconds(30), Duration.ofSeconds(30));
+                COPY_BLOCKED_WAIT, Duration.ofSeconds(30));
         own(() -> copies.close(Duration.ofSeconds(5)));
         RetryRouter retries = new RetryRouter(copies::publish);
         DeadLetterPublisher dead = new DeadLetterPublisher(copies::publish, clock, workerId);
@@ -260,8 +268,14 @@ public final class Worker implements AutoCloseable {
                 return requireNonNull(storeWatch).isDown();
             }
         };
+        // A suspect of crashing workers runs alone on the whole worker (a crash takes every queue's deliveries).
+        Duration longestRun = specs.stream().map(QueueSpec::handlerTimeout).max(Duration::compareTo).orElseThrow();
+        StartSlots slots = new StartSlots(longestRun.plusMinutes(1));
+        boolean durableStarts = !(store instanceof dev.hopper.coordination.InMemoryCoordinationStore);
         for (QueueSpec spec : specs) {
             String name = spec.name();
+            java.util.concurrent.atomic.AtomicReference<QueueConsumer> consumerOf =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             // The hand-off never holds more than prefetch (QueueConsumer keeps in-hand <= prefetch): a full queue
             // here is a bug, answered by nack+requeue rather than by growing without bound.
             ThreadPoolExecutor pool = new ThreadPoolExecutor(spec.concurrency(), spec.concurrency(), 0,
@@ -273,20 +287,26 @@ public final class Worker implements AutoCloseable {
             FollowUpEffects followUps = new FollowUpEffects(name, new FollowUpEffects.Setup(store, health,
                     copies::publish, clock, COPY_CONFIRM_WAIT, followUpMapper, maxFollowUps, events));
             DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
-                    System::nanoTime), gate, runner, afterCompleteHook, followUps);
+                    System::nanoTime), gate, runner, afterCompleteHook, followUps, slots);
             DeliveryExecutor executor = new DeliveryExecutor(name,
                     new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
                     new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl(),
-                            groupRetention),
-                    effects, new DecisionSettler(name, retries, dead, COPY_CONFIRM_WAIT),
-                    new DeliveryExecutor.Hooks(workerId, () -> closing, events));
-            built.add(new QueueConsumer(requireNonNull(consumeConnection), spec,
-                    new QueueConsumer.HandOff(executor, pool), control, events));
+                            groupRetention, durableStarts),
+                    effects, new DecisionSettler(name, retries, dead, SETTLER_COPY_WAIT),
+                    new DeliveryExecutor.Hooks(workerId, () -> closing, events, () -> {
+                        QueueConsumer c = consumerOf.get();
+                        return c != null && c.isHeldByHand();
+                    }));
+            QueueConsumer consumer = new QueueConsumer(requireNonNull(consumeConnection), spec,
+                    new QueueConsumer.HandOff(executor, pool), control, events);
+            consumerOf.set(consumer);
+            built.add(consumer);
         }
         for (int i = 0; i < built.size(); i++) {
             gates.get(i).bind(built.get(i));
         }
         consumers = List.copyOf(built);
+        holdWhileBlocked(requireNonNull(publishConnection));
         storeWatch = new StoreWatch(store, probes, consumers);
         own(requireNonNull(storeWatch)::close);
         for (QueueConsumer c : consumers) {
@@ -299,6 +319,31 @@ public final class Worker implements AutoCloseable {
             QueueDepthPoller poller = own(new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics));
             poller.start(depths, QueueDepthPoller.DEFAULT_INTERVAL);
         }
+    }
+
+    /**
+     * Pauses every queue while the broker blocks the publishing connection (memory or disk alarm) and resumes when
+     * it unblocks, as the breaker does: a task taken meanwhile could neither retry nor die (its copy cannot be
+     * confirmed), and handing it back would count against its crash-loop budget. Tasks already in hand run; their
+     * copies wait out the block (COPY_BLOCKED_WAIT). The callbacks come on the connection's I/O thread and only
+     * enqueue work.
+     */
+    private void holdWhileBlocked(BrokerConnection publishing) {
+        publishing.amqp().addBlockedListener(new com.rabbitmq.client.BlockedListener() {
+            @Override
+            public void handleBlocked(String reason) {
+                for (QueueConsumer c : consumers) {
+                    c.pause(QueueControl.Hold.BROKER_BLOCKED, "broker blocked publishing (" + reason + ")");
+                }
+            }
+
+            @Override
+            public void handleUnblocked() {
+                for (QueueConsumer c : consumers) {
+                    c.resume(QueueControl.Hold.BROKER_BLOCKED, "broker unblocked publishing");
+                }
+            }
+        });
     }
 
     private <T extends AutoCloseable> T own(T resource) {
@@ -367,7 +412,18 @@ public final class Worker implements AutoCloseable {
                 .map(c -> c.pause(QueueControl.Hold.MANUAL, why)).toList(), "pause " + queue);
     }
 
-    /** Consumes {@code queue} again after {@link #pause}. Waits (bounded) like {@link #pause}. */
+    /**
+     * Like {@link #pause}, and the deliveries this worker already holds for {@code queue} that have not started go
+     * back to the queue unrun (as confirmed copies, no attempt used) instead of running: for a pause because the
+     * handler cannot run at all (a deployment error, e.g. an {@code --exec} command that is missing). Running ones
+     * finish. Waits (bounded) like {@link #pause}; {@link #resume} undoes it.
+     */
+    public void pauseHandingBack(String queue, String why) {
+        awaitAll(consumers.stream().filter(c -> c.queue().equals(queue)).map(c -> c.pauseHandingBack(why)).toList(),
+                "pause " + queue);
+    }
+
+    /** Consumes {@code queue} again after {@link #pause} or {@link #pauseHandingBack}. Waits (bounded) like it. */
     public void resume(String queue, String why) {
         awaitAll(consumers.stream().filter(c -> c.queue().equals(queue))
                 .map(c -> c.resume(QueueControl.Hold.MANUAL, why)).toList(), "resume " + queue);

@@ -69,6 +69,40 @@ class DeadlineSweeperTest {
         assertThat(sweeper.watching()).isZero();
     }
 
+    /**
+     * Issue 17 finding 11: a store that restarted (Redis empty, new run_id) forgot every lock; each run that holds a
+     * lease is stopped at once as lock-lost, not at its own next renewal; a run without a lock goes on.
+     */
+    @Test
+    void aStoreRestartStopsEveryRunHoldingALeaseAtOnce() {
+        java.util.concurrent.atomic.AtomicReference<String> runId = new java.util.concurrent.atomic.AtomicReference<>(
+                "run-1");
+        CoordinationStore restarting = new ForwardingStore(store) {
+            @Override
+            public java.util.Optional<String> incarnation() {
+                return java.util.Optional.of(runId.get());
+            }
+        };
+        DeadlineSweeper sweeper = new DeadlineSweeper(restarting, Runnable::run, nanos::get, Duration.ofMillis(100));
+        HandlerRun a = run();
+        HandlerRun b = run();
+        HandlerRun unkeyed = run();
+        try (DeadlineSweeper.Watch wa = sweeper.watch(a, Duration.ofMinutes(5), lock("ka"));
+                DeadlineSweeper.Watch wb = sweeper.watch(b, Duration.ofMinutes(5), lock("kb"));
+                DeadlineSweeper.Watch wu = sweeper.watch(unkeyed, Duration.ofMinutes(5), null)) {
+            sweeper.sweep(); // learns run-1
+            elapse(Duration.ofMillis(100));
+            sweeper.sweep();
+            assertThat(Thread.interrupted()).as("same run id: nothing stopped").isFalse();
+            runId.set("run-2");
+            elapse(Duration.ofMillis(100)); // far before the first renewal (a third of the 3 s lease)
+            sweeper.sweep();
+            assertThat(a.finish()).isEqualTo(HandlerRun.Stop.LEASE_LOST);
+            assertThat(b.finish()).isEqualTo(HandlerRun.Stop.LEASE_LOST);
+            assertThat(unkeyed.finish()).isEqualTo(HandlerRun.Stop.NONE);
+        }
+    }
+
     @Test
     void aStopAfterTheRunFinishedIsIgnored() {
         DeadlineSweeper sweeper = new DeadlineSweeper(store, queued::add, nanos::get);
@@ -102,7 +136,8 @@ class DeadlineSweeperTest {
         try (DeadlineSweeper.Watch w = sweeper.watch(run, Duration.ofMinutes(1), lock("K"))) {
             elapse(Duration.ofMillis(2_399)); // the margin is a fifth of the 3 s lease
             sweeper.sweep();
-            assertThat(queued).as("a renewal was sent").hasSize(1);
+            // One renewal, and one read of the store's incarnation, both on the renewals executor.
+            assertThat(queued).as("a renewal and a store-restart check were sent").hasSize(2);
             assertThat(Thread.currentThread().isInterrupted()).isFalse();
             elapse(Duration.ofMillis(1));
             sweeper.sweep();

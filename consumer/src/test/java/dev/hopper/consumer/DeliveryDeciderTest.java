@@ -110,7 +110,7 @@ class DeliveryDeciderTest {
         return Stream.of(
                 row("shutdown: a delivery that reaches a handler thread during shutdown goes back unrun", SKIP,
                         arrived(new Reading.Readable(plain, HANDLER, new byte[0]), false, 0, true),
-                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, 0)),
+                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.COPY, 0)),
                 row("1 decode: unparseable body or headers is dead-lettered malformed, no retries", SKIP,
                         arrived(new Reading.Malformed("empty body", ID, "job"), false, 0, false),
                         Decision.DeadLetter.of(DeadReason.MALFORMED, "empty body", null)),
@@ -157,7 +157,7 @@ class DeliveryDeciderTest {
                         new Effect.AwaitStart()),
                 row("hand-back: shutdown while waiting for a start goes back unrun", SKIP,
                         ready(plain).withAdmitted(true).withStartPermitted(false),
-                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.NACK, 0)),
+                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.COPY, 0)),
                 row("3 lock: a keyed task checks its revision and takes the lock in one call", SKIP,
                         ready(keyed).withAdmitted(true).withStartPermitted(true),
                         new Effect.CheckAndLock(KEY, 3L, OWNER, LEASE, false)),
@@ -304,6 +304,78 @@ class DeliveryDeciderTest {
             assertThat(((Decision.DeadLetter) actual).attemptsHeader())
                     .isEqualTo(((Decision.DeadLetter) expected).attemptsHeader());
         }
+    }
+
+    // ---- counting only runs (issue 17 finding 3): quarantine, solo starts, held queues ----
+
+    private static final DeliveryDecider DURABLE = new DeliveryDecider(spec(DELAYS, SupersededPolicy.SKIP),
+            Set.of("job"), false, DONE_TTL, Duration.ofDays(7), true);
+    private static final DelayTier SHORTEST = TIERS.get(0);
+
+    private static DeliveryFacts arrivedAs(TaskEnvelope env, int deliveryCount, int suspectCrashes, boolean held) {
+        return DeliveryFacts.arrived(new DeliveryFacts.Arrival(7, deliveryCount > 0, deliveryCount,
+                new Reading.Readable(env, HANDLER, new byte[0]), OWNER, false, suspectCrashes, held));
+    }
+
+    static Stream<Arguments> countingOnlyRuns() {
+        TaskEnvelope plain = envelope(null, null, 1, 0, null);
+        int none = DeliveryFacts.Arrival.NOT_SUSPECT;
+        return Stream.of(
+                row("held: a delivery of a queue paused handing back (deployment error) goes back unrun as a copy, "
+                        + "no attempt", DURABLE,
+                        arrivedAs(plain, 0, none, true),
+                        new Decision.HandBack(Decision.HandBack.Why.HELD, Decision.HandBack.Via.COPY, 1)),
+                row("guard: redelivered past poison-after is quarantined, not dead (it may never have started)",
+                        DURABLE, arrivedAs(plain, 6, none, false), new Decision.Quarantine(SHORTEST, 0, 1)),
+                row("guard: a suspect redelivered past poison-after while waiting is quarantined again, count kept",
+                        DURABLE, arrivedAs(plain, 6, 2, false), new Decision.Quarantine(SHORTEST, 2, 1)),
+                row("guard: without a durable store the delivery count still dead-letters poison", SKIP,
+                        arrivedAs(plain, 6, none, false), Decision.DeadLetter.of(DeadReason.POISON, "delivered 7 times "
+                                + "without being settled (poison-after 5): it crashes or hangs workers", 1)),
+                row("slot: an ordinary delivery takes a shared start slot", DURABLE,
+                        arrivedAs(plain, 0, none, false).withAdmitted(true).withStartPermitted(true),
+                        new Effect.Isolate(false)),
+                row("slot: an ordinary delivery with its slot goes on to run", DURABLE,
+                        arrivedAs(plain, 0, none, false).withAdmitted(true).withStartPermitted(true)
+                                .withIsolation(DeliveryFacts.Isolation.SHARED),
+                        new Effect.RunHandler(TIMEOUT, null, null)),
+                row("slot: an ordinary delivery refused a slot (a suspect runs alone too long) goes back as a copy",
+                        DURABLE, arrivedAs(plain, 0, none, false).withAdmitted(true).withStartPermitted(true)
+                                .withIsolation(DeliveryFacts.Isolation.REFUSED),
+                        new Decision.HandBack(Decision.HandBack.Why.NO_START_SLOT, Decision.HandBack.Via.COPY, 1)),
+                row("slot: a suspect asks to run alone", DURABLE,
+                        arrivedAs(plain, 1, 0, false).withAdmitted(true).withStartPermitted(true),
+                        new Effect.Isolate(true)),
+                row("slot: a suspect refused (another suspect in hand) goes back a suspect, count kept", DURABLE,
+                        arrivedAs(plain, 1, 1, false).withAdmitted(true).withStartPermitted(true)
+                                .withIsolation(DeliveryFacts.Isolation.REFUSED),
+                        new Decision.Quarantine(SHORTEST, 1, 1)),
+                row("slot: a suspect running alone counts its solo starts in the store", DURABLE,
+                        arrivedAs(plain, 2, 0, false).withAdmitted(true).withStartPermitted(true)
+                                .withIsolation(DeliveryFacts.Isolation.ALONE),
+                        new Effect.CountSoloStarts(ID, 6)),
+                row("slot: a suspect that started alone more than poison-after times is dead-lettered poison",
+                        DURABLE, arrivedAs(plain, 2, 0, false).withAdmitted(true).withStartPermitted(true)
+                                .withIsolation(DeliveryFacts.Isolation.ALONE).withSoloStarts(6),
+                        Decision.DeadLetter.of(DeadReason.POISON, "started alone on its worker 6 times without being "
+                                + "settled (poison-after 5): it crashes or hangs workers", 1)),
+                row("slot: a suspect within the limit records this solo start before it runs", DURABLE,
+                        arrivedAs(plain, 4, 0, false).withAdmitted(true).withStartPermitted(true)
+                                .withIsolation(DeliveryFacts.Isolation.ALONE).withSoloStarts(5),
+                        new Effect.RecordSoloStart("suspect-run:5:" + ID, DONE_TTL)),
+                row("slot: a suspect with its start recorded runs", DURABLE,
+                        arrivedAs(plain, 4, 0, false).withAdmitted(true).withStartPermitted(true)
+                                .withIsolation(DeliveryFacts.Isolation.ALONE).withSoloStarts(5)
+                                .withSoloStartRecorded(),
+                        new Effect.RunHandler(TIMEOUT, null, null)),
+                row("done-marker: a keyed suspect copy (no redelivered flag) still asks whether it completed",
+                        DURABLE, arrivedAs(envelope(KEY, 3L, 1, 0, null), 0, 0, false), new Effect.CheckDone(ID)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("countingOnlyRuns")
+    void countsOnlyRuns(String name, DeliveryDecider decider, DeliveryFacts facts, Step expected) {
+        assertSameStep(decider.decide(facts), expected);
     }
 
     @Test

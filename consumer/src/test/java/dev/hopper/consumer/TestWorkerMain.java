@@ -37,7 +37,8 @@ public final class TestWorkerMain {
         Path sink = Path.of(args[3]);
         Set<String> dieAfterComplete = ConcurrentHashMap.newKeySet();
         Worker.Builder b = Worker.builder()
-                .broker(BrokerConfig.builder(uri).connectionName("test-worker-main").build())
+                .broker(BrokerConfig.builder(uri).connectionName("test-worker-main")
+                        .heartbeat(Duration.ofSeconds(Long.getLong("hopper.test.heartbeat", 10))).build())
                 .config(config).queues(queue).drainTimeout(Duration.ofSeconds(5))
                 .handler("sleep", Sleep.class, (task, ctx) -> {
                     append(sink, "start " + ctx.messageId());

@@ -3,6 +3,7 @@ package dev.hopper.consumer;
 import dev.hopper.topology.testing.TestBroker;
 import java.io.File;
 import java.io.IOException;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +28,14 @@ final class WorkerProcesses implements AutoCloseable {
     }
 
     Process start(TestBroker broker, String queue, String... redisUriAndNamespace) throws IOException {
+        return startWithHeartbeat(broker, queue, Duration.ofSeconds(10), redisUriAndNamespace);
+    }
+
+    Process startWithHeartbeat(TestBroker broker, String queue, Duration heartbeat, String... redisUriAndNamespace)
+            throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-Dhopper.test.heartbeat=" + heartbeat.toSeconds(),
+                "-cp", System.getProperty("java.class.path"),
                 TestWorkerMain.class.getName(), broker.uri().toString(), config.toString(), queue, sink.toString()));
         cmd.addAll(List.of(redisUriAndNamespace));
         ProcessBuilder pb = new ProcessBuilder(cmd);

@@ -41,6 +41,18 @@ public interface CoordinationStore extends RevisionStore, CoalescingStore, Follo
             boolean lockIfSuperseded);
 
     /**
+     * Which run of the store answers: a value that changes when the store restarts (Redis: its {@code run_id}). A
+     * worker reads it periodically: a store that restarted without persistence has forgotten every
+     * lock, so another worker may already hold one of them, and every lease held from before is treated as lost
+     * at once. Empty for a store that cannot restart apart from this process (in-memory).
+     *
+     * @throws StoreUnavailableException when the store does not answer
+     */
+    default java.util.Optional<String> incarnation() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * Extends the lease if {@code owner} still holds the lock with {@code fencingToken}.
      *
      * @return false when the lock was lost (expired and taken over, or released)

@@ -70,10 +70,16 @@ import org.slf4j.LoggerFactory;
  * token key's own week-long TTL), the next token is the current time in microseconds, which is above every
  * token issued before: each of those was the time of its issue (plus at most one per acquisition issued within
  * the same microsecond). This only assumes the server's wall clock does not go back across the loss. Detecting
- * restarts through Redis's {@code run_id} was rejected: it says that a restart happened, but the emptied Redis
- * holds nothing to restart the counter above the old tokens (only time can give that floor), it costs an extra
- * INFO round trip or a cached value that every worker process checks on its own, and it says nothing when a token
- * key merely expired.
+ * restarts through Redis's {@code run_id} was rejected for tokens: it says that a restart happened, but the emptied
+ * Redis holds nothing to restart the counter above the old tokens (only time can give that floor), and it says
+ * nothing when a token key merely expired.
+ *
+ * <h2>Restarts and leases</h2>
+ * For leases, {@code run_id} is the right signal ({@link #incarnation()}): a Redis restarted without persistence
+ * forgot every lock, so another worker may take a key whose run is still going. A worker reads {@code run_id}
+ * every second or so (one INFO per worker, not per lock) and treats every lease it holds as lost as soon as the id
+ * changes. Revisions are forgotten too (a task published against revision 1 after bumps to 3 runs again);
+ * only a Redis with persistence (AOF, {@code appendfsync everysec} or stricter) keeps them: docs/reliability.md.
  *
  * <h2>Failures</h2>
  * Lettuce is configured to reject commands while disconnected (its default queues and replays them later, when
@@ -223,6 +229,18 @@ public final class RedisCoordinationStore implements CoordinationStore {
         requireNonNull(messageId, "messageId");
         Long exists = call("isCompleted", c -> c.exists(keys.done(messageId)));
         return exists > 0;
+    }
+
+    /** Redis's {@code run_id} ({@code INFO server}): a new one after every restart of the server. */
+    @Override
+    public java.util.Optional<String> incarnation() {
+        String info = call("incarnation", c -> c.info("server"));
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith("run_id:")) {
+                return java.util.Optional.of(line.substring("run_id:".length()).trim());
+            }
+        }
+        throw new StoreUnavailableException("Redis at " + config.redactedUri() + " reports no run_id in INFO server");
     }
 
     @Override

@@ -67,6 +67,14 @@ public final class Headers {
      * {@link #PARENT}. A boolean (or the string {@code "true"}/{@code "false"}); anything else is {@code malformed}.
      */
     public static final String JOIN = "x-hopper-join";
+    /**
+     * On a suspect (a task redelivered past {@code poison-after}, which may be the one crashing its workers, or may
+     * only have been prefetched beside it): how many of its worker's crashes were already counted against it while
+     * it was the worker's only suspect. A suspect runs alone on its worker, so each redelivery of it from then on is
+     * a crash of a worker on which it was the only thing that could have started. A non-negative integer; a copy
+     * that finally runs and fails goes on without it.
+     */
+    public static final String SUSPECT = "x-hopper-suspect";
 
     /** Set by quorum queues on redelivery; absent means 0. */
     public static final String BROKER_DELIVERY_COUNT = "x-delivery-count";

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
  * Wraps the {@code --exec} handler: when the command cannot be run at all ({@link CommandNotRunnableException}),
  * pauses the task's queue (logged once per pause, at ERROR, with what to do) so the rest of the queue waits for a
  * fixed deployment instead of failing task after task. The failing task itself is retried (never dead-lettered
- * for this); tasks already in hand when the pause starts go the same way. Resume by restarting the worker after
+ * for this); tasks already in hand when the pause starts and not yet started go back unrun, without using an
+ * attempt ({@link Worker#pauseHandingBack}). Resume by restarting the worker after
  * fixing the command. Thread-safe.
  */
 final class PauseOnDeploymentError implements TaskHandler<byte[]> {
@@ -37,7 +38,7 @@ final class PauseOnDeploymentError implements TaskHandler<byte[]> {
             if (w != null && w.isConsuming(context.queue())) {
                 log.error("pausing queue={}: {}; tasks stay in the queue; fix the command (or the PATH, or the "
                         + "file's permissions) and restart the worker", context.queue(), e.getMessage());
-                w.pause(context.queue(), "the --exec command cannot run (exit " + e.exitStatus() + ")");
+                w.pauseHandingBack(context.queue(), "the --exec command cannot run (exit " + e.exitStatus() + ")");
             }
             throw e;
         }

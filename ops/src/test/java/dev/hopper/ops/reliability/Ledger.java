@@ -233,9 +233,20 @@ final class Ledger {
                 .min().stream().map(t -> t - faultEndMs).findFirst().orElse(-1);
     }
 
+    /** Ids found in the dead queue more than once (issue 17 finding 2: a task must end in the dead queue once). */
+    Set<String> deadMoreThanOnce() {
+        Set<String> twice = new HashSet<>();
+        dead.forEach((id, reasons) -> {
+            if (reasons.contains("+")) {
+                twice.add(id);
+            }
+        });
+        return twice;
+    }
+
     boolean passes() {
         return lost().isEmpty() && unexpected().isEmpty() && falseDead().isEmpty() && duplicates() <= duplicateBound
-                && keyViolations().isEmpty();
+                && deadMoreThanOnce().isEmpty() && keyViolations().isEmpty();
     }
 
     /** Writes the details and appends the table row. */
@@ -250,6 +261,7 @@ final class Ledger {
             out.add("published: confirmed=" + confirmed.size() + " unknown=" + unknown.size());
             out.add("completed ids: " + completed.size() + " (runs " + (completed.size() + duplicates()) + ")");
             out.add("dead by reason: " + byReason);
+            out.add("dead more than once: " + deadMoreThanOnce().size() + " " + sample(deadMoreThanOnce()));
             out.add("superseded: " + superseded.size());
             out.add("lost: " + lost().size() + " " + sample(lost()));
             out.add("duplicates: " + duplicates() + " (max runs of one id " + maxRunsPerId() + "), bound "

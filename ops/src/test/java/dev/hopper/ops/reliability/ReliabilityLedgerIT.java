@@ -75,23 +75,25 @@ class ReliabilityLedgerIT {
     }
 
     /**
-     * Fails on today's main: the healthy tasks prefetched beside the poison task are redelivered with it at every
-     * crash, counted by the crash-loop guard, and dead-lettered as {@code poison} too (issue 17 finding 3, which
-     * the consumer rewrite fixes). Kept in the full profile, out of the default build, until then.
+     * Failed before issue 17 part 2 (7 false dead letters): the healthy tasks prefetched beside the poison task are
+     * redelivered with it at every crash and counted by the crash-loop guard. Now they are quarantined as suspects,
+     * each suspect runs alone and counts its solo starts in the store (Redis), so only the poison task dies.
      */
     @Test
-    @Tag("full")
+    @Tag("fast")
     void poisonWithPrefetchAboveOne(TestBroker broker, TestQueues queues) throws Exception {
         Ledger ledger = new Ledger("poison-prefetch-8", "a task that kills its worker JVM, prefetch 8, "
-                + "poison-after 2, workers restarted as they die");
+                + "poison-after 2, workers restarted as they die, Redis store");
         int[] crashes = {0};
-        try (LedgerRig rig = sharedRig(broker, queues, "poison", QUEUE_YAML.replace("concurrency: 4",
-                "concurrency: 2"))) {
-            rig.startWorker();
-            rig.publish(ledger, 41, i -> i == 20 ? Map.of("crash", true) : sleep(20), i -> i != 20, null);
-            rig.awaitSettled(ledger, 1, Duration.ofSeconds(240), () -> {
-                for (Process p : List.copyOf(rig.workers())) {
-                    if (!p.isAlive() && rig.workers().stream().noneMatch(Process::isAlive)) {
+        try (ThrowawayRedis redis = ThrowawayRedis.start()) {
+            QueueSpec spec = queues.track(QueueSpec.builder(queues.name("poison")).build());
+            try (LedgerRig rig = new LedgerRig(dir, broker.uri(), redis.uri(), spec,
+                    QUEUE_YAML.replace("concurrency: 4", "concurrency: 2"))) {
+                queues.track(rig.configured());
+                rig.startWorker();
+                rig.publish(ledger, 41, i -> i == 20 ? Map.of("crash", true) : sleep(20), i -> i != 20, null);
+                rig.awaitSettled(ledger, 1, Duration.ofSeconds(240), () -> {
+                    if (rig.workers().stream().noneMatch(Process::isAlive)) {
                         crashes[0]++;
                         try {
                             rig.startWorker();
@@ -99,11 +101,42 @@ class ReliabilityLedgerIT {
                             throw new java.io.UncheckedIOException(e);
                         }
                     }
+                });
+                rig.stopAndCollect(ledger);
+                ledger.duplicateBound(2 * crashes[0], "tasks running beside the poison task at each crash "
+                        + "(concurrency 2 x " + crashes[0] + " crashes)").note("worker crashes", crashes[0]);
+            }
+        }
+        ledger.writeAndAssert();
+    }
+
+    /**
+     * Failed before issue 17 part 2: each SIGTERM handed the prefetched deliveries back with nack+requeue, which
+     * RabbitMQ before 4.3 counts, so after a few rolling restarts healthy tasks were dead-lettered as poison. Now they
+     * go back as confirmed copies (delivery count 0).
+     */
+    @Test
+    @Tag("fast")
+    void repeatedSigterm(TestBroker broker, TestQueues queues) throws Exception {
+        int cycles = 8;
+        Ledger ledger = new Ledger("repeated-sigterm", cycles + " graceful shutdowns (SIGTERM) in a row, as a rolling "
+                + "deploy does, prefetch 8, poison-after 2")
+                .duplicateBound(0, "a graceful shutdown drains what runs and hands back the rest");
+        try (LedgerRig rig = sharedRig(broker, queues, "sigterm", QUEUE_YAML.replace("concurrency: 4",
+                "concurrency: 2"))) {
+            rig.runWithFault(ledger, 400, 150, null, 5, "sigterm cycles", () -> {
+                for (int i = 0; i < cycles; i++) {
+                    Process p = rig.workers().get(rig.workers().size() - 1);
+                    // SIGTERM once this worker is running tasks (so its prefetch is full), as a rolling deploy does.
+                    rig.awaitWorkersReady(Duration.ofSeconds(60));
+                    await().atMost(Duration.ofSeconds(60)).until(() -> ledger.completions(rig.ledgerFile).spans()
+                            .stream().anyMatch(span -> span.pid() == p.pid()));
+                    p.destroy(); // SIGTERM to this worker's exact pid
+                    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("worker exits").isTrue();
+                    rig.startWorker();
                 }
+                return cycles;
             });
-            rig.stopAndCollect(ledger);
-            ledger.duplicateBound(2 * crashes[0], "tasks running beside the poison task at each crash "
-                    + "(concurrency 2 x " + crashes[0] + " crashes)").note("worker crashes", crashes[0]);
         }
         ledger.writeAndAssert();
     }
@@ -222,6 +255,38 @@ class ReliabilityLedgerIT {
             rig.stopAndCollect(ledger);
         }
         assertThat(ledger.unknownCount()).as("publishes that waited out the alarm were confirmed").isZero();
+        ledger.writeAndAssert();
+    }
+
+    /**
+     * Issue 17 finding 2: a memory alarm for 100 s while a worker runs tasks of which half always fail. Before the
+     * fix the worker kept taking deliveries it could not settle (no copy could be confirmed), gave each back with
+     * reject after 30 s, burned the crash-loop budget and dead-lettered tasks as poison, some twice. Now it pauses
+     * while the broker blocks publishing and its copies wait out the block: each failing task ends in the dead queue
+     * exactly once, as exhausted.
+     */
+    @Test
+    @Tag("full")
+    void memoryAlarmWhileRetrying() throws Exception {
+        Ledger ledger = new Ledger("memory-alarm-retrying", "memory alarm for 100 s while a worker runs 16 tasks, 8 "
+                + "of which always fail (max-attempts 3) (finding 2)")
+                .duplicateBound(0, "copies wait out the block, so none is sent twice");
+        try (ThrowawayRabbit node = ThrowawayRabbit.start("rel2-alarm-work", 5700);
+                LedgerRig rig = nodeRig(dir, node, "alarmwork")) {
+            rig.startWorker();
+            rig.publish(ledger, 16, i -> i % 2 == 0 ? sleep(200) : Map.of("failWithMessageBytes", 10),
+                    i -> i % 2 == 0, null);
+            await().atMost(Duration.ofSeconds(60)).until(() -> ledger.completions(rig.ledgerFile).completedIds()
+                    .size() >= 2);
+            long at = System.currentTimeMillis();
+            node.raiseMemoryAlarm();
+            await().pollDelay(Duration.ofSeconds(100)).atMost(Duration.ofSeconds(101)).until(() -> true);
+            node.clearMemoryAlarm();
+            ledger.faultWindow(at, System.currentTimeMillis());
+            rig.awaitSettled(ledger, 8, Duration.ofSeconds(180), () -> {});
+            rig.stopAndCollect(ledger);
+        }
+        assertThat(ledger.deadMoreThanOnce()).as("no task ends in the dead queue twice").isEmpty();
         ledger.writeAndAssert();
     }
 

@@ -163,6 +163,41 @@ class WorkerCommandIT {
         assertThat(p.exitValue()).isZero();
     }
 
+    /**
+     * Issue 16's leftover: the tasks already in hand when a deployment error pauses the queue go back without using
+     * an attempt (before, each ran the broken command once more and was retried with an attempt used).
+     */
+    @Test
+    void tasksInHandWhenTheQueuePausesGoBackWithoutUsingAnAttempt(TestQueues queues, TestBroker broker)
+            throws Exception {
+        String q = queues.name("exec127inhand");
+        Path config = config(queues, broker, q, "    concurrency: 1\n    prefetch: 6\n");
+        Process p = worker("brokenhand", Map.of(), "--uri", broker.uri().toString(), "--config", config.toString(),
+                "worker", "--queue", q, "--exec", "sleep 0.5; exit 127");
+        try (Connection c = broker.connect("worker-it-127-inhand")) {
+            for (int i = 1; i <= 6; i++) {
+                publish(c, q, "id-" + i, "t", "{\"n\":" + i + "}");
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> HopperJar.output(dir, "brokenhand.err")
+                    .contains("pausing queue=" + q));
+            // The task that ran comes back from its retry tier; the five in hand come back as copies at once.
+            await().atMost(Duration.ofSeconds(30)).until(() -> depth(c, q) == 6);
+            List<Integer> attempts = new ArrayList<>();
+            try (Channel ch = c.createChannel()) {
+                GetResponse r;
+                while ((r = ch.basicGet(q, false)) != null) {
+                    attempts.add(HeaderValues.count(r.getProps().getHeaders(), Headers.ATTEMPT).orElse(0));
+                }
+            }
+            assertThat(attempts).hasSize(6);
+            assertThat(attempts.stream().filter(a -> a > 0).count()).as("tasks that used an attempt: only the one "
+                    + "that ran before the pause (concurrency 1)").isEqualTo(1);
+            assertThat(depth(c, q + ".dead")).isZero();
+        }
+        p.destroy();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+
     @Test
     void sigtermLetsRunningTasksFinishAndLosesNothing(TestQueues queues, TestBroker broker) throws Exception {
         String q = queues.name("drain");
