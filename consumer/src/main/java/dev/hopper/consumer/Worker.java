@@ -219,6 +219,9 @@ public final class Worker implements AutoCloseable {
         // cannot crowd out the renewals of keys whose store calls do answer.
         ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, 4 * handlerThreads + 4, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), daemonThreads("hopper-lease-" + workerId)));
+        // Coalesced acks wait at most a millisecond (AckCoalescer.FLUSH_NANOS) for this thread.
+        ScheduledExecutorService ackFlushes = ownPool(Executors.newSingleThreadScheduledExecutor(
+                daemonThreads("hopper-acks-" + workerId)));
         ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
                 daemonThreads("hopper-store-probe-" + workerId)));
         DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
@@ -271,7 +274,7 @@ public final class Worker implements AutoCloseable {
                     effects, new DecisionSettler(name, retries, dead, COPY_CONFIRM_WAIT),
                     new DeliveryExecutor.Hooks(workerId, () -> closing, events));
             built.add(new QueueConsumer(requireNonNull(consumeConnection), spec,
-                    new QueueConsumer.HandOff(executor, pool), control, events));
+                    new QueueConsumer.HandOff(executor, pool, ackFlushes), control, events));
         }
         for (int i = 0; i < built.size(); i++) {
             gates.get(i).bind(built.get(i));
