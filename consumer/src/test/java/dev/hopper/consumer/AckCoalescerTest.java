@@ -170,7 +170,8 @@ class AckCoalescerTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> ch.outstandingCount() == 0);
         synchronized (ch) {
             assertThat(ch.violations).isEmpty();
-            assertThat(ch.frames).containsExactly("reject 3", "ack 2", "ack 4", "ack 1");
+            assertThat(ch.frames).hasSize(4).endsWith("ack 1");
+            assertThat(ch.frames.subList(0, 3)).containsExactlyInAnyOrder("reject 3", "ack 2", "ack 4");
         }
     }
 
