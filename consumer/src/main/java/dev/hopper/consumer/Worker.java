@@ -253,6 +253,7 @@ public final class Worker implements AutoCloseable {
                 return requireNonNull(storeWatch).isDown();
             }
         };
+        BatchedStore batchedStore = new BatchedStore(store);
         for (QueueSpec spec : specs) {
             String name = spec.name();
             // The hand-off never holds more than prefetch (QueueConsumer keeps in-hand <= prefetch): a full queue
@@ -266,7 +267,7 @@ public final class Worker implements AutoCloseable {
             FollowUpEffects followUps = new FollowUpEffects(name, new FollowUpEffects.Setup(store, health,
                     copies::publish, clock, COPY_CONFIRM_WAIT, followUpMapper, maxFollowUps, events));
             DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
-                    System::nanoTime), gate, runner, afterCompleteHook, followUps);
+                    System::nanoTime, batchedStore), gate, runner, afterCompleteHook, followUps);
             DeliveryExecutor executor = new DeliveryExecutor(name,
                     new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
                     new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl(),
