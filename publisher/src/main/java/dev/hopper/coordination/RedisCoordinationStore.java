@@ -293,6 +293,18 @@ public final class RedisCoordinationStore implements CoordinationStore {
         return value == null ? 0 : Long.parseLong(value);
     }
 
+    /** One MGET of the revision keys. */
+    @Override
+    public List<Long> currentRevisions(List<String> revisionKeys) {
+        requireNonNull(revisionKeys, "keys");
+        if (revisionKeys.isEmpty()) {
+            return List.of();
+        }
+        String[] redisKeys = revisionKeys.stream().map(keys::revision).toArray(String[]::new);
+        List<KeyValue<String, String>> values = call("currentRevision", c -> c.mget(redisKeys));
+        return values.stream().map(kv -> kv.hasValue() ? Long.parseLong(kv.getValue()) : 0L).toList();
+    }
+
     @Override
     public long bumpRevision(String key) {
         requireNonNull(key, "key");

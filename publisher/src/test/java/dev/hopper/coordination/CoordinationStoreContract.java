@@ -429,6 +429,16 @@ abstract class CoordinationStoreContract implements CoalescingContract, FollowUp
     }
 
     @Test
+    void revisionsOfManyKeysAreReadTogether() {
+        store.bumpRevision("a");
+        store.bumpRevision("a");
+        store.bumpRevision("b");
+
+        assertThat(store.currentRevisions(List.of("a", "never", "b", "a"))).containsExactly(2L, 0L, 1L, 2L);
+        assertThat(store.currentRevisions(List.of())).isEmpty();
+    }
+
+    @Test
     void doneMarkersOfABatchExpireWithTheirTtl() {
         store.completeAll(List.of(new Completion(null, "a", 0, "m-short", SHORT),
                 new Completion(null, "a", 0, "m-long", LONG)));
