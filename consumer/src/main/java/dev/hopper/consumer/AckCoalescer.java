@@ -233,7 +233,7 @@ final class AckCoalescer {
          * unsettled delivery one by one once they waited a flush interval ({@code all}: at once).
          */
         void flush(boolean all) {
-            boolean reschedule;
+            boolean reschedule = false;
             sending.lock();
             try {
                 List<long[]> toSend = new ArrayList<>();
@@ -243,26 +243,24 @@ final class AckCoalescer {
                         return;
                     }
                     takeFrames(toSend, all);
-                    reschedule = pendingAcks > 0 && !flushScheduled;
+                    reschedule = pendingAcks > 0;
                     if (reschedule) {
                         flushScheduled = true;
                     }
                 }
                 for (long[] f : toSend) {
-                    try {
-                        frames.ack(f[0], f[1] == 1);
-                    } catch (IOException | AlreadyClosedException e) {
-                        // The channel closed: the broker requeues every unacked delivery of it by itself.
-                        log.warn("could not ack deliveries up to tag={} (channel closed; the broker redelivers them):"
-                                + " {}", f[0], e.toString());
-                        return;
-                    }
+                    frames.ack(f[0], f[1] == 1);
                 }
+            } catch (IOException | RuntimeException e) {
+                // The channel closed (the broker requeues every unacked delivery of it by itself), or a bug: either
+                // way these frames are not sent again; the timer keeps going for acks still pending.
+                log.warn("could not send coalesced acks (if the channel closed, the broker redelivers them): {}",
+                        e.toString());
             } finally {
                 sending.unlock();
-            }
-            if (reschedule) {
-                scheduleFlush();
+                if (reschedule) {
+                    scheduleFlush();
+                }
             }
         }
 
