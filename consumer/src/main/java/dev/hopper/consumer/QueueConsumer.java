@@ -11,6 +11,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
+import io.github.resilience4j.core.IntervalFunction;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -55,6 +56,12 @@ final class QueueConsumer implements QueueControl {
     /** Longest a caller waits for the control thread (several RPCs, each bounded by the RPC timeout). */
     static final Duration CONTROL_WAIT = Duration.ofSeconds(60);
     private static final long RECHECK_MS = 20;
+    /**
+     * Resubscribing after the broker closed the channel or cancelled the consumer: 200 ms doubling to 10 s, with
+     * jitter so that the workers of one queue don't come back in lockstep after a broker restart.
+     */
+    private static final IntervalFunction RESUBSCRIBE_BACKOFF =
+            IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(200), 2.0, 0.25, Duration.ofSeconds(10));
 
     /**
      * What the consumer hands deliveries to: the executor of the delivery path, the pool it runs on, and the thread
@@ -81,7 +88,7 @@ final class QueueConsumer implements QueueControl {
     private @Nullable Deliveries cancelling;
     private long cancellingSinceNanos;
     private int prefetch;
-    private long resubscribeDelayMs = 200;
+    private int resubscribeAttempts;
     private boolean subscribeScheduled;
 
     QueueConsumer(BrokerConnection connection, QueueSpec spec, HandOff handOff, ScheduledExecutorService control,
@@ -273,7 +280,7 @@ final class QueueConsumer implements QueueControl {
             ch.basicConsume(spec.name(), false, d);
             consumer = d;
             cancelling = null;
-            resubscribeDelayMs = 200;
+            resubscribeAttempts = 0;
             log.info("consuming queue={} prefetch={} concurrency={}", spec.name(), room, spec.concurrency());
         } catch (IOException | AlreadyClosedException e) {
             String why = rootMessage(e);
@@ -315,9 +322,8 @@ final class QueueConsumer implements QueueControl {
     }
 
     private long nextBackoff() {
-        long delay = resubscribeDelayMs;
-        resubscribeDelayMs = Math.min(10_000, resubscribeDelayMs * 2);
-        return delay;
+        resubscribeAttempts = Math.min(resubscribeAttempts + 1, 32); // past 10 s the count no longer matters
+        return RESUBSCRIBE_BACKOFF.apply(resubscribeAttempts);
     }
 
     private void scheduleSubscribe(long delayMs) {

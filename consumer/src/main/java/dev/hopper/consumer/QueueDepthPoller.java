@@ -1,41 +1,39 @@
 package dev.hopper.consumer;
 
-import com.rabbitmq.client.AlreadyClosedException;
-import com.rabbitmq.client.Channel;
 import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.publisher.QueueProbe;
 import dev.hopper.topology.DelayTier;
+import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Refreshes {@code hopper.queue.depth} every few seconds with passive declares (message counts) of each queue's
- * work, retry and dead queues, on a channel of its own: never per message, and a missing queue (which closes a
- * channel with 404) cannot disturb consuming. A kind whose count cannot be read shows NaN until it can. Runs on
- * the worker's timer thread; {@link #close()} is idempotent.
+ * Refreshes {@code hopper.queue.depth} every few seconds with the counts of each queue's work, retry and dead
+ * queues, read through the one depth reader, {@link QueueProbe} (passive declares on a channel of its own): never
+ * per message, and a missing queue (which closes the probe's channel with 404) cannot disturb consuming. A kind
+ * whose count cannot be read shows NaN until it can. Runs on the worker's timer thread; {@link #close()} is
+ * idempotent.
  */
 final class QueueDepthPoller implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QueueDepthPoller.class);
     static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(5);
 
-    private final BrokerConnection connection;
+    private final QueueProbe probe;
     private final List<QueueSpec> queues;
     private final WorkerMetrics metrics;
-    private @Nullable Channel channel;
     private @Nullable ScheduledFuture<?> task;
     private boolean failing;
 
     QueueDepthPoller(BrokerConnection connection, List<QueueSpec> queues, WorkerMetrics metrics) {
-        this.connection = connection;
+        this.probe = new QueueProbe(connection);
         this.queues = List.copyOf(queues);
         this.metrics = metrics;
     }
@@ -62,24 +60,17 @@ final class QueueDepthPoller implements AutoCloseable {
 
     private double count(String queue) {
         try {
-            Channel ch = channel;
-            if (ch == null || !ch.isOpen()) {
-                if (!connection.isOpen()) {
-                    return Double.NaN;
-                }
-                ch = connection.openChannel();
-                channel = ch;
-            }
-            long n = ch.messageCount(queue);
+            // A missing queue reads as NaN (its own 404 closed only the probe's channel).
+            double n = probe.counts(queue).map(c -> (double) c.messages()).orElse(Double.NaN);
             if (failing) {
                 failing = false;
                 log.info("queue depths readable again");
             }
             return n;
-        } catch (IOException | AlreadyClosedException | dev.hopper.topology.HopperException e) {
+        } catch (HopperException e) {
             if (!failing) {
                 failing = true;
-                log.warn("cannot read queue depth queue={} (shown as NaN until readable): {}", queue, e.toString());
+                log.warn("cannot read queue depth queue={} (shown as NaN until readable): {}", queue, e.getMessage());
             }
             return Double.NaN;
         }
@@ -90,14 +81,6 @@ final class QueueDepthPoller implements AutoCloseable {
         if (task != null) {
             task.cancel(false);
         }
-        Channel ch = channel;
-        channel = null;
-        if (ch != null && ch.isOpen()) {
-            try {
-                ch.close();
-            } catch (IOException | TimeoutException | AlreadyClosedException e) {
-                log.debug("error closing depth channel: {}", e.toString());
-            }
-        }
+        probe.close();
     }
 }

@@ -2,6 +2,8 @@ package dev.hopper.consumer;
 
 import dev.hopper.coordination.CoordinationStore;
 import dev.hopper.coordination.StoreUnavailableException;
+import io.github.resilience4j.core.IntervalFunction;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -17,8 +19,9 @@ import org.slf4j.LoggerFactory;
  */
 final class StoreWatch implements StoreHealth {
     private static final Logger log = LoggerFactory.getLogger(StoreWatch.class);
-    private static final long FIRST_PROBE_MS = 250;
-    private static final long MAX_PROBE_MS = 5_000;
+    /** Probing a store that stopped answering: 250 ms doubling to 5 s. */
+    private static final IntervalFunction PROBE_BACKOFF =
+            IntervalFunction.ofExponentialBackoff(Duration.ofMillis(250), 2.0, Duration.ofSeconds(5));
 
     private final CoordinationStore store;
     private final ScheduledExecutorService probes;
@@ -39,7 +42,7 @@ final class StoreWatch implements StoreHealth {
         }
         log.warn("coordination store unavailable; pausing consumption until it answers: {}", e.getMessage());
         queues.forEach(q -> q.pause(QueueControl.Hold.STORE_UNAVAILABLE, "coordination store unavailable"));
-        schedule(FIRST_PROBE_MS);
+        schedule(1);
     }
 
     @Override
@@ -51,22 +54,23 @@ final class StoreWatch implements StoreHealth {
         closed = true;
     }
 
-    private void schedule(long delayMs) {
+    /** Schedules the {@code attempt}-th probe (1-based) after its backoff. */
+    private void schedule(int attempt) {
         if (closed) {
             return;
         }
         try {
-            probes.schedule(() -> probe(delayMs), delayMs, TimeUnit.MILLISECONDS);
+            probes.schedule(() -> probe(attempt), PROBE_BACKOFF.apply(attempt), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             log.debug("worker closing; store probes stopped");
         }
     }
 
-    private void probe(long lastDelayMs) {
+    private void probe(int attempt) {
         try {
             store.isCompleted("hopper-store-probe");
         } catch (RuntimeException e) {
-            schedule(Math.min(MAX_PROBE_MS, lastDelayMs * 2));
+            schedule(Math.min(attempt + 1, 32)); // past 5 s the count no longer matters
             return;
         }
         if (closed || !down.compareAndSet(true, false)) {

@@ -224,6 +224,16 @@ public final class Worker implements AutoCloseable {
                 daemonThreads("hopper-acks-" + workerId)));
         ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
                 daemonThreads("hopper-store-probe-" + workerId)));
+        // Warm the store while the consumers subscribe: a store that connects lazily (Redis: the client's event
+        // loops, the first connection) would otherwise make the first keyed task wait for all of it. A failure here
+        // is only logged: the first real call reports it and the StoreWatch pauses the queues.
+        probes.execute(() -> {
+            try {
+                store.isCompleted("hopper-store-probe");
+            } catch (RuntimeException e) {
+                log.debug("coordination store did not answer the warm-up call: {}", e.toString());
+            }
+        });
         DeadlineSweeper sweeper = new DeadlineSweeper(store, renewals, System::nanoTime);
         long tick = DeadlineSweeper.tickFor(shortestLease).toMillis();
         sweeps.scheduleWithFixedDelay(sweeper::sweep, tick, tick, TimeUnit.MILLISECONDS);

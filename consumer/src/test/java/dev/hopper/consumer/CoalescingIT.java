@@ -239,7 +239,8 @@ class CoalescingIT {
             assertThat(during.notBefore()).as("due a debounce after the running one started").isNotNull();
 
             await().atMost(Duration.ofSeconds(30)).until(() -> runs(sink).size() >= 3);
-            Thread.sleep(2_000); // nothing more may come
+            // Nothing more may come: the count must hold at three for two seconds.
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> runs(sink).size() == 3);
             List<Run> runs = runs(sink);
             assertThat(runs).extracting(Run::n, Run::attempt).containsExactlyInAnyOrder(
                     org.assertj.core.groups.Tuple.tuple(1L, 0), org.assertj.core.groups.Tuple.tuple(1L, 1),

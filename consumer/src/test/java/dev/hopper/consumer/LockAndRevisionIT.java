@@ -254,7 +254,8 @@ class LockAndRevisionIT {
             first.waitFor();
             assertThat(first.exitValue()).as("died at the hook, after completion and before the ack").isEqualTo(4);
             assertThat(workers.count("done")).isEqualTo(Map.of(id, 1));
-            assertThat(tasks.depth(queue)).isEqualTo(1);
+            // The broker requeues the unacked delivery once it notices the connection is gone.
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(queue) == 1);
 
             workers.start(broker, queue, redis, namespace);
             await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(queue) == 0);

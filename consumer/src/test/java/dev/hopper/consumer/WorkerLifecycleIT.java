@@ -47,4 +47,29 @@ class WorkerLifecycleIT {
             w.close(); // still idempotent after a failed start
         }
     }
+
+    /**
+     * The store is asked once as the worker starts, before any task arrives, so a store that connects lazily
+     * (Redis) is connected when the first keyed task comes instead of making it wait.
+     */
+    @Test
+    void startWarmsTheCoordinationStoreBeforeAnyTask(TestBroker broker, TestQueues queues) throws Exception {
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("warm")).build());
+        List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ForwardingStore recording = new ForwardingStore(new dev.hopper.coordination.InMemoryCoordinationStore()) {
+            @Override
+            public boolean isCompleted(String messageId) {
+                asked.add(messageId);
+                return super.isCompleted(messageId);
+            }
+        };
+        try (Worker w = Worker.builder().broker(BrokerConfig.builder(broker.uri()).build())
+                .config(HopperConfig.of(List.of(spec))).coordinationStore(recording)
+                .handler("job", Job.class, (j, c) -> { }).build()) {
+            assertThat(asked).as("nothing asked before start").isEmpty();
+            w.start();
+            // No task was published to the queue: the only call can be the warm-up.
+            await().atMost(Duration.ofSeconds(30)).until(() -> !asked.isEmpty());
+        }
+    }
 }

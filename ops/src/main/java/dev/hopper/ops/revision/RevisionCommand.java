@@ -33,39 +33,53 @@ public final class RevisionCommand implements CommandGroup {
     @Command(mixinStandardHelpOptions = true, name = "get", description = "Print the key's current revision "
             + "(0 for a key never bumped).",
             footerHeading = "%nExample:%n", footer = "  hopper --redis redis://localhost:6379 revision get repo:42")
-    static final class Get implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "KEY", description = "The entity key, e.g. repo:42.")
-        String key;
+    static final class Get extends OnKey {
+        @Override
+        long revision(RedisCoordinationStore store, String key) {
+            return store.currentRevision(key);
+        }
 
         @Override
-        public Integer call() {
-            long revision;
-            try (RedisCoordinationStore store = GlobalOptions.of(spec).revisionStore()) {
-                revision = store.currentRevision(key);
-            }
-            GlobalOptions.of(spec).output().result(key + " is at revision " + revision, row(key, revision));
-            return ExitCodes.OK;
+        String line(String key, long revision) {
+            return key + " is at revision " + revision;
         }
     }
 
     @Command(mixinStandardHelpOptions = true, name = "bump", description = "Increment the key's revision and print "
             + "the new one: queued tasks of older revisions become superseded.",
             footerHeading = "%nExample:%n", footer = "  hopper --redis redis://localhost:6379 revision bump repo:42")
-    static final class Bump implements Callable<Integer> {
+    static final class Bump extends OnKey {
+        @Override
+        long revision(RedisCoordinationStore store, String key) {
+            return store.bumpRevision(key);
+        }
+
+        @Override
+        String line(String key, long revision) {
+            return key + " bumped to revision " + revision;
+        }
+    }
+
+    /** A verb on one key's revision: opens the store, runs, prints the text or the JSON row. */
+    abstract static class OnKey implements Callable<Integer> {
         @Spec
         CommandSpec spec;
         @Parameters(index = "0", paramLabel = "KEY", description = "The entity key, e.g. repo:42.")
         String key;
 
+        /** Reads or changes the key's revision; returns the revision to print. */
+        abstract long revision(RedisCoordinationStore store, String key);
+
+        /** The line printed without --json. */
+        abstract String line(String key, long revision);
+
         @Override
         public Integer call() {
             long revision;
             try (RedisCoordinationStore store = GlobalOptions.of(spec).revisionStore()) {
-                revision = store.bumpRevision(key);
+                revision = revision(store, key);
             }
-            GlobalOptions.of(spec).output().result(key + " bumped to revision " + revision, row(key, revision));
+            GlobalOptions.of(spec).output().result(line(key, revision), row(key, revision));
             return ExitCodes.OK;
         }
     }

@@ -58,7 +58,10 @@ class ProgressLineTest {
                 .until(() -> out.toString().lines().count() >= 2);
         line.close();
         String after = out.toString();
-        Thread.sleep(3 * ProgressLine.TTY_EVERY.toMillis()); // a stopped ticker prints nothing more
-        assertThat(out.toString()).isEqualTo(after).startsWith("n=");
+        // A stopped ticker prints nothing more: the output must stay as it was for three intervals.
+        org.awaitility.Awaitility.await().during(ProgressLine.TTY_EVERY.multipliedBy(3))
+                .atMost(ProgressLine.TTY_EVERY.multipliedBy(3).plusSeconds(5))
+                .until(() -> out.toString().equals(after));
+        assertThat(after).startsWith("n=");
     }
 }
