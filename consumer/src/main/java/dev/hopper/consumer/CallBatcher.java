@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -52,10 +53,12 @@ final class CallBatcher<Q, R> {
 
     private static final class Pending<Q, R> {
         final Q request;
-        boolean done;
-        boolean sendNext;
+        final Thread caller = Thread.currentThread();
+        // Written before done/sendNext (volatile), read after: the volatile write publishes them.
         @Nullable R answer;
         @Nullable RuntimeException failure;
+        volatile boolean done;
+        volatile boolean sendNext;
 
         Pending(Q request) {
             this.request = request;
@@ -90,33 +93,38 @@ final class CallBatcher<Q, R> {
         }
     }
 
-    /** Waits for the answer or for the sending to be handed to this call; true for the latter. */
+    /**
+     * Waits (parked; each call is woken on its own, not all waiters at once) for the answer or for the sending to be
+     * handed to this call; true for the latter.
+     */
     private boolean awaitTurn(Pending<Q, R> me) {
         boolean interrupted = false;
         long deadline = System.nanoTime() + maxWaitNanos;
         try {
-            synchronized (lock) {
-                while (!me.done && !me.sendNext) {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
+            while (!me.done && !me.sendNext) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    synchronized (lock) {
+                        if (me.done || me.sendNext) {
+                            break;
+                        }
                         if (waiting.remove(me)) {
                             me.failure = new StoreUnavailableException(name + ": no batch answered within "
                                     + Duration.ofNanos(maxWaitNanos));
                             me.done = true;
                             return false;
                         }
-                        // Taken into a batch in flight: its answer comes with that batch's store timeout.
-                        deadline = System.nanoTime() + maxWaitNanos;
-                        continue;
                     }
-                    try {
-                        lock.wait(left / 1_000_000 + 1);
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
+                    // Taken into a batch in flight: its answer comes with that batch's store timeout.
+                    deadline = System.nanoTime() + maxWaitNanos;
+                    continue;
                 }
-                return me.sendNext;
+                LockSupport.parkNanos(this, left);
+                if (Thread.interrupted()) {
+                    interrupted = true; // kept for the caller; parking again would return at once
+                }
             }
+            return !me.done;
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
@@ -135,7 +143,7 @@ final class CallBatcher<Q, R> {
                         sending = false;
                     } else {
                         next.sendNext = true;
-                        lock.notifyAll();
+                        LockSupport.unpark(next.caller);
                     }
                     return;
                 }
@@ -162,17 +170,17 @@ final class CallBatcher<Q, R> {
                 // Still answer every call of the batch, or its callers and all later ones would wait forever.
                 failure = new IllegalStateException(name + ": batch call failed", e);
             }
-            synchronized (lock) {
-                for (int i = 0; i < batch.size(); i++) {
-                    Pending<Q, R> p = batch.get(i);
-                    if (failure != null) {
-                        p.failure = failure;
-                    } else {
-                        p.answer = answers.get(i);
-                    }
-                    p.done = true;
+            for (int i = 0; i < batch.size(); i++) {
+                Pending<Q, R> p = batch.get(i);
+                if (failure != null) {
+                    p.failure = failure;
+                } else {
+                    p.answer = answers.get(i);
                 }
-                lock.notifyAll();
+                p.done = true;
+                if (p != me) {
+                    LockSupport.unpark(p.caller);
+                }
             }
         }
     }

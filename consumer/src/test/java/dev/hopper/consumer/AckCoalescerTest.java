@@ -178,6 +178,7 @@ class AckCoalescerTest {
     @Test
     void aRunAtTheHeadGoesOutAsOneMultipleAck() throws Exception {
         RecordingChannel ch = new RecordingChannel();
+        java.util.concurrent.CountDownLatch release = holdTimer();
         AckCoalescer acks = new AckCoalescer(ch, flusher, System::nanoTime);
         List<SettlementSink> sinks = new ArrayList<>();
         for (long t = 1; t <= 5; t++) {
@@ -186,21 +187,24 @@ class AckCoalescerTest {
         for (long t = 1; t <= 5; t++) {
             ch.decided.put(t, "ack");
         }
-        // Acks handed over faster than the flush interval; flushNow stands in for a slow timer.
+        // The timer is held: flushNow sends what five acks left pending.
         for (long t = 1; t <= 5; t++) {
             sinks.get((int) t - 1).ack(t);
         }
         acks.flushNow();
+        release.countDown();
         synchronized (ch) {
             assertThat(ch.violations).isEmpty();
             assertThat(ch.outstanding).isEmpty();
-            assertThat(ch.frames).contains("ack 5 multiple");
+            assertThat(ch.frames).containsExactly("ack 5 multiple");
         }
     }
 
     @Test
     void settlementsOfADeadChannelGenerationAreNeverSentOnTheRecoveredChannel() throws Exception {
         RecordingChannel ch = new RecordingChannel();
+        // The timer thread is held, so nothing is flushed before the channel is lost unless flushNow says so.
+        java.util.concurrent.CountDownLatch release = holdTimer();
         AckCoalescer acks = new AckCoalescer(ch, flusher, System::nanoTime);
         SettlementSink old1 = deliver(ch, acks, 1);
         SettlementSink old2 = deliver(ch, acks, 2);
@@ -218,12 +222,26 @@ class AckCoalescerTest {
         old3.rejectRequeue(3);
         settle(ch, new4, 4, "ack");
         acks.flushNow();
+        release.countDown();
 
         await().atMost(Duration.ofSeconds(5)).until(() -> ch.outstandingCount() == 0);
         synchronized (ch) {
             assertThat(ch.violations).isEmpty();
             assertThat(ch.frames).containsExactly("ack 4");
         }
+    }
+
+    /** Keeps the flush timer's thread busy until the returned latch is released. */
+    private java.util.concurrent.CountDownLatch holdTimer() {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        flusher.execute(() -> {
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        return release;
     }
 
     private static SettlementSink deliver(RecordingChannel ch, AckCoalescer acks, long tag) {
