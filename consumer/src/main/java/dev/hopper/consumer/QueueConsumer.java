@@ -304,8 +304,11 @@ final class QueueConsumer implements QueueControl {
             // Connection-level: automatic recovery reopens this channel and its consumer.
             return;
         }
+        // The reply text says why (e.g. "delivery acknowledgement on channel 1 timed out" for consumer_timeout).
         log.warn("broker closed the consumer channel queue={} reason={}; subscribing again", spec.name(),
-                cause.getReason() == null ? cause.getMessage() : cause.getReason().protocolMethodName());
+                cause.getReason() instanceof AMQP.Channel.Close close
+                        ? close.getReplyCode() + " " + close.getReplyText()
+                        : cause.getReason() == null ? cause.getMessage() : cause.getReason().protocolMethodName());
         channel = null;
         consumer = null;
         cancelling = null;

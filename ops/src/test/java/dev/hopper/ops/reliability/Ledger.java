@@ -31,7 +31,13 @@ final class Ledger {
     static final Path DIR = Path.of("target", "reliability");
 
     /** One handler run from the recording file. */
-    record Run(String id, long pid, int attempt, String token, long startMs, long endMs) {}
+    record Run(String id, long pid, int attempt, String token, long startMs, long endMs, String key) {}
+
+    /**
+     * Any handler run as recorded, completed or failed; {@code endMs} = -1 for one cut short by a killed worker.
+     * {@code key} is "-" for an unkeyed task, {@code token} "-" without a fencing token.
+     */
+    record Span(String id, long pid, int attempt, String token, long startMs, long endMs, String key) {}
 
     private final String row;
     private final String fault;
@@ -39,6 +45,7 @@ final class Ledger {
     private final Set<String> unknown = new HashSet<>();
     private final Set<String> healthy = new HashSet<>();
     private final Map<String, List<Run>> completed = new HashMap<>();
+    private final List<Span> spans = new ArrayList<>();
     private final Map<String, String> dead = new HashMap<>();
     private final Set<String> superseded = new HashSet<>();
     private final Map<String, String> notes = new LinkedHashMap<>();
@@ -96,24 +103,33 @@ final class Ledger {
     Ledger completions(Path file) {
         Map<String, String[]> starts = new HashMap<>();
         completed.clear(); // the file is the whole truth: read it again from the start
+        spans.clear();
         try {
             if (!Files.exists(file)) {
                 return this;
             }
             for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
                 String[] f = line.split(" ");
-                if (f.length != 6) {
+                if (f.length != 7) {
                     continue; // a line cut by a kill -9 mid-write is not a completion
                 }
-                String key = f[1] + "/" + f[2] + "/" + f[3];
+                String run = f[1] + "/" + f[2] + "/" + f[3];
                 if (f[0].equals("start")) {
-                    starts.put(key, f);
-                } else if (f[0].equals("end")) {
-                    String[] s = starts.get(key);
+                    starts.put(run, f);
+                } else if (f[0].equals("end") || f[0].equals("fail")) {
+                    String[] s = starts.remove(run);
                     long start = s == null ? Long.parseLong(f[5]) : Long.parseLong(s[5]);
-                    completed.computeIfAbsent(f[1], k -> new ArrayList<>()).add(new Run(f[1], Long.parseLong(f[2]),
-                            Integer.parseInt(f[3]), f[4], start, Long.parseLong(f[5])));
+                    if (f[0].equals("end")) {
+                        completed.computeIfAbsent(f[1], k -> new ArrayList<>()).add(new Run(f[1],
+                                Long.parseLong(f[2]), Integer.parseInt(f[3]), f[4], start, Long.parseLong(f[5]), f[6]));
+                    }
+                    spans.add(new Span(f[1], Long.parseLong(f[2]), Integer.parseInt(f[3]), f[4], start,
+                            Long.parseLong(f[5]), f[6]));
                 }
+            }
+            for (String[] f : starts.values()) { // started, never ended: its worker died mid-task
+                spans.add(new Span(f[1], Long.parseLong(f[2]), Integer.parseInt(f[3]), f[4], Long.parseLong(f[5]), -1,
+                        f[6]));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -121,9 +137,49 @@ final class Ledger {
         return this;
     }
 
+    /**
+     * Keyed runs that broke "no two runs of one key at once": two ended runs of a key whose times overlap, or a
+     * later run of a key with a fencing token not above the earlier one's. Runs cut short by a killed worker have
+     * no end to compare; their tokens are still checked. Empty when the keys held.
+     */
+    List<String> keyViolations() {
+        Map<String, List<Span>> byKey = new TreeMap<>();
+        spans.stream().filter(r -> !r.key().equals("-"))
+                .forEach(r -> byKey.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r));
+        List<String> violations = new ArrayList<>();
+        byKey.forEach((key, runs) -> {
+            // Ties on the millisecond go by token: two runs of a key cannot both hold it.
+            runs.sort(java.util.Comparator.comparingLong(Span::startMs)
+                    .thenComparingLong(r -> r.token().equals("-") ? 0 : Long.parseLong(r.token())));
+            for (int i = 1; i < runs.size(); i++) {
+                Span before = runs.get(i - 1);
+                Span after = runs.get(i);
+                if (before.endMs() >= 0 && after.startMs() < before.endMs()) {
+                    violations.add(key + ": " + after.id() + " started at " + after.startMs() + " before "
+                            + before.id() + " ended at " + before.endMs());
+                }
+                if (!before.token().equals("-") && !after.token().equals("-")
+                        && Long.parseLong(after.token()) <= Long.parseLong(before.token())) {
+                    violations.add(key + ": token " + after.token() + " (" + after.id() + ") after token "
+                            + before.token() + " (" + before.id() + ")");
+                }
+            }
+        });
+        return violations;
+    }
+
+    /** Every recorded run, ended or cut short. */
+    List<Span> spans() {
+        return List.copyOf(spans);
+    }
+
     /** The dead reason of every id in the dead queue. */
     java.util.Collection<String> deadReasons() {
         return dead.values();
+    }
+
+    int confirmedCount() {
+        return confirmed.size();
     }
 
     int unknownCount() {
@@ -178,7 +234,8 @@ final class Ledger {
     }
 
     boolean passes() {
-        return lost().isEmpty() && unexpected().isEmpty() && falseDead().isEmpty() && duplicates() <= duplicateBound;
+        return lost().isEmpty() && unexpected().isEmpty() && falseDead().isEmpty() && duplicates() <= duplicateBound
+                && keyViolations().isEmpty();
     }
 
     /** Writes the details and appends the table row. */
@@ -199,6 +256,8 @@ final class Ledger {
                     + duplicateBound + " (" + boundWhy + ")");
             out.add("unexpected: " + unexpected().size() + " " + sample(unexpected()));
             out.add("false dead letters: " + falseDead().size() + " " + sample(falseDead()));
+            out.add("key violations (overlapping runs of a key, fencing token not rising): " + keyViolations().size()
+                    + " " + keyViolations().stream().limit(5).toList());
             out.add("recovery: " + (recoveryMs() < 0 ? "n/a" : recoveryMs() + " ms") + (faultAtMs < 0 ? ""
                     : " (fault lasted " + Duration.ofMillis(faultEndMs - faultAtMs).toMillis() + " ms)"));
             notes.forEach((k, v) -> out.add(k + ": " + v));
@@ -231,6 +290,8 @@ final class Ledger {
         assertThat(falseDead()).as(row + ": healthy tasks dead-lettered").isEmpty();
         assertThat(duplicates()).as(row + ": duplicate runs (bound: " + boundWhy + ")").isLessThanOrEqualTo(
                 duplicateBound);
+        assertThat(keyViolations()).as(row + ": two runs of one key at once, or a fencing token not rising")
+                .isEmpty();
     }
 
     private static String sample(Set<String> ids) {

@@ -38,6 +38,17 @@ import org.jspecify.annotations.Nullable;
 final class LedgerRig implements AutoCloseable {
     static final String TYPE = "ledger.task";
 
+    /** The queue settings of every row unless it says otherwise (docs/reliability.md). */
+    static final String QUEUE_YAML = """
+            tiers: [1s]
+            retry: {delays: [1s], max-attempts: 3}
+            poison-after: 2
+            delivery-limit: 10
+            concurrency: 4
+            prefetch: 8
+            handler-timeout: 30s
+            """;
+
     final Path dir;
     final URI broker;
     final @Nullable URI redis;
@@ -45,6 +56,8 @@ final class LedgerRig implements AutoCloseable {
     final Path ledgerFile;
     final Path config;
     private final List<Process> workers = new ArrayList<>();
+    private final Map<String, String> publishedKeys = new java.util.HashMap<>();
+    private final Map<String, Long> publishedRevisions = new java.util.HashMap<>();
     private int started;
 
     LedgerRig(Path parent, URI broker, @Nullable URI redis, QueueSpec spec, String queueYaml) throws IOException {
@@ -100,6 +113,25 @@ final class LedgerRig implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Waits until every live worker consumes and, with Redis, has its store connection, so that a row's timing
+     * starts with workers that can run keyed tasks at once.
+     */
+    void awaitWorkersReady(Duration max) {
+        await("workers consuming" + (redis == null ? "" : " and connected to Redis")).atMost(max)
+                .pollInterval(Duration.ofMillis(200)).until(() -> {
+                    for (int i = 1; i <= started; i++) {
+                        Path err = dir.resolve("worker-" + spec.name() + "-" + i + ".err");
+                        String log = Files.exists(err) ? Files.readString(err) : "";
+                        if (workers.get(i - 1).isAlive() && (!log.contains("consuming queue=")
+                                || redis != null && !log.contains("coordination store connected"))) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
+    }
+
     List<Process> workers() {
         return workers;
     }
@@ -108,9 +140,21 @@ final class LedgerRig implements AutoCloseable {
         return started;
     }
 
+    /** A payload that makes the recording handler take {@code ms}. */
+    static Map<String, Object> sleep(int ms) {
+        return Map.of("sleepMs", ms);
+    }
+
     /** Publishes the tasks with confirms; fills the ledger's confirmed and unknown sets. */
     void publish(Ledger ledger, int n, Function<Integer, Map<String, Object>> payload,
             Function<Integer, Boolean> healthy, @Nullable Function<Integer, String> key) {
+        publish(ledger, n, payload, healthy, key, i -> 1L);
+    }
+
+    /** As {@link #publish(Ledger, int, Function, Function, Function)}, keyed tasks with the given revisions. */
+    void publish(Ledger ledger, int n, Function<Integer, Map<String, Object>> payload,
+            Function<Integer, Boolean> healthy, @Nullable Function<Integer, String> key,
+            Function<Integer, Long> revision) {
         BrokerConfig cfg = BrokerConfig.builder(broker).connectionName("ledger-publisher").build();
         try (TaskPublisher publisher = TaskPublisher.builder().broker(cfg)
                 .publishTimeout(Duration.ofSeconds(120)).confirmTimeout(Duration.ofSeconds(60)).build()) {
@@ -119,9 +163,13 @@ final class LedgerRig implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 Task.Builder b = publisher.newTask().queue(spec.name()).type(TYPE).payload(payload.apply(i));
                 if (key != null) {
-                    b.key(key.apply(i)).revision(1L);
+                    b.key(key.apply(i)).revision(revision.apply(i));
                 }
                 Task t = b.build();
+                if (key != null) {
+                    publishedKeys.put(t.messageId(), t.key());
+                    publishedRevisions.put(t.messageId(), t.revision());
+                }
                 tasks.add(t);
                 futures.add(publisher.publishAsync(t));
             }
@@ -138,6 +186,16 @@ final class LedgerRig implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The key of every keyed task published, by message id. */
+    Map<String, String> publishedKeys() {
+        return Map.copyOf(publishedKeys);
+    }
+
+    /** The revision of every keyed task published, by message id. */
+    Map<String, Long> publishedRevisions() {
+        return Map.copyOf(publishedRevisions);
     }
 
     /** A fault to inject; what it returns is noted in the ledger (e.g. how many connections it closed). */
@@ -186,6 +244,25 @@ final class LedgerRig implements AutoCloseable {
         // Deliveries still unacked on a worker are settled when it stops gracefully.
     }
 
+    /**
+     * Waits (up to {@code max}) until nothing is left to run: the work queue and its retry tiers are empty and no
+     * live worker is inside a handler, for two seconds on end. For rows where some tasks end unrecorded
+     * (superseded), so that {@link #awaitSettled} cannot count them.
+     */
+    void awaitQuiet(Ledger ledger, Duration max) {
+        await("queues empty and no handler running").during(Duration.ofSeconds(2)).atMost(max)
+                .pollInterval(Duration.ofMillis(250)).until(() -> {
+                    QueueSpec q = configured(); // its tiers, not the defaults
+                    if (depth(q.name()) != 0 || q.tiers().stream().anyMatch(t -> depth(q.retryQueue(t)) != 0)) {
+                        return false;
+                    }
+                    java.util.Set<Long> live = new java.util.HashSet<>();
+                    workers.stream().filter(Process::isAlive).forEach(p -> live.add(p.pid()));
+                    return ledger.completions(ledgerFile).spans().stream()
+                            .noneMatch(s -> s.endMs() < 0 && live.contains(s.pid()));
+                });
+    }
+
     /** SIGTERM to every live worker, waiting for each (bounded); then reads the dead queue into the ledger. */
     void stopAndCollect(Ledger ledger) throws Exception {
         for (Process p : workers) {
@@ -204,6 +281,46 @@ final class LedgerRig implements AutoCloseable {
                 ledger.dead(String.valueOf(r.getProps().getMessageId()), reason);
             }
         }
+    }
+
+    /**
+     * Puts {@code n} dead letters of type ledger.task ({@code payload}, reason exhausted, {@code extraHeaders} on
+     * top) straight into the dead queue, confirmed; returns their ids in order. They count as confirmed, not
+     * healthy: staying dead is not a false dead letter.
+     */
+    List<String> deadLetters(Ledger ledger, int n, String payload, Map<String, Object> extraHeaders)
+            throws Exception {
+        List<String> ids = new ArrayList<>();
+        try (Connection c = connect("ledger-dead-letters"); Channel ch = c.createChannel()) {
+            ch.confirmSelect();
+            for (int i = 0; i < n; i++) {
+                String id = java.util.UUID.randomUUID().toString();
+                byte[] body = payload.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                com.rabbitmq.client.AMQP.BasicProperties props = dev.hopper.topology.EnvelopeCodec.properties(
+                        dev.hopper.topology.TaskEnvelope.fresh(id, TYPE, null, null, java.time.Instant.now(), body));
+                Map<String, Object> h = new java.util.HashMap<>(props.getHeaders());
+                h.put(Headers.DEAD_REASON, "exhausted");
+                h.put(Headers.ORIGIN_QUEUE, spec.name());
+                h.putAll(extraHeaders);
+                ch.basicPublish(dev.hopper.topology.QueueNames.DEAD_EXCHANGE, spec.name(), true,
+                        props.builder().headers(h).build(), body);
+                ledger.confirmed(id, false);
+                ids.add(id);
+            }
+            ch.waitForConfirmsOrDie(60_000);
+        }
+        return ids;
+    }
+
+    /** Starts {@code hopper dlq replay --queue Q extra...} as a process of its own, output to {@code log}. */
+    Process replay(String log, String... extra) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", HopperJar.jar().toString(), "--uri", broker.toString(), "dlq", "replay", "--queue",
+                spec.name()));
+        cmd.addAll(List.of(extra));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile());
+        pb.environment().remove("RABBITMQ_URI");
+        return pb.start();
     }
 
     @Override

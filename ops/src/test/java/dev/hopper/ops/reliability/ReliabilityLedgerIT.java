@@ -1,6 +1,8 @@
 package dev.hopper.ops.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static dev.hopper.ops.reliability.LedgerRig.QUEUE_YAML;
+import static dev.hopper.ops.reliability.LedgerRig.sleep;
 import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.AMQP;
@@ -41,22 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(TestQueues.class)
 @Timeout(600)
 class ReliabilityLedgerIT {
-    private static final String QUEUE_YAML = """
-            tiers: [1s]
-            retry: {delays: [1s], max-attempts: 3}
-            poison-after: 2
-            delivery-limit: 10
-            concurrency: 4
-            prefetch: 8
-            handler-timeout: 30s
-            """;
-
     @TempDir
     Path dir;
-
-    private static Map<String, Object> sleep(int ms) {
-        return Map.of("sleepMs", ms);
-    }
 
     private LedgerRig sharedRig(TestBroker broker, TestQueues queues, String hint, String yaml) throws Exception {
         QueueSpec spec = queues.track(QueueSpec.builder(queues.name(hint)).build());
@@ -371,8 +359,8 @@ class ReliabilityLedgerIT {
                 + "mid-run, then a worker drains the work queue (finding 9)")
                 .duplicateBound(32, "replay's window: copies whose dead letter's removal the broker has not processed");
         try (LedgerRig rig = sharedRig(broker, queues, "replaykill", QUEUE_YAML)) {
-            deadLetters(rig, ledger, 2000);
-            Process replay = replay(rig, broker, "replay.out");
+            rig.deadLetters(ledger, 2000, "{\"sleepMs\":1}", Map.of());
+            Process replay = rig.replay("replay.out");
             await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(5))
                     .until(() -> rig.depth(rig.spec.name()) >= 500);
             long at = System.currentTimeMillis();
@@ -393,8 +381,8 @@ class ReliabilityLedgerIT {
         Ledger ledger = new Ledger("replay-missing-target", "hopper dlq replay --to a queue that does not exist")
                 .duplicateBound(0, "nothing is moved");
         try (LedgerRig rig = sharedRig(broker, queues, "replaymissing", QUEUE_YAML)) {
-            deadLetters(rig, ledger, 200);
-            Process replay = replay(rig, broker, "replay-missing.out", "--to", "no-such-queue-" + UUID.randomUUID());
+            rig.deadLetters(ledger, 200, "{\"sleepMs\":1}", Map.of());
+            Process replay = rig.replay("replay-missing.out", "--to", "no-such-queue-" + UUID.randomUUID());
             assertThat(replay.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             assertThat(replay.exitValue()).as("exit status").isEqualTo(1);
             ledger.note("replay said", java.nio.file.Files.readString(rig.dir.resolve("replay-missing.out")).strip()
@@ -404,35 +392,5 @@ class ReliabilityLedgerIT {
         }
         assertThat(ledger.deadReasons()).hasSize(200).containsOnly("exhausted");
         ledger.writeAndAssert();
-    }
-
-    /** Puts {@code n} dead letters of type ledger.task straight into the dead queue, confirmed. */
-    private static void deadLetters(LedgerRig rig, Ledger ledger, int n) throws Exception {
-        try (Connection c = rig.connect("ledger-dead-letters"); Channel ch = c.createChannel()) {
-            ch.confirmSelect();
-            for (int i = 0; i < n; i++) {
-                String id = UUID.randomUUID().toString();
-                byte[] body = "{\"sleepMs\":1}".getBytes(StandardCharsets.UTF_8);
-                AMQP.BasicProperties props = EnvelopeCodec.properties(TaskEnvelope.fresh(id, LedgerRig.TYPE, null,
-                        null, Instant.now(), body));
-                Map<String, Object> h = new HashMap<>(props.getHeaders());
-                h.put(Headers.DEAD_REASON, "exhausted");
-                h.put(Headers.ORIGIN_QUEUE, rig.spec.name());
-                ch.basicPublish(QueueNames.DEAD_EXCHANGE, rig.spec.name(), true, props.builder().headers(h).build(),
-                        body);
-                ledger.confirmed(id, false); // dead letters: staying dead is not a false dead letter
-            }
-            ch.waitForConfirmsOrDie(60_000);
-        }
-    }
-
-    /** Starts {@code hopper dlq replay --queue Q extra...} as a process of its own. */
-    private static Process replay(LedgerRig rig, TestBroker broker, String log, String... extra) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", dev.hopper.ops.worker.HopperJar.jar().toString(), "--uri", broker.uri().toString(), "dlq",
-                "replay", "--queue", rig.spec.name()));
-        cmd.addAll(List.of(extra));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(rig.dir.resolve(log).toFile())
-                .start();
     }
 }
