@@ -19,7 +19,8 @@
 # producer and consumer counts, and a fixed message count. PerfTest's "receiving rate avg" (messages / time from
 # start to the last message) is compared with Hopper's completionRate (tasks / first publish to last completion).
 # Each PerfTest queue is deleted with rabbitmqctl afterwards. Both JVMs run under /usr/bin/time: the CPU columns are
-# user+sys seconds of the whole process (publishers and consumers, JVM start-up included) for the same N messages.
+# user+sys seconds of the whole process (publishers and consumers, JVM start-up included) for the same N messages,
+# and the same per message in microseconds (PerfTest: mean of its two runs) with the ratio Hopper / PerfTest.
 # Raw outputs go to ops/bench/results/<time>/ (gitignored).
 set -euo pipefail
 
@@ -85,8 +86,10 @@ hopper() { # $1 = label; prints the completion rate
 echo "settings: tasks=$tasks publishers=$publishers consumers/workers=$consumers (hopper --workers $workers)" \
   "concurrency=$concurrency prefetch=$prefetch payload=$payload hopper extra: ${extra[*]:-none}"
 cpu() { awk '{printf "%.1f", $1 + $2}' "$out/$1.time"; }
-printf '%-4s %14s %14s %14s %8s   %s\n' run perftest-before hopper perftest-after ratio \
-  "JVM CPU seconds (user+sys, whole process) perftest-before/hopper/perftest-after"
+# Whole-process CPU per message in microseconds (publishers and consumers of one tool, JVM start-up included).
+cpu_us() { awk -v n="$tasks" '{printf "%.0f", ($1 + $2) * 1e6 / n}' "$out/$1.time"; }
+printf '%-4s %14s %14s %14s %8s   %-40s %s\n' run perftest-before hopper perftest-after ratio \
+  "JVM CPU s (user+sys) before/hopper/after" "CPU us/msg perftest(mean)/hopper, ratio"
 ratios=()
 for i in $(seq 1 "$runs"); do
   before=$(perftest "perftest-$i-before")
@@ -94,7 +97,10 @@ for i in $(seq 1 "$runs"); do
   after=$(perftest "perftest-$i-after")
   ratio=$(python3 -c "import sys; b,h,a=map(float,sys.argv[1:]); print(f'{h/((b+a)/2):.2f}')" "$before" "$h" "$after")
   ratios+=("$ratio")
-  printf '%-4s %14s %14s %14s %8s   %s / %s / %s\n' "$i" "$before" "$h" "$after" "$ratio" \
-    "$(cpu "perftest-$i-before")" "$(cpu "hopper-$i")" "$(cpu "perftest-$i-after")"
+  pt_us=$(( ($(cpu_us "perftest-$i-before") + $(cpu_us "perftest-$i-after")) / 2 ))
+  h_us=$(cpu_us "hopper-$i")
+  printf '%-4s %14s %14s %14s %8s   %-40s %s\n' "$i" "$before" "$h" "$after" "$ratio" \
+    "$(cpu "perftest-$i-before") / $(cpu "hopper-$i") / $(cpu "perftest-$i-after")" \
+    "$pt_us / $h_us, $(python3 -c "import sys; print(f'{int(sys.argv[2])/int(sys.argv[1]):.2f}')" "$pt_us" "$h_us")x"
 done
 python3 -c "import statistics,sys; print('median ratio hopper/perftest:', statistics.median(map(float, sys.argv[1:])))" "${ratios[@]}"

@@ -1,7 +1,9 @@
 package dev.hopper.consumer;
 
 import dev.hopper.coordination.CoalesceClaim;
+import dev.hopper.coordination.Completion;
 import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.LockRequest;
 import dev.hopper.coordination.LockResult;
 import dev.hopper.coordination.StoreUnavailableException;
 import java.util.Map;
@@ -20,8 +22,15 @@ import org.slf4j.LoggerFactory;
 final class DeliveryEffects {
     private static final Logger log = LoggerFactory.getLogger(DeliveryEffects.class);
 
-    /** The store and whom to tell when it does not answer; {@code nanoTime} stamps lock calls for leases. */
-    record Store(CoordinationStore store, StoreHealth health, LongSupplier nanoTime) {}
+    /**
+     * The store and whom to tell when it does not answer; {@code nanoTime} stamps lock calls for leases;
+     * {@code batched} carries the hot-path calls (shared by the worker's queues so their calls batch together).
+     */
+    record Store(CoordinationStore store, StoreHealth health, LongSupplier nanoTime, BatchedStore batched) {
+        Store(CoordinationStore store, StoreHealth health, LongSupplier nanoTime) {
+            this(store, health, nanoTime, new BatchedStore(store));
+        }
+    }
 
     private final String queue;
     private final Store store;
@@ -59,7 +68,7 @@ final class DeliveryEffects {
         }
         if (effect instanceof Effect.CheckDone c) {
             try {
-                return f.withCompletedBefore(s.isCompleted(c.messageId()));
+                return f.withCompletedBefore(store.batched().isCompleted(c.messageId()));
             } catch (StoreUnavailableException e) {
                 return storeDown(f, e);
             }
@@ -95,7 +104,8 @@ final class DeliveryEffects {
         if (effect instanceof Effect.CheckAndLock c) {
             long sentAt = store.nanoTime().getAsLong();
             try {
-                LockResult r = s.checkAndLock(c.key(), c.revision(), c.owner(), c.lease(), c.lockIfSuperseded());
+                LockResult r = store.batched().checkAndLock(new LockRequest(c.key(), c.revision(), c.owner(),
+                        c.lease(), c.lockIfSuperseded()));
                 return f.withLock(r, sentAt, store.nanoTime().getAsLong());
             } catch (StoreUnavailableException e) {
                 return storeDown(f, e);
@@ -125,7 +135,7 @@ final class DeliveryEffects {
         }
         Effect.Complete c = (Effect.Complete) effect;
         try {
-            s.complete(c.key(), c.owner(), c.fencingToken(), c.messageId(), c.doneTtl());
+            store.batched().complete(new Completion(c.key(), c.owner(), c.fencingToken(), c.messageId(), c.doneTtl()));
         } catch (RuntimeException e) {
             log.warn("could not record completion queue={} id={} key={} (the lock expires with its lease): {}", queue,
                     c.messageId(), c.key(), e.toString());

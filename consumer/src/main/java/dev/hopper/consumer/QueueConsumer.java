@@ -1,5 +1,7 @@
 package dev.hopper.consumer;
 
+import static java.util.Objects.requireNonNull;
+
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.AlreadyClosedException;
 import com.rabbitmq.client.Channel;
@@ -65,8 +67,11 @@ final class QueueConsumer implements QueueControl {
     private static final IntervalFunction RESUBSCRIBE_BACKOFF =
             IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(200), 2.0, 0.25, Duration.ofSeconds(10));
 
-    /** What the consumer hands deliveries to: the executor of the delivery path and the pool it runs on. */
-    record HandOff(DeliveryExecutor executor, Executor handlers) {}
+    /**
+     * What the consumer hands deliveries to: the executor of the delivery path, the pool it runs on, and the thread
+     * that flushes coalesced acks ({@link AckCoalescer}).
+     */
+    record HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes) {}
 
     private final BrokerConnection connection;
     private final QueueSpec spec;
@@ -77,6 +82,8 @@ final class QueueConsumer implements QueueControl {
 
     // Written on the control thread only; volatile for the readers.
     private volatile @Nullable Channel channel;
+    /** The settlements of {@code channel}'s deliveries; a new one with every new channel. */
+    private volatile @Nullable AckCoalescer acks;
     private volatile @Nullable Deliveries consumer;
     private volatile boolean stopped;
     private volatile boolean paused;
@@ -214,9 +221,13 @@ final class QueueConsumer implements QueueControl {
         await(onControl(() -> {
             stopped = true;
             Channel ch = channel;
+            AckCoalescer a = acks;
             channel = null;
             consumer = null;
             if (ch != null && ch.isOpen()) {
+                if (a != null) {
+                    a.flushNow(); // acks still held back would otherwise be requeued with the channel
+                }
                 try {
                     ch.close();
                 } catch (IOException | TimeoutException | AlreadyClosedException e) {
@@ -283,6 +294,7 @@ final class QueueConsumer implements QueueControl {
         }
         if (ch == null || !ch.isOpen()) {
             ch = connection.openChannel();
+            acks = AckCoalescer.on(ch, handOff.ackFlushes());
             channel = ch;
             Channel owned = ch;
             // Called on the connection's I/O thread: enqueue and return, never block there.
@@ -290,7 +302,7 @@ final class QueueConsumer implements QueueControl {
         }
         try {
             ch.basicQos(room);
-            Deliveries d = new Deliveries(ch);
+            Deliveries d = new Deliveries(ch, requireNonNull(acks));
             ch.basicConsume(spec.name(), false, d);
             consumer = d;
             cancelling = null;
@@ -428,15 +440,17 @@ final class QueueConsumer implements QueueControl {
     /** One subscription's callbacks, on amqp-client's dispatch thread: count, hand off, return. */
     private final class Deliveries extends DefaultConsumer {
         private volatile boolean cancelOk;
+        private final AckCoalescer acks;
 
-        Deliveries(Channel ch) {
+        Deliveries(Channel ch, AckCoalescer acks) {
             super(ch);
+            this.acks = acks;
         }
 
         @Override
         public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
             Channel ch = getChannel();
-            SettlementSink sink = SettlementSink.of(ch);
+            SettlementSink sink = acks.delivered(envelope.getDeliveryTag());
             // The channel this delivery's tag belongs to. Automatic recovery swaps a recovering channel's delegate and
             // reports it open again, so the recovering wrapper alone cannot tell that the delivery is gone.
             Channel generation = ch instanceof AutorecoveringChannel r ? r.getDelegate() : ch;

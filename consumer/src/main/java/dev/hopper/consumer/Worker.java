@@ -223,6 +223,9 @@ public final class Worker implements AutoCloseable {
         // cannot crowd out the renewals of keys whose store calls do answer.
         ExecutorService renewals = ownPool(new ThreadPoolExecutor(0, 4 * handlerThreads + 4, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), daemonThreads("hopper-lease-" + workerId)));
+        // Coalesced acks wait at most a millisecond (AckCoalescer.FLUSH_NANOS) for this thread.
+        ScheduledExecutorService ackFlushes = ownPool(Executors.newSingleThreadScheduledExecutor(
+                daemonThreads("hopper-acks-" + workerId)));
         ScheduledExecutorService probes = ownPool(Executors.newSingleThreadScheduledExecutor(
                 daemonThreads("hopper-store-probe-" + workerId)));
         // Warm the store while the consumers subscribe: a store that connects lazily (Redis: the client's event
@@ -272,6 +275,7 @@ public final class Worker implements AutoCloseable {
         Duration longestRun = specs.stream().map(QueueSpec::handlerTimeout).max(Duration::compareTo).orElseThrow();
         StartSlots slots = new StartSlots(longestRun.plusMinutes(1));
         boolean durableStarts = !(store instanceof dev.hopper.coordination.InMemoryCoordinationStore);
+        BatchedStore batchedStore = new BatchedStore(store);
         for (QueueSpec spec : specs) {
             String name = spec.name();
             java.util.concurrent.atomic.AtomicReference<QueueConsumer> consumerOf =
@@ -287,7 +291,7 @@ public final class Worker implements AutoCloseable {
             FollowUpEffects followUps = new FollowUpEffects(name, new FollowUpEffects.Setup(store, health,
                     copies::publish, clock, COPY_CONFIRM_WAIT, followUpMapper, maxFollowUps, events));
             DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
-                    System::nanoTime), gate, runner, afterCompleteHook, followUps, slots);
+                    System::nanoTime, batchedStore), gate, runner, afterCompleteHook, followUps, slots);
             DeliveryExecutor executor = new DeliveryExecutor(name,
                     new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
                     new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl(),
@@ -298,7 +302,7 @@ public final class Worker implements AutoCloseable {
                         return c != null && c.isHeldByHand();
                     }));
             QueueConsumer consumer = new QueueConsumer(requireNonNull(consumeConnection), spec,
-                    new QueueConsumer.HandOff(executor, pool), control, events);
+                    new QueueConsumer.HandOff(executor, pool, ackFlushes), control, events);
             consumerOf.set(consumer);
             built.add(consumer);
         }

@@ -145,42 +145,67 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
         registries.add(registry);
     }
 
+    /** One meter's registry and tags: the key its built meter is kept under. */
+    private record MeterKey(MeterRegistry registry, String queue, String type, Outcome outcome, String reason) {}
+
+    /** The key of a meter tagged with queue and type only. */
+    private record TypeKey(MeterRegistry registry, String queue, String type) {}
+
+    // Meters are built once per registry and tag set and kept: building and registering one per event (tag
+    // sorting, id lookup) cost microseconds on every delivery.
+    private final Map<MeterKey, Counter> processedMeters = new ConcurrentHashMap<>();
+    private final Map<MeterKey, Timer> durationMeters = new ConcurrentHashMap<>();
+    private final Map<TypeKey, Timer> lagMeters = new ConcurrentHashMap<>();
+    private final Map<TypeKey, Timer> latenessMeters = new ConcurrentHashMap<>();
+    private final Map<TypeKey, Counter> absorbedMeters = new ConcurrentHashMap<>();
+    private final Map<MeterKey, DistributionSummary> attemptMeters = new ConcurrentHashMap<>();
+
     @Override
     public void onSettled(Settled e) {
         // Already bounded by the worker's TypeTags: registered types, up to a hundred others with a default handler.
         String type = e.type();
         String outcome = e.outcome().tagValue();
         for (MeterRegistry r : registries) {
-            processed(r, e.queue(), type, e.outcome(), e.reason()).increment();
+            MeterKey all = new MeterKey(r, e.queue(), type, e.outcome(), e.reason());
+            processedMeters.computeIfAbsent(all, k -> processed(r, e.queue(), type, e.outcome(), e.reason()))
+                    .increment();
             if (e.handlerDuration() != null) {
-                QueueSpec q = queues.get(e.queue());
-                Timer.builder(DURATION).description("Handler run time")
-                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type, TAG_OUTCOME, outcome)
-                        .publishPercentileHistogram()
-                        .maximumExpectedValue(q == null ? Duration.ofMinutes(30) : q.handlerTimeout())
-                        .register(r).record(e.handlerDuration());
+                durationMeters.computeIfAbsent(new MeterKey(r, e.queue(), type, e.outcome(), ""), k -> {
+                    QueueSpec q = queues.get(e.queue());
+                    return Timer.builder(DURATION).description("Handler run time")
+                            .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type, TAG_OUTCOME, outcome)
+                            .publishPercentileHistogram()
+                            .maximumExpectedValue(q == null ? Duration.ofMinutes(30) : q.handlerTimeout())
+                            .register(r);
+                }).record(e.handlerDuration());
             }
+            TypeKey byType = new TypeKey(r, e.queue(), type);
             if (e.lag() != null) {
-                Timer.builder(LAG).description("Original publish to handler start, retry delays included")
+                lagMeters.computeIfAbsent(byType, k -> Timer.builder(LAG)
+                        .description("Original publish to handler start, retry delays included")
                         .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type)
                         .publishPercentileHistogram().maximumExpectedValue(MAX_LAG)
-                        .register(r).record(e.lag().isNegative() ? Duration.ZERO : e.lag());
+                        .register(r)).record(e.lag().isNegative() ? Duration.ZERO : e.lag());
             }
             if (e.lateness() != null) {
-                Timer.builder(LATENESS).description("Not-before time to handler start, for delayed tasks")
+                latenessMeters.computeIfAbsent(byType, k -> Timer.builder(LATENESS)
+                        .description("Not-before time to handler start, for delayed tasks")
                         .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type)
                         .publishPercentileHistogram().maximumExpectedValue(MAX_LAG)
-                        .register(r).record(e.lateness().isNegative() ? Duration.ZERO : e.lateness());
+                        .register(r)).record(e.lateness().isNegative() ? Duration.ZERO : e.lateness());
             }
             if (e.absorbed() > 0) {
-                Counter.builder(ABSORBED).description("Publishes absorbed into coalesced runs that started")
-                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type).register(r).increment(e.absorbed());
+                absorbedMeters.computeIfAbsent(byType, k -> Counter.builder(ABSORBED)
+                        .description("Publishes absorbed into coalesced runs that started")
+                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type).register(r)).increment(e.absorbed());
             }
             if (e.attempts() >= 0) {
-                DistributionSummary.builder(ATTEMPTS).description("Runs a task took until it succeeded or died")
-                        .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type, TAG_OUTCOME, outcome)
-                        .serviceLevelObjectives(ATTEMPT_BUCKETS)
-                        .register(r).record(e.attempts());
+                attemptMeters.computeIfAbsent(new MeterKey(r, e.queue(), type, e.outcome(), ""),
+                        k -> DistributionSummary.builder(ATTEMPTS)
+                                .description("Runs a task took until it succeeded or died")
+                                .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type, TAG_OUTCOME, outcome)
+                                .serviceLevelObjectives(ATTEMPT_BUCKETS)
+                                .register(r)).record(e.attempts());
             }
         }
     }

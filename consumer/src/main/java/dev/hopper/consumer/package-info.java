@@ -16,8 +16,11 @@
  * {@code DeliveryEffects.run}; then add the check to {@code DeliveryDecider.decide} at its place in design.md's
  * order (returning the effect while the fact is unknown, a decision once it is known), and a named row in the
  * table test. A new way of settling is a new {@code Decision} record plus its case in {@code DecisionSettler}.
- * Because effects and decisions are plain values, an executor may gather the same effect of several deliveries
- * into one batched call, and a {@code SettlementSink} may coalesce acks.
+ * Because effects and decisions are plain values, the same effect of several deliveries can be carried out in
+ * one batched call ({@code DeliveryEffects} sends check-and-lock, complete and done checks through the worker's
+ * {@code BatchedStore}, whose {@code CallBatcher}s gather calls that arrive together into one store round trip),
+ * and a channel's {@code SettlementSink}s coalesce acks ({@code AckCoalescer}: {@code basic.ack multiple=true}
+ * over runs of acked deliveries, within about a millisecond).
  */
 @NullMarked
 package dev.hopper.consumer;

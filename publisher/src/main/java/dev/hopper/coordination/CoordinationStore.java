@@ -1,6 +1,8 @@
 package dev.hopper.coordination;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -70,6 +72,49 @@ public interface CoordinationStore extends RevisionStore, CoalescingStore, Follo
 
     /** True if {@code messageId} was recorded as completed and its marker has not expired. */
     boolean isCompleted(String messageId);
+
+    // ---- batches: one round trip for calls that arrive together (the consumer's hot path) ----
+
+    /**
+     * {@link #checkAndLock} for each request, in order, each atomic on its own (not the batch as a whole): a later
+     * request for a key an earlier one just locked answers {@link LockResult.Busy}. A store answers the whole batch
+     * in one round trip; this default calls them one by one.
+     *
+     * @return one result per request, in request order
+     * @throws StoreUnavailableException for the whole batch (any of its requests may still have taken effect)
+     */
+    default List<LockResult> checkAndLockAll(List<LockRequest> requests) {
+        List<LockResult> results = new ArrayList<>(requests.size());
+        for (LockRequest r : requests) {
+            results.add(checkAndLock(r.key(), r.messageRevision(), r.owner(), r.lease(), r.lockIfSuperseded()));
+        }
+        return results;
+    }
+
+    /**
+     * {@link #complete} for each completion, in order, each atomic on its own; one round trip in a store that
+     * batches, one call each in this default.
+     *
+     * @throws StoreUnavailableException for the whole batch (any of its completions may still have taken effect)
+     */
+    default void completeAll(List<Completion> completions) {
+        for (Completion c : completions) {
+            complete(c.key(), c.owner(), c.fencingToken(), c.messageId(), c.doneTtl());
+        }
+    }
+
+    /**
+     * {@link #isCompleted} for each message id; one round trip in a store that batches.
+     *
+     * @return one answer per id, in order
+     */
+    default List<Boolean> areCompleted(List<String> messageIds) {
+        List<Boolean> answers = new ArrayList<>(messageIds.size());
+        for (String id : messageIds) {
+            answers.add(isCompleted(id));
+        }
+        return answers;
+    }
 
     /** Releases connections. */
     @Override

@@ -3,13 +3,13 @@ package dev.hopper.coordination;
 import static java.util.Objects.requireNonNull;
 
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandInterruptedException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SetArgs;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -20,6 +20,7 @@ import io.lettuce.core.resource.Delay;
 import dev.hopper.topology.CoalesceWindow;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * of hosts. Thread-safe: all threads share one Lettuce connection, which pipelines their commands.
  *
  * <h2>Atomicity</h2>
- * {@link #checkAndLock} is one Lua script (one round trip): it reads the revision, answers superseded, busy (with
+ * {@link #checkAndLock} is one Lua script (one round trip; {@link #checkAndLockAll} sends a whole batch through the
+ * same script in one round trip): it reads the revision, answers superseded, busy (with
  * the holder's remaining lease, from PTTL) or takes the lock with a PX lease and a new fencing token.
  * {@link #complete} is another: compare-on-owner release plus the done-marker with its PX TTL. {@link #renew} and
  * {@link #release} are compare-on-owner scripts too: they act only when the lock's value is still
@@ -164,14 +166,43 @@ public final class RedisCoordinationStore implements CoordinationStore {
     @Override
     public LockResult checkAndLock(String key, @Nullable Long messageRevision, String owner, Duration lease,
             boolean lockIfSuperseded) {
-        requireNonNull(key, "key");
-        requireNonNull(owner, "owner");
-        String leaseMs = millis(lease, "lease");
-        List<Object> reply = call("checkAndLock", c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI,
-                new String[] {keys.revision(key), keys.lock(key), keys.token(key)},
-                messageRevision == null ? "" : Long.toString(messageRevision), owner, leaseMs,
-                lockIfSuperseded ? "1" : "0", Long.toString((key.startsWith(FollowUpStore.CLAIM_PREFIX)
-                        ? CLAIM_TOKEN_KEY_TTL : TOKEN_KEY_TTL).toMillis())));
+        return checkAndLockAll(List.of(new LockRequest(key, messageRevision, owner, lease, lockIfSuperseded)))
+                .get(0);
+    }
+
+    /** One EVALSHA for the whole batch: {@code check_and_lock.lua} handles its requests in order. */
+    @Override
+    public List<LockResult> checkAndLockAll(List<LockRequest> requests) {
+        requireNonNull(requests, "requests");
+        if (requests.isEmpty()) {
+            return List.of();
+        }
+        String[] scriptKeys = new String[3 * requests.size()];
+        String[] args = new String[5 * requests.size()];
+        for (int i = 0; i < requests.size(); i++) {
+            LockRequest r = requests.get(i);
+            scriptKeys[3 * i] = keys.revision(r.key());
+            scriptKeys[3 * i + 1] = keys.lock(r.key());
+            scriptKeys[3 * i + 2] = keys.token(r.key());
+            args[5 * i] = r.messageRevision() == null ? "" : Long.toString(r.messageRevision());
+            args[5 * i + 1] = r.owner();
+            args[5 * i + 2] = millis(r.lease(), "lease");
+            args[5 * i + 3] = r.lockIfSuperseded() ? "1" : "0";
+            args[5 * i + 4] = Long.toString((r.key().startsWith(FollowUpStore.CLAIM_PREFIX)
+                    ? CLAIM_TOKEN_KEY_TTL : TOKEN_KEY_TTL).toMillis());
+        }
+        List<Object> replies = call("checkAndLock",
+                c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI, scriptKeys, args));
+        List<LockResult> results = new ArrayList<>(requests.size());
+        for (int i = 0; i < requests.size(); i++) {
+            @SuppressWarnings("unchecked")
+            List<Object> reply = (List<Object>) replies.get(i);
+            results.add(lockResult(requests.get(i).key(), reply));
+        }
+        return results;
+    }
+
+    private LockResult lockResult(String key, List<Object> reply) {
         long status = (Long) reply.get(0);
         if (status == ACQUIRED) {
             return new LockResult.Acquired((Long) reply.get(1), (Long) reply.get(2));
@@ -202,17 +233,35 @@ public final class RedisCoordinationStore implements CoordinationStore {
 
     @Override
     public void complete(@Nullable String key, String owner, long fencingToken, String messageId, Duration doneTtl) {
-        requireNonNull(owner, "owner");
-        requireNonNull(messageId, "messageId");
-        String ttlMs = millis(doneTtl, "doneTtl");
-        if (key == null) {
-            call("complete", c -> c.set(keys.done(messageId), owner, SetArgs.Builder.px(Long.parseLong(ttlMs))));
+        completeAll(List.of(new Completion(key, owner, fencingToken, messageId, doneTtl)));
+    }
+
+    /** One EVALSHA for the whole batch: {@code complete_and_release.lua} handles its completions in order. */
+    @Override
+    public void completeAll(List<Completion> completions) {
+        requireNonNull(completions, "completions");
+        if (completions.isEmpty()) {
             return;
         }
-        Long released = call("complete", c -> script(c, COMPLETE_AND_RELEASE, ScriptOutputType.INTEGER,
-                new String[] {keys.lock(key), keys.done(messageId)}, lockValue(fencingToken, owner), ttlMs, owner));
-        if (released == 0L) {
-            log.debug("completed without holding the lock key={} id={} token={}", key, messageId, fencingToken);
+        String[] scriptKeys = new String[2 * completions.size()];
+        String[] args = new String[3 * completions.size()];
+        for (int i = 0; i < completions.size(); i++) {
+            Completion c = completions.get(i);
+            String done = keys.done(c.messageId());
+            scriptKeys[2 * i] = c.key() == null ? done : keys.lock(c.key());
+            scriptKeys[2 * i + 1] = done;
+            args[3 * i] = c.key() == null ? "" : lockValue(c.fencingToken(), c.owner());
+            args[3 * i + 1] = millis(c.doneTtl(), "doneTtl");
+            args[3 * i + 2] = c.owner();
+        }
+        List<Object> released = call("complete",
+                c -> script(c, COMPLETE_AND_RELEASE, ScriptOutputType.MULTI, scriptKeys, args));
+        for (int i = 0; i < completions.size(); i++) {
+            Completion c = completions.get(i);
+            if (c.key() != null && Long.valueOf(0L).equals(released.get(i))) {
+                log.debug("completed without holding the lock key={} id={} token={}", c.key(), c.messageId(),
+                        c.fencingToken());
+            }
         }
     }
 
@@ -243,11 +292,35 @@ public final class RedisCoordinationStore implements CoordinationStore {
         throw new StoreUnavailableException("Redis at " + config.redactedUri() + " reports no run_id in INFO server");
     }
 
+    /** One MGET of the done-markers. */
+    @Override
+    public List<Boolean> areCompleted(List<String> messageIds) {
+        requireNonNull(messageIds, "messageIds");
+        if (messageIds.isEmpty()) {
+            return List.of();
+        }
+        String[] doneKeys = messageIds.stream().map(keys::done).toArray(String[]::new);
+        List<KeyValue<String, String>> values = call("isCompleted", c -> c.mget(doneKeys));
+        return values.stream().map(KeyValue::hasValue).toList();
+    }
+
     @Override
     public long currentRevision(String key) {
         requireNonNull(key, "key");
         String value = call("currentRevision", c -> c.get(keys.revision(key)));
         return value == null ? 0 : Long.parseLong(value);
+    }
+
+    /** One MGET of the revision keys. */
+    @Override
+    public List<Long> currentRevisions(List<String> revisionKeys) {
+        requireNonNull(revisionKeys, "keys");
+        if (revisionKeys.isEmpty()) {
+            return List.of();
+        }
+        String[] redisKeys = revisionKeys.stream().map(keys::revision).toArray(String[]::new);
+        List<KeyValue<String, String>> values = call("currentRevision", c -> c.mget(redisKeys));
+        return values.stream().map(kv -> kv.hasValue() ? Long.parseLong(kv.getValue()) : 0L).toList();
     }
 
     @Override

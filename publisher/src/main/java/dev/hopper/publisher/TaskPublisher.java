@@ -53,7 +53,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Revisions.</b> A task with a key and no explicit revision is stamped with the key's current revision from
  * the {@link RevisionStore}, if one is configured; without a store such a task carries no revision header. A task
- * with an explicit revision keeps it.
+ * with an explicit revision keeps it. {@link #publishAll} and {@link #publishAllAsync} read the revisions of a
+ * whole window of tasks in one store call ({@code RevisionStamper}).
  *
  * <p><b>Delayed tasks.</b> A task with a {@link Task#delay()} or {@link Task#notBefore()} in the future carries
  * {@code x-hopper-not-before} and goes straight into its queue's delay tier queue {@code Q.retry.<tier>}, the
@@ -122,7 +123,46 @@ public final class TaskPublisher implements AutoCloseable {
      */
     public CompletableFuture<PublishReceipt> publishAsync(Task task) {
         requireNonNull(task, "task");
-        CompletableFuture<PublishReceipt> f = publishUncounted(task);
+        return counted(task, publishUncounted(task));
+    }
+
+    /**
+     * Publishes every task like {@link #publishAsync}, in order, without waiting for confirms: keyed tasks are
+     * stamped with their revisions one window ({@link #STAMP_WINDOW} tasks) at a time, with one revision store
+     * read per window ({@link RevisionStamper} says why that keeps "a task published before a bump is
+     * superseded" true). Returns once every task is handed to the broker (or failed).
+     *
+     * @return one future per task, in the order given; a task of a window whose revisions could not be read fails
+     *     with {@link PublishException} ({@code REVISION_UNAVAILABLE}, nothing sent)
+     */
+    public List<CompletableFuture<PublishReceipt>> publishAllAsync(List<Task> tasks) {
+        List<Task> all = List.copyOf(tasks);
+        List<CompletableFuture<PublishReceipt>> futures = new ArrayList<>(all.size());
+        RevisionStore store = revisions;
+        for (int from = 0; from < all.size(); from += STAMP_WINDOW) {
+            List<Task> window = all.subList(from, Math.min(all.size(), from + STAMP_WINDOW));
+            List<Task> stamped;
+            RuntimeException failure = null;
+            try {
+                stamped = store == null ? window : new RevisionStamper(store).stamp(window);
+            } catch (RuntimeException e) {
+                stamped = window;
+                failure = e;
+            }
+            for (int i = 0; i < window.size(); i++) {
+                Task original = window.get(i);
+                futures.add(counted(original, failure != null && RevisionStamper.needsRevision(original)
+                        ? CompletableFuture.failedFuture(revisionUnavailable(original, failure))
+                        : publishUncounted(stamped.get(i))));
+            }
+        }
+        return futures;
+    }
+
+    /** Keyed tasks stamped with one revision store read: a publish window's worth. */
+    static final int STAMP_WINDOW = 500;
+
+    private CompletableFuture<PublishReceipt> counted(Task task, CompletableFuture<PublishReceipt> f) {
         PublisherMetrics m = metrics;
         if (m == null) {
             return f;
@@ -142,10 +182,7 @@ public final class TaskPublisher implements AutoCloseable {
         try {
             stamped = stamp(task);
         } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(new PublishException(PublishException.Reason.REVISION_UNAVAILABLE,
-                    "task " + task.messageId() + " for queue '" + task.queue() + "' was not sent: the revision store "
-                            + "did not give the current revision of its key (" + e.getMessage() + "); retry when it "
-                            + "answers, or set the revision explicitly", e));
+            return CompletableFuture.failedFuture(revisionUnavailable(task, e));
         }
         Instant now = clock.instant();
         Instant notBefore = stamped.notBefore() != null ? stamped.notBefore()
@@ -188,6 +225,13 @@ public final class TaskPublisher implements AutoCloseable {
         return channel.publish(exchange, routingKey, EnvelopeCodec.properties(envelope, schedule), stamped.body())
                 .thenApply(v -> new PublishReceipt(stamped.messageId(), stamped.queue(), stamped.revision(),
                         clock.instant(), receiptNotBefore, null));
+    }
+
+    private static PublishException revisionUnavailable(Task task, RuntimeException e) {
+        return new PublishException(PublishException.Reason.REVISION_UNAVAILABLE, "task " + task.messageId()
+                + " for queue '" + task.queue() + "' was not sent: the revision store did not give the current "
+                + "revision of its key (" + e.getMessage() + "); retry when it answers, or set the revision "
+                + "explicitly", e);
     }
 
     /** The coordination store's answer for a coalesced task; {@link PublishException} when there is none. */
@@ -259,10 +303,7 @@ public final class TaskPublisher implements AutoCloseable {
     public List<PublishReceipt> publishAll(List<Task> tasks, Duration timeout) {
         requireNonNull(timeout, "timeout");
         List<Task> batch = List.copyOf(tasks);
-        List<CompletableFuture<PublishReceipt>> futures = new ArrayList<>(batch.size());
-        for (Task t : batch) {
-            futures.add(publishAsync(t));
-        }
+        List<CompletableFuture<PublishReceipt>> futures = publishAllAsync(batch);
         long deadline = System.nanoTime() + timeout.toNanos();
         List<PublishReceipt> receipts = new ArrayList<>(batch.size());
         List<BatchResult.Failure> failures = new ArrayList<>();

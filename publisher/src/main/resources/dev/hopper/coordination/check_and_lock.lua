@@ -1,38 +1,53 @@
--- Hopper: check a task's revision and take its key's lock, in one atomic step (one round trip per task).
+-- Hopper: check tasks' revisions and take their keys' locks, each request in one atomic step; a batch of N
+-- requests (the deliveries that arrived together) in one round trip.
 --
--- KEYS[1] revision key   <ns>rev:<key>    (integer; missing = 0)
--- KEYS[2] lock key       <ns>lock:<key>   ("<token>:<owner>", expires after the lease)
--- KEYS[3] token key      <ns>token:<key>  (last fencing token issued for the key)
--- ARGV[1] the message's revision, or '' when the task is not revisioned
--- ARGV[2] owner
--- ARGV[3] lease in milliseconds
--- ARGV[4] '1' to lock a superseded task anyway (policy refresh), '0' to answer superseded (policy skip)
--- ARGV[5] time to live of the token key in milliseconds
+-- For request i (1-based), with k = 3 * (i - 1) and a = 5 * (i - 1):
+-- KEYS[k+1] revision key   <ns>rev:<key>    (integer; missing = 0)
+-- KEYS[k+2] lock key       <ns>lock:<key>   ("<token>:<owner>", expires after the lease)
+-- KEYS[k+3] token key      <ns>token:<key>  (last fencing token issued for the key)
+-- ARGV[a+1] the message's revision, or '' when the task is not revisioned
+-- ARGV[a+2] owner
+-- ARGV[a+3] lease in milliseconds
+-- ARGV[a+4] '1' to lock a superseded task anyway (policy refresh), '0' to answer superseded (policy skip)
+-- ARGV[a+5] time to live of the token key in milliseconds
 --
--- Returns {1, token, currentRevision} acquired | {2, remainingLeaseMs} busy | {3, currentRevision} superseded.
--- Numbers cross into Redis only as strings built here or by Redis: Lua 5.1 would print big numbers as 1.7e+15.
+-- Returns one reply per request, in order: {1, token, currentRevision} acquired | {2, remainingLeaseMs} busy |
+-- {3, currentRevision} superseded. Requests are handled in order, so a later request for a key an earlier one
+-- just locked is busy. Numbers cross into Redis only as strings built here or by Redis: Lua 5.1 would print big
+-- numbers as 1.7e+15.
 
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[1] ~= '' and ARGV[4] ~= '1' and tonumber(ARGV[1]) < current then
-  return {3, current}
+local function check_and_lock(revKey, lockKey, tokenKey, revision, owner, leaseMs, lockIfSuperseded, tokenTtlMs)
+  local current = tonumber(redis.call('GET', revKey) or '0')
+  if revision ~= '' and lockIfSuperseded ~= '1' and tonumber(revision) < current then
+    return {3, current}
+  end
+
+  local remaining = redis.call('PTTL', lockKey)
+  if remaining ~= -2 then
+    -- held (-1 would be a lock written without expiry by something other than Hopper: busy as well)
+    return {2, remaining}
+  end
+
+  -- The token is max(last token + 1, server time in microseconds). While the token key exists it only grows by
+  -- the INCR; when Redis lost it (restart without persistence, failover to a lagging replica, TTL) the clock
+  -- floor puts the next token above every token issued before, which were themselves at most their issue time.
+  local now = redis.call('TIME')
+  local floor = now[1] .. string.format('%06d', tonumber(now[2]))
+  local token = redis.call('INCR', tokenKey)
+  if token < tonumber(floor) then
+    redis.call('SET', tokenKey, floor)
+    token = tonumber(floor)
+  end
+  redis.call('PEXPIRE', tokenKey, tokenTtlMs)
+  redis.call('SET', lockKey, string.format('%.0f', token) .. ':' .. owner, 'PX', leaseMs)
+  return {1, token, current}
 end
 
-local remaining = redis.call('PTTL', KEYS[2])
-if remaining ~= -2 then
-  -- held (-1 would be a lock written without expiry by something other than Hopper: busy as well)
-  return {2, remaining}
+local replies = {}
+for i = 1, #KEYS / 3 do
+  local k = 3 * (i - 1)
+  local a = 5 * (i - 1)
+  replies[i] = check_and_lock(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],
+      ARGV[a + 4], ARGV[a + 5])
 end
-
--- The token is max(last token + 1, server time in microseconds). While the token key exists it only grows by
--- the INCR; when Redis lost it (restart without persistence, failover to a lagging replica, TTL) the clock
--- floor puts the next token above every token issued before, which were themselves at most their issue time.
-local now = redis.call('TIME')
-local floor = now[1] .. string.format('%06d', tonumber(now[2]))
-local token = redis.call('INCR', KEYS[3])
-if token < tonumber(floor) then
-  redis.call('SET', KEYS[3], floor)
-  token = tonumber(floor)
-end
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
-redis.call('SET', KEYS[2], string.format('%.0f', token) .. ':' .. ARGV[2], 'PX', ARGV[3])
-return {1, token, current}
+return replies

@@ -369,6 +369,85 @@ abstract class CoordinationStoreContract implements CoalescingContract, FollowUp
         }
     }
 
+    // ---- batches ----
+
+    @Test
+    void aBatchOfLockRequestsAnswersEachInOrderAsOneByOneCallsWould() {
+        store.bumpRevision("stale");
+        store.bumpRevision("stale");
+        long held = acquire("held", "x", LONG);
+
+        List<LockResult> results = store.checkAndLockAll(List.of(
+                new LockRequest("free", null, "a", LONG, false),
+                new LockRequest("free", null, "b", LONG, false),
+                new LockRequest("held", null, "c", LONG, false),
+                new LockRequest("stale", 1L, "d", LONG, false),
+                new LockRequest("stale", 1L, "e", LONG, true)));
+
+        assertThat(results).hasSize(5);
+        assertThat(results.get(0)).isInstanceOf(LockResult.Acquired.class);
+        assertThat(results.get(1)).as("a later request for a key the batch just locked").isInstanceOf(
+                LockResult.Busy.class);
+        assertThat(results.get(2)).isInstanceOf(LockResult.Busy.class);
+        assertThat(results.get(3)).isEqualTo(new LockResult.Superseded(2));
+        assertThat(results.get(4)).isInstanceOf(LockResult.Acquired.class);
+        assertThat(((LockResult.Acquired) results.get(4)).currentRevision()).isEqualTo(2);
+        assertThat(store.checkAndLockAll(List.of())).isEmpty();
+        store.release("held", "x", held);
+        assertThat(store.checkAndLock("held", null, "c", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void tokensOfABatchGrowLikeThoseOfSingleCalls() {
+        long before = acquire(KEY, "a", LONG);
+        store.release(KEY, "a", before);
+
+        List<LockResult> results = store.checkAndLockAll(List.of(new LockRequest(KEY, null, "b", LONG, false),
+                new LockRequest("other", null, "b", LONG, false)));
+
+        long batched = ((LockResult.Acquired) results.get(0)).fencingToken();
+        assertThat(batched).isGreaterThan(before);
+        store.release(KEY, "b", batched);
+        assertThat(acquire(KEY, "c", LONG)).isGreaterThan(batched);
+    }
+
+    @Test
+    void aBatchOfCompletionsReleasesOnlyLocksStillHeldAndWritesEveryMarker() {
+        long token = acquire(KEY, "a", LONG);
+        long other = acquire("other", "b", LONG);
+
+        store.completeAll(List.of(new Completion(KEY, "a", token, "m-1", LONG),
+                new Completion("other", "b", other - 1, "m-2", LONG),
+                new Completion(null, "c", 0, "m-3", LONG)));
+
+        assertThat(store.areCompleted(List.of("m-1", "m-2", "m-3", "m-4"))).containsExactly(true, true, true, false);
+        assertThat(store.checkAndLock(KEY, null, "d", LONG, false)).as("released by its holder").isInstanceOf(
+                LockResult.Acquired.class);
+        assertThat(store.checkAndLock("other", null, "d", LONG, false)).as("a stale token releases nothing")
+                .isInstanceOf(LockResult.Busy.class);
+        assertThat(store.areCompleted(List.of())).isEmpty();
+    }
+
+    @Test
+    void revisionsOfManyKeysAreReadTogether() {
+        store.bumpRevision("a");
+        store.bumpRevision("a");
+        store.bumpRevision("b");
+
+        assertThat(store.currentRevisions(List.of("a", "never", "b", "a"))).containsExactly(2L, 0L, 1L, 2L);
+        assertThat(store.currentRevisions(List.of())).isEmpty();
+    }
+
+    @Test
+    void doneMarkersOfABatchExpireWithTheirTtl() {
+        store.completeAll(List.of(new Completion(null, "a", 0, "m-short", SHORT),
+                new Completion(null, "a", 0, "m-long", LONG)));
+
+        elapse(SHORT);
+
+        assertThat(store.areCompleted(List.of("m-short", "m-long"))).containsExactly(false, true);
+    }
+
     long acquire(String key, String owner, Duration lease) {
         LockResult result = store.checkAndLock(key, null, owner, lease, false);
         assertThat(result).as("lock of %s for %s", key, owner).isInstanceOf(LockResult.Acquired.class);

@@ -104,7 +104,8 @@ public final class HeaderValues {
     public static final int MAX_COUNT = 1_000_000;
 
     /**
-     * The header as an instant: an ISO-8601 string, or an AMQP timestamp.
+     * The header as an instant: epoch milliseconds (a long or int, how design.md writes new time headers), an
+     * ISO-8601 string (what older publishers write), or an AMQP timestamp.
      *
      * @throws Mistyped when present but not an instant
      */
@@ -112,6 +113,10 @@ public final class HeaderValues {
         Object v = headers == null ? null : headers.get(name);
         if (v == null) {
             return Optional.empty();
+        }
+        if (v instanceof Long || v instanceof Integer) {
+            // Checked first: the cheap form (Instant.parse was a sixth of a worker's Java time in a profile).
+            return Optional.of(Instant.ofEpochMilli(((Number) v).longValue()));
         }
         if (v instanceof Date d) {
             return Optional.of(d.toInstant());

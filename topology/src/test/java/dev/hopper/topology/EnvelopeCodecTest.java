@@ -42,6 +42,20 @@ class EnvelopeCodecTest {
     }
 
     @Test
+    void timeHeadersInEpochMillisecondsAreReadLikeIsoStrings() {
+        TaskEnvelope e = new TaskEnvelope("id-1", "resize", "repo:42", 7L, 3, T0, T0.plusSeconds(5), 2, 1, BODY,
+                Lineage.joinOf("parent-1"));
+        Map<String, Object> h = new HashMap<>(EnvelopeCodec.properties(e).getHeaders());
+        h.put(Headers.PUBLISHED_AT, T0.toEpochMilli());
+        h.put(Headers.FIRST_ATTEMPT_AT, (int) 5000); // an int over the wire still means epoch milliseconds
+
+        TaskEnvelope back = ((EnvelopeCodec.Valid) codec.decode(props(h), BODY)).envelope();
+
+        assertThat(back.publishedAt()).isEqualTo(T0);
+        assertThat(back.firstAttemptAt()).isEqualTo(Instant.ofEpochMilli(5000));
+    }
+
+    @Test
     void headersAsTheBrokerDeliversThemAreRead() {
         // Over the wire strings arrive as LongString and small numbers as Integer.
         Map<String, Object> h = new HashMap<>();

@@ -2,6 +2,7 @@ package dev.hopper.ops.bench;
 
 import dev.hopper.coordination.RevisionStore;
 import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.publisher.PublishReceipt;
 import dev.hopper.publisher.Task;
 import dev.hopper.publisher.TaskPublisher;
 import dev.hopper.topology.HopperException;
@@ -11,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
@@ -115,41 +117,65 @@ final class PublisherPool implements AutoCloseable {
                 firstPublish.get() == Long.MAX_VALUE ? 0 : firstPublish.get(), lastConfirm.get(), bodyBytes);
     }
 
+    /**
+     * Tasks handed to {@link TaskPublisher#publishAllAsync} at once when publishing flat out: keyed tasks then get
+     * their revisions with one store read per chunk, as an application publishing a batch does.
+     */
+    static final int CHUNK = 200;
+
     private void publishLoop(TaskPublisher p, String pad, long end, long deadline, @Nullable RateLimiter limiter) {
+        int chunkSize = limiter == null ? CHUNK : 1;
+        List<Task> chunk = new ArrayList<>(chunkSize);
         while (true) {
-            if (limiter != null) {
-                RateLimiter.waitForPermission(limiter);
+            chunk.clear();
+            while (chunk.size() < chunkSize) {
+                if (limiter != null) {
+                    RateLimiter.waitForPermission(limiter);
+                }
+                if (System.nanoTime() >= deadline) {
+                    break;
+                }
+                long seq = next.getAndIncrement();
+                if (seq >= end) {
+                    break;
+                }
+                chunk.add(p.newTask().queue(queue.name()).type(BenchPayload.TYPE)
+                        .payload(new BenchPayload(seq, pad))
+                        .key(settings.keyed() ? "k" + (seq % settings.keys()) : null).build());
             }
-            long seq = next.getAndIncrement();
-            if (seq >= end || System.nanoTime() >= deadline) {
+            if (chunk.isEmpty()) {
                 return;
             }
             if (firstFailure.get() != null && failed.get() > 100) {
                 return; // the broker keeps refusing: stop instead of failing every remaining task slowly
             }
-            Task task = p.newTask().queue(queue.name()).type(BenchPayload.TYPE)
-                    .payload(new BenchPayload(seq, pad))
-                    .key(settings.keyed() ? "k" + (seq % settings.keys()) : null).build();
             if (bodyBytes == 0) {
-                bodyBytes = task.body().length;
+                bodyBytes = chunk.get(0).body().length;
             }
-            pending.incrementAndGet();
-            sent.incrementAndGet();
+            pending.addAndGet(chunk.size());
+            sent.addAndGet(chunk.size());
             firstPublish.accumulateAndGet(CompletionTracker.epochMicros(clock.instant()), Math::min);
-            p.publishAsync(task).whenComplete((receipt, error) -> {
-                if (error == null) {
-                    confirmed.incrementAndGet();
-                    lastConfirm.accumulateAndGet(CompletionTracker.epochMicros(clock.instant()), Math::max);
-                } else {
-                    failed.incrementAndGet();
-                    firstFailure.compareAndSet(null, error.toString());
-                }
-                if (pending.decrementAndGet() == 0) {
-                    synchronized (drained) {
-                        drained.notifyAll();
+            List<CompletableFuture<PublishReceipt>> futures =
+                    chunk.size() == 1 ? List.of(p.publishAsync(chunk.get(0))) : p.publishAllAsync(chunk);
+            for (var f : futures) {
+                f.whenComplete((receipt, error) -> {
+                    if (error == null) {
+                        confirmed.incrementAndGet();
+                        lastConfirm.accumulateAndGet(CompletionTracker.epochMicros(clock.instant()), Math::max);
+                    } else {
+                        failed.incrementAndGet();
+                        firstFailure.compareAndSet(null, error.toString());
                     }
-                }
-            });
+                    if (pending.decrementAndGet() == 0) {
+                        synchronized (drained) {
+                            drained.notifyAll();
+                        }
+                    }
+                });
+            }
+            if (chunk.size() < chunkSize) {
+                return; // the last, partial chunk
+            }
         }
     }
 

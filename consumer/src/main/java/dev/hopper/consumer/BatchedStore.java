@@ -1,0 +1,46 @@
+package dev.hopper.consumer;
+
+import dev.hopper.coordination.Completion;
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.LockRequest;
+import dev.hopper.coordination.LockResult;
+import java.time.Duration;
+
+/**
+ * The coordination store calls on every keyed delivery's path (check-and-lock, complete-and-release, the
+ * done-marker check), each gathered across the worker's handler threads by a {@link CallBatcher} into one store
+ * call per batch ({@link CoordinationStore#checkAndLockAll}, {@link CoordinationStore#completeAll},
+ * {@link CoordinationStore#areCompleted}): one Redis round trip for the deliveries that arrive together instead of
+ * one each. Each call answers, or throws, exactly what the single store call would. Thread-safe; one per worker.
+ */
+final class BatchedStore {
+    /** Most calls in one batch: a prefetch window's worth. */
+    static final int MAX_BATCH = 64;
+    /** A safety bound only: each batch is bounded by the store's own operation timeout. */
+    static final Duration MAX_WAIT = Duration.ofSeconds(60);
+
+    private final CallBatcher<LockRequest, LockResult> locks;
+    private final CallBatcher<Completion, Boolean> completions;
+    private final CallBatcher<String, Boolean> doneChecks;
+
+    BatchedStore(CoordinationStore store) {
+        this.locks = new CallBatcher<>("checkAndLock", store::checkAndLockAll, MAX_BATCH, MAX_WAIT);
+        this.completions = new CallBatcher<>("complete", batch -> {
+            store.completeAll(batch);
+            return java.util.Collections.nCopies(batch.size(), Boolean.TRUE);
+        }, MAX_BATCH, MAX_WAIT);
+        this.doneChecks = new CallBatcher<>("isCompleted", store::areCompleted, MAX_BATCH, MAX_WAIT);
+    }
+
+    LockResult checkAndLock(LockRequest request) {
+        return locks.call(request);
+    }
+
+    void complete(Completion completion) {
+        completions.call(completion);
+    }
+
+    boolean isCompleted(String messageId) {
+        return doneChecks.call(messageId);
+    }
+}

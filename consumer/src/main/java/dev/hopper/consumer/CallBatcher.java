@@ -1,0 +1,187 @@
+package dev.hopper.consumer;
+
+import dev.hopper.coordination.StoreUnavailableException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Gathers calls that arrive together from several handler threads into one batched call (one store round trip),
+ * without a timer: a call that finds no batch in flight is sent at once, as a batch of one; calls that arrive while
+ * a batch is in flight wait for it and then go out together as the next batch (at most {@code maxBatch}). So a
+ * lone call is never delayed, and under load each call waits at most for the batch in flight before its own, each
+ * bounded by the store's operation timeout.
+ *
+ * <p>The calling thread of the first call of a batch sends it (there is no batcher thread): when its own answer is
+ * in and calls are waiting, it hands the sending on to the oldest waiter and returns. A batch that throws throws
+ * for every call in it (a store that did not answer did not answer any of them).
+ *
+ * <p>Thread-safe. A waiting call is not interruptible (its wait is bounded by the batches ahead of it); an interrupt
+ * is kept for the caller. If no answer comes within {@code maxWait} (a bug or a store call that ignores its own
+ * timeout), the call throws {@link StoreUnavailableException}.
+ *
+ * @param <Q> one call's request
+ * @param <R> one call's answer
+ */
+final class CallBatcher<Q, R> {
+    private final String name;
+    private final Function<List<Q>, List<R>> batchCall;
+    private final int maxBatch;
+    private final long maxWaitNanos;
+    private final Object lock = new Object();
+    private final ArrayDeque<Pending<Q, R>> waiting = new ArrayDeque<>();
+    private boolean sending;
+
+    /**
+     * @param batchCall answers a batch: one answer per request, in order
+     * @param maxBatch most calls in one batch
+     * @param maxWait longest a call waits for its answer (a safety bound above the store's own timeouts)
+     */
+    CallBatcher(String name, Function<List<Q>, List<R>> batchCall, int maxBatch, Duration maxWait) {
+        if (maxBatch < 1) {
+            throw new IllegalArgumentException("maxBatch must be at least 1, was " + maxBatch);
+        }
+        this.name = name;
+        this.batchCall = batchCall;
+        this.maxBatch = maxBatch;
+        this.maxWaitNanos = maxWait.toNanos();
+    }
+
+    private static final class Pending<Q, R> {
+        final Q request;
+        final Thread caller = Thread.currentThread();
+        // Written before done/sendNext (volatile), read after: the volatile write publishes them.
+        @Nullable R answer;
+        @Nullable RuntimeException failure;
+        volatile boolean done;
+        volatile boolean sendNext;
+
+        Pending(Q request) {
+            this.request = request;
+        }
+    }
+
+    /** Answers {@code request} through a batch; throws what the batch threw. */
+    R call(Q request) {
+        Pending<Q, R> me = new Pending<>(request);
+        boolean send;
+        synchronized (lock) {
+            waiting.add(me);
+            send = !sending;
+            sending = true;
+        }
+        if (!send) {
+            send = awaitTurn(me);
+        }
+        if (send) {
+            sendUntilAnswered(me);
+        }
+        if (me.failure != null) {
+            throw me.failure;
+        }
+        return me.answer;
+    }
+
+    /** Test seam: calls waiting for a batch (not yet sent). */
+    int waitingForTests() {
+        synchronized (lock) {
+            return waiting.size();
+        }
+    }
+
+    /**
+     * Waits (parked; each call is woken on its own, not all waiters at once) for the answer or for the sending to be
+     * handed to this call; true for the latter.
+     */
+    private boolean awaitTurn(Pending<Q, R> me) {
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + maxWaitNanos;
+        try {
+            while (!me.done && !me.sendNext) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    synchronized (lock) {
+                        if (me.done || me.sendNext) {
+                            break;
+                        }
+                        if (waiting.remove(me)) {
+                            me.failure = new StoreUnavailableException(name + ": no batch answered within "
+                                    + Duration.ofNanos(maxWaitNanos));
+                            me.done = true;
+                            return false;
+                        }
+                    }
+                    // Taken into a batch in flight: its answer comes with that batch's store timeout.
+                    deadline = System.nanoTime() + maxWaitNanos;
+                    continue;
+                }
+                LockSupport.parkNanos(this, left);
+                if (Thread.interrupted()) {
+                    interrupted = true; // kept for the caller; parking again would return at once
+                }
+            }
+            return !me.done;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Sends batches (oldest calls first) until {@code me} is answered, then hands the sending on. */
+    private void sendUntilAnswered(Pending<Q, R> me) {
+        while (true) {
+            List<Pending<Q, R>> batch;
+            synchronized (lock) {
+                if (me.done) {
+                    Pending<Q, R> next = waiting.peek();
+                    if (next == null) {
+                        sending = false;
+                    } else {
+                        next.sendNext = true;
+                        LockSupport.unpark(next.caller);
+                    }
+                    return;
+                }
+                batch = new ArrayList<>(Math.min(maxBatch, waiting.size()));
+                while (batch.size() < maxBatch && !waiting.isEmpty()) {
+                    batch.add(waiting.poll());
+                }
+            }
+            List<R> answers = null;
+            RuntimeException failure = null;
+            try {
+                List<Q> requests = new ArrayList<>(batch.size());
+                for (Pending<Q, R> p : batch) {
+                    requests.add(p.request);
+                }
+                answers = batchCall.apply(requests);
+                if (answers.size() != batch.size()) {
+                    failure = new IllegalStateException(name + ": " + answers.size() + " answers for "
+                            + batch.size() + " calls");
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+            } catch (Error e) {
+                // Still answer every call of the batch, or its callers and all later ones would wait forever.
+                failure = new IllegalStateException(name + ": batch call failed", e);
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                Pending<Q, R> p = batch.get(i);
+                if (failure != null) {
+                    p.failure = failure;
+                } else {
+                    p.answer = answers.get(i);
+                }
+                p.done = true;
+                if (p != me) {
+                    LockSupport.unpark(p.caller);
+                }
+            }
+        }
+    }
+}

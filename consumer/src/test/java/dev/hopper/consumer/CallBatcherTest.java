@@ -1,0 +1,126 @@
+package dev.hopper.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.hopper.coordination.StoreUnavailableException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class CallBatcherTest {
+    private final ExecutorService threads = Executors.newFixedThreadPool(8);
+
+    @AfterEach
+    void stop() {
+        threads.shutdownNow();
+    }
+
+    @Test
+    void aLoneCallIsSentAtOnceAsABatchOfOne() {
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> {
+            batches.add(List.copyOf(b));
+            return b.stream().map(i -> i * 10).toList();
+        }, 64, Duration.ofSeconds(10));
+
+        assertThat(batcher.call(1)).isEqualTo(10);
+        assertThat(batcher.call(2)).isEqualTo(20);
+        assertThat(batches).containsExactly(List.of(1), List.of(2));
+    }
+
+    @Test
+    void callsArrivingWhileABatchIsInFlightGoOutTogetherAndEachGetsItsOwnAnswer() throws Exception {
+        CountDownLatch firstInFlight = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> {
+            batches.add(List.copyOf(b));
+            if (b.contains(0)) {
+                firstInFlight.countDown();
+                await(release);
+            }
+            return b.stream().map(i -> i * 10).toList();
+        }, 64, Duration.ofSeconds(10));
+
+        Future<Integer> first = threads.submit(() -> batcher.call(0));
+        assertThat(firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
+        List<Future<Integer>> others = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            int n = i;
+            others.add(threads.submit(() -> batcher.call(n)));
+        }
+        waitUntilQueued(batcher, 5);
+        assertThat(others).noneMatch(Future::isDone);
+        release.countDown();
+
+        assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo(0);
+        for (int i = 0; i < 5; i++) {
+            assertThat(others.get(i).get(10, TimeUnit.SECONDS)).isEqualTo((i + 1) * 10);
+        }
+        assertThat(batches).hasSize(2);
+        assertThat(batches.get(0)).containsExactly(0);
+        assertThat(batches.get(1)).containsExactlyInAnyOrder(1, 2, 3, 4, 5);
+    }
+
+    @Test
+    void aFailedBatchFailsEveryCallInItAndTheNextBatchStillRuns() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new StoreUnavailableException("down");
+            }
+            return b;
+        }, 64, Duration.ofSeconds(10));
+
+        assertThatThrownBy(() -> batcher.call(1)).isInstanceOf(StoreUnavailableException.class).hasMessage("down");
+        assertThat(batcher.call(2)).isEqualTo(2);
+    }
+
+    @Test
+    void manyThreadsGetTheirOwnAnswersInBatchesNoLargerThanTheMaximum() throws Exception {
+        List<Integer> sizes = new CopyOnWriteArrayList<>();
+        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> {
+            sizes.add(b.size());
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+            return b.stream().map(i -> -i).toList();
+        }, 3, Duration.ofSeconds(10));
+        List<Future<?>> futures = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            int base = t * 1000;
+            futures.add(threads.submit(() -> {
+                for (int i = 0; i < 300; i++) {
+                    assertThat(batcher.call(base + i)).isEqualTo(-(base + i));
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : futures) {
+            f.get(60, TimeUnit.SECONDS);
+        }
+        assertThat(sizes.stream().mapToInt(Integer::intValue).sum()).isEqualTo(8 * 300);
+        assertThat(sizes).allMatch(s -> s >= 1 && s <= 3);
+        assertThat(sizes.size()).as("calls were gathered into fewer batches").isLessThan(8 * 300);
+    }
+
+    private static void waitUntilQueued(CallBatcher<Integer, Integer> batcher, int n) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> batcher.waitingForTests() >= n);
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
