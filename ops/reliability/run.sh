@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reliability ledger, every row: real worker JVMs, throwaway RabbitMQ nodes (ports 5690-5699, node names
+# The reliability ledger, every row: real worker JVMs, throwaway RabbitMQ nodes (ports 5690-5722, node names
 # rel-*@localhost, data under a temp folder) and a throwaway Redis; the shared broker's settings are never touched.
 # Needs the shared broker on 5672 and Redis on 6379 (as .ci/run does), rabbitmq-server and redis-server on PATH.
 # Writes ops/target/reliability/ledger.md (the table), one <row>.txt per row, and worker logs under runs/.

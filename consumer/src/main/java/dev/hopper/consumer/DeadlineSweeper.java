@@ -51,7 +51,7 @@ final class DeadlineSweeper {
         this(store, renewals, nanoTime, Duration.ofSeconds(1));
     }
 
-    /** @param restartCheck how often the store's incarnation is read while any run holds a lease */
+    /** @param restartCheck how often the store's incarnation is read (whether or not a run holds a lease) */
     DeadlineSweeper(CoordinationStore store, Executor renewals, LongSupplier nanoTime, Duration restartCheck) {
         this.store = store;
         this.renewals = renewals;
