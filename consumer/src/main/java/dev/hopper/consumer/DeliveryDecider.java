@@ -62,8 +62,11 @@ import org.jspecify.annotations.Nullable;
  *       waits while a suspect runs alone (refused: back unrun, copy); a suspect that holds the worker alone counts
  *       its earlier solo starts in the store (over {@code poison-after} → dead {@code poison}), records this one, and
  *       goes on;
- *   <li>step 3, lock and revision: superseded (skip) → ack {@code superseded}; busy within the budget → retry
- *       {@code lock-busy} through the tier of the holder's remaining lease; busy past it → dead {@code lock-timeout};
+ *   <li>step 3, lock and revision: superseded (skip) → ack {@code superseded}; busy → first wait in hand
+ *       ({@code lock.wait-in-hand}, started over at each hand-over of the lock, at most one lease; see
+ *       {@link Effect.AwaitLock}); still busy after that wait, within the budget → retry {@code lock-busy} through
+ *       the tier of the holder's remaining lease; busy past it → dead {@code lock-timeout}; the wait ended by
+ *       shutdown → back unrun (copy);
  *       acquired, but the store answered only after the lease was over → like busy (nothing runs on a lapsed lock);
  *   <li>coalesced (a key with {@code x-hopper-coalesce}), under the key's lock: claim the run from the store; not
  *       due yet → hop until its new due time; nothing pending (another message carries the run, or a later run
@@ -242,8 +245,7 @@ final class DeliveryDecider {
         if (lockKey != null) {
             LockResult lock = f.lock();
             if (lock == null) {
-                return new Effect.CheckAndLock(lockKey, key == null ? null : env.revision(), a.lockOwner(),
-                        spec.lock().lease(), spec.lock().superseded() == SupersededPolicy.REFRESH);
+                return checkAndLock(lockKey, key == null ? null : env.revision(), a.lockOwner());
             }
             if (lock instanceof LockResult.Superseded) {
                 // A superseded follow-up counts as done in its group (without a result): its join must not wait
@@ -252,6 +254,16 @@ final class DeliveryDecider {
                         : new Decision.Ack(Outcome.SUPERSEDED, attempt);
             }
             if (lock instanceof LockResult.Busy b) {
+                DeliveryFacts.LockWait waited = f.lockWait();
+                if (waited == null && !spec.lock().waitInHand().isZero()) {
+                    // Wait in hand first: the holder is often done in milliseconds, and a tier takes seconds.
+                    Duration lease = spec.lock().lease();
+                    return new Effect.AwaitLock(checkAndLock(lockKey, key == null ? null : env.revision(),
+                            a.lockOwner()), spec.lock().waitInHand(), lease);
+                }
+                if (waited != null && waited.stopped()) {
+                    return new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.COPY, attempt);
+                }
                 return onLockBusy(env, b.remainingLease());
             }
             acquired = (LockResult.Acquired) lock;
@@ -500,6 +512,11 @@ final class DeliveryDecider {
     }
 
     // ---- end of follow-ups and joins ----
+
+    private Effect.CheckAndLock checkAndLock(String lockKey, @Nullable Long revision, String owner) {
+        return new Effect.CheckAndLock(lockKey, revision, owner, spec.lock().lease(),
+                spec.lock().superseded() == SupersededPolicy.REFRESH);
+    }
 
     private Decision onLockBusy(TaskEnvelope env, Duration remainingLease) {
         int maxWaits = spec.lock().maxWaits();

@@ -39,6 +39,7 @@ final class DeliveryEffects {
     private final Consumer<String> afterComplete;
     private final FollowUpEffects followUps;
     private final StartSlots slots;
+    private final BusyKeyWait busyKeys;
 
     /**
      * @param afterComplete test seam: runs with the message id once a completion is recorded, before the ack
@@ -59,6 +60,7 @@ final class DeliveryEffects {
         this.gate = gate;
         this.runner = runner;
         this.afterComplete = afterComplete;
+        this.busyKeys = new BusyKeyWait(store.batched()::checkAndLock, store.nanoTime(), runner::shuttingDown);
     }
 
     DeliveryFacts run(Effect effect, DeliveryFacts f, @Nullable Map<String, Object> headers) {
@@ -107,6 +109,17 @@ final class DeliveryEffects {
                 LockResult r = store.batched().checkAndLock(new LockRequest(c.key(), c.revision(), c.owner(),
                         c.lease(), c.lockIfSuperseded()));
                 return f.withLock(r, sentAt, store.nanoTime().getAsLong());
+            } catch (StoreUnavailableException e) {
+                return storeDown(f, e);
+            }
+        }
+        if (effect instanceof Effect.AwaitLock w) {
+            if (!(f.lock() instanceof LockResult.Busy first)) {
+                throw new IllegalStateException("AwaitLock without a busy answer: " + f.lock());
+            }
+            try {
+                BusyKeyWait.Result r = busyKeys.await(w, first, f.lockRequestedAtNanos(), f.lockAnsweredAtNanos());
+                return f.withLock(r.last(), r.requestedAtNanos(), r.answeredAtNanos()).withLockWait(r.lockWait());
             } catch (StoreUnavailableException e) {
                 return storeDown(f, e);
             }

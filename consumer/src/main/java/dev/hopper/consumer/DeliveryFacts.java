@@ -3,6 +3,7 @@ package dev.hopper.consumer;
 import static java.util.Objects.requireNonNull;
 
 import dev.hopper.coordination.LockResult;
+import java.time.Duration;
 import dev.hopper.topology.TaskEnvelope;
 import java.util.OptionalLong;
 import org.jspecify.annotations.Nullable;
@@ -87,6 +88,7 @@ final class DeliveryFacts {
     private @Nullable LockResult lock;
     private long lockRequestedAtNanos;
     private long lockAnsweredAtNanos;
+    private @Nullable LockWait lockWait;
     private @Nullable HandlerOutcome handler;
     private @Nullable OptionalLong revisionAfter;
     private boolean completionRecorded;
@@ -114,6 +116,7 @@ final class DeliveryFacts {
         f.lock = lock;
         f.lockRequestedAtNanos = lockRequestedAtNanos;
         f.lockAnsweredAtNanos = lockAnsweredAtNanos;
+        f.lockWait = lockWait;
         f.handler = handler;
         f.revisionAfter = revisionAfter;
         f.completionRecorded = completionRecorded;
@@ -273,6 +276,30 @@ final class DeliveryFacts {
         f.lock = requireNonNull(result, "result");
         f.lockRequestedAtNanos = requestedAtNanos;
         f.lockAnsweredAtNanos = answeredAtNanos;
+        return f;
+    }
+
+    /**
+     * How a wait in hand for a busy key went ({@link Effect.AwaitLock}).
+     *
+     * @param waited how long the delivery waited in hand
+     * @param handOvers how many times the lock changed hands meanwhile
+     * @param stopped the wait ended because the worker is shutting down
+     */
+    record LockWait(Duration waited, int handOvers, boolean stopped) {
+        LockWait {
+            requireNonNull(waited, "waited");
+        }
+    }
+
+    /** The wait in hand for the key's lock, null when the delivery did not wait. */
+    @Nullable LockWait lockWait() {
+        return lockWait;
+    }
+
+    DeliveryFacts withLockWait(LockWait wait) {
+        DeliveryFacts f = copy();
+        f.lockWait = requireNonNull(wait, "wait");
         return f;
     }
 

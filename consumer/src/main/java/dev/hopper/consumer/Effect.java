@@ -12,7 +12,7 @@ import org.jspecify.annotations.Nullable;
  * carried out together (one batched store call).
  */
 sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Effect.AwaitStart, Effect.Isolate,
-        Effect.CountSoloStarts, Effect.RecordSoloStart, Effect.CheckAndLock,
+        Effect.CountSoloStarts, Effect.RecordSoloStart, Effect.CheckAndLock, Effect.AwaitLock,
         Effect.RunHandler, Effect.ReadRevision, Effect.Complete, Effect.ReadClock, Effect.Claim, FollowUpEffect {
 
     /** Is {@code messageId} done (a redelivery of a task completed before its ack)? → {@code completedBefore}. */
@@ -60,6 +60,20 @@ sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Eff
             requireNonNull(key, "key");
             requireNonNull(owner, "owner");
             requireNonNull(lease, "lease");
+        }
+    }
+
+    /**
+     * The key was busy: wait in hand and {@code check} again until the lock is ours (or the task superseded), or
+     * until the lock has not changed hands for {@code quiet}, or {@code cap} has passed in all, or the worker shuts
+     * down → {@code lock} (the last answer) and {@code lockWait}. Each hand-over (a busy answer naming another
+     * holder) starts {@code quiet} over: a key that many tasks want is moving, and this task's turn comes soon.
+     */
+    record AwaitLock(CheckAndLock check, Duration quiet, Duration cap) implements Effect {
+        public AwaitLock {
+            requireNonNull(check, "check");
+            requireNonNull(quiet, "quiet");
+            requireNonNull(cap, "cap");
         }
     }
 

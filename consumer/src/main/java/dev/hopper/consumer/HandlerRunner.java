@@ -32,6 +32,11 @@ final class HandlerRunner {
         this.shuttingDown = shuttingDown;
     }
 
+    /** Whether the worker is shutting down (a wait that would hold a delivery in hand ends early). */
+    boolean shuttingDown() {
+        return shuttingDown.getAsBoolean();
+    }
+
     /** The wall clock runs are stamped with (also the time a coalesced claim is made at). */
     Clock clock() {
         return clock;

@@ -10,6 +10,7 @@ import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
 import com.rabbitmq.client.impl.recovery.AutorecoveringChannel;
 import dev.hopper.publisher.BrokerConnection;
+import dev.hopper.topology.Headers;
 import dev.hopper.topology.HopperException;
 import dev.hopper.topology.QueueSpec;
 import io.github.resilience4j.core.IntervalFunction;
@@ -71,7 +72,22 @@ final class QueueConsumer implements QueueControl {
      * What the consumer hands deliveries to: the executor of the delivery path, the pool it runs on, and the thread
      * that flushes coalesced acks ({@link AckCoalescer}).
      */
-    record HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes) {}
+    /**
+     * Where deliveries go: {@code lanes} (the worker's, shared by its queues) orders deliveries of one key, then
+     * {@code handlers} runs them through {@code executor}; {@code ackFlushes} flushes coalesced acks.
+     */
+    record HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes, KeyLanes lanes) {
+        HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes) {
+            this(executor, handlers, ackFlushes, new KeyLanes());
+        }
+    }
+
+    /** The key a delivery is laned by: its {@code x-hopper-key} as sent (a bad one is dead-lettered later). */
+    static @Nullable String laneKey(AMQP.@Nullable BasicProperties props) {
+        java.util.Map<String, Object> h = props == null ? null : props.getHeaders();
+        Object key = h == null ? null : h.get(Headers.KEY);
+        return key == null ? null : key.toString();
+    }
 
     private final BrokerConnection connection;
     private final QueueSpec spec;
@@ -455,29 +471,44 @@ final class QueueConsumer implements QueueControl {
             // reports it open again, so the recovering wrapper alone cannot tell that the delivery is gone.
             Channel generation = ch instanceof AutorecoveringChannel r ? r.getDelegate() : ch;
             inHand.incrementAndGet();
-            try {
-                handOff.handlers().execute(() -> {
-                    try {
-                        if (!generation.isOpen()) {
-                            // The broker requeued it when the channel (or its connection) closed, e.g. while this
-                            // process was frozen past the heartbeat: running it now would run it twice.
-                            log.info("delivery's channel closed before it started; the broker redelivers it "
-                                    + "queue={} id={}", spec.name(), props == null ? "?" : props.getMessageId());
-                            return;
-                        }
-                        handOff.executor().execute(sink, envelope, props, body);
-                    } finally {
-                        inHand.decrementAndGet();
-                    }
-                });
-            } catch (RejectedExecutionException e) {
-                inHand.decrementAndGet();
-                // Shutting down (or a hand-off past its bound, a bug): hand it straight back.
+            String key = laneKey(props);
+            Runnable run = () -> {
                 try {
-                    sink.nackRequeue(envelope.getDeliveryTag());
-                } catch (IOException | AlreadyClosedException ignored) {
-                    // The channel is closing; the broker requeues the delivery itself.
+                    if (!generation.isOpen()) {
+                        // The broker requeued it when the channel (or its connection) closed, e.g. while this
+                        // process was frozen past the heartbeat: running it now would run it twice.
+                        log.info("delivery's channel closed before it started; the broker redelivers it "
+                                + "queue={} id={}", spec.name(), props == null ? "?" : props.getMessageId());
+                        return;
+                    }
+                    handOff.executor().execute(sink, envelope, props, body);
+                } finally {
+                    inHand.decrementAndGet();
+                    if (key != null) {
+                        handOff.lanes().leave(key);
+                    }
                 }
+            };
+            Runnable start = () -> {
+                try {
+                    handOff.handlers().execute(run);
+                } catch (RejectedExecutionException e) {
+                    inHand.decrementAndGet();
+                    // Shutting down (or a hand-off past its bound, a bug): hand it straight back.
+                    try {
+                        sink.nackRequeue(envelope.getDeliveryTag());
+                    } catch (IOException | AlreadyClosedException ignored) {
+                        // The channel is closing; the broker requeues the delivery itself.
+                    }
+                    if (key != null) {
+                        handOff.lanes().leave(key);
+                    }
+                }
+            };
+            if (key == null) {
+                start.run();
+            } else {
+                handOff.lanes().enter(key, start);
             }
         }
 

@@ -274,6 +274,7 @@ public final class Worker implements AutoCloseable {
         // A suspect of crashing workers runs alone on the whole worker (a crash takes every queue's deliveries).
         Duration longestRun = specs.stream().map(QueueSpec::handlerTimeout).max(Duration::compareTo).orElseThrow();
         StartSlots slots = new StartSlots(longestRun.plusMinutes(1));
+        KeyLanes lanes = new KeyLanes(); // one per worker: a key's lock is the same for all its queues
         boolean durableStarts = !(store instanceof dev.hopper.coordination.InMemoryCoordinationStore);
         BatchedStore batchedStore = new BatchedStore(store);
         for (QueueSpec spec : specs) {
@@ -302,7 +303,7 @@ public final class Worker implements AutoCloseable {
                         return c != null && c.isHeldByHand();
                     }));
             QueueConsumer consumer = new QueueConsumer(requireNonNull(consumeConnection), spec,
-                    new QueueConsumer.HandOff(executor, pool, ackFlushes), control, events);
+                    new QueueConsumer.HandOff(executor, pool, ackFlushes, lanes), control, events);
             consumerOf.set(consumer);
             built.add(consumer);
         }

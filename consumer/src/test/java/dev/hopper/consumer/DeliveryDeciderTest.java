@@ -58,6 +58,11 @@ class DeliveryDeciderTest {
     private static final DeliveryDecider REFRESH = decider(DELAYS, SupersededPolicy.REFRESH, false);
     private static final DeliveryDecider MARK_ALL = decider(DELAYS, SupersededPolicy.SKIP, true);
 
+    private static DeliveryDecider decider(LockSpec lock) {
+        return new DeliveryDecider(QueueSpec.builder("q").tiers(TIERS).retry(DELAYS).poisonAfter(5)
+                .handlerTimeout(TIMEOUT).lock(lock).build(), Set.of("job"), false, DONE_TTL);
+    }
+
     private static DeliveryDecider decider(RetryPolicy p, SupersededPolicy superseded, boolean markUnkeyedDone) {
         return new DeliveryDecider(spec(p, superseded), Set.of("job"), markUnkeyedDone, DONE_TTL);
     }
@@ -168,13 +173,36 @@ class DeliveryDeciderTest {
                         ready(keyed).withAdmitted(true).withStartPermitted(true)
                                 .withLock(new LockResult.Superseded(4), 0, 0),
                         new Decision.Ack(Outcome.SUPERSEDED, 2)),
-                row("3 lock-busy: retried through the tier of the holder's remaining lease, no attempt counted", SKIP,
+                row("3 lock-busy: first waits in hand for the lock to change hands (quiet wait-in-hand, at most a lease)",
+                        SKIP, ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(12), 7), 0, 0),
+                        new Effect.AwaitLock(new Effect.CheckAndLock(KEY, 3L, OWNER, LEASE, false),
+                                LockSpec.DEFAULT_WAIT_IN_HAND, LEASE)),
+                row("3 lock-busy: no wait in hand when wait-in-hand is 0s: retried through a tier at once",
+                        decider(new LockSpec(LEASE, 3, SupersededPolicy.SKIP, Duration.ZERO)),
                         ready(keyed).withAdmitted(true).withStartPermitted(true)
-                                .withLock(new LockResult.Busy(Duration.ofSeconds(12)), 0, 0),
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(12), 7), 0, 0),
                         new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
+                row("3 lock-busy: still busy after waiting in hand → retried through the tier of the holder's "
+                        + "remaining lease, no attempt counted", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(12), 7), 0, 0)
+                                .withLockWait(new DeliveryFacts.LockWait(Duration.ofSeconds(2), 0, false)),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
+                row("3 lock-busy: a wait in hand ended by shutdown goes back unrun as a copy, no lock wait counted",
+                        SKIP, ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(12), 7), 0, 0)
+                                .withLockWait(new DeliveryFacts.LockWait(Duration.ofMillis(300), 1, true)),
+                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.COPY, 2)),
+                row("3 lock-busy: acquired after waiting in hand runs like any acquired lock", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 0, 1)
+                                .withLockWait(new DeliveryFacts.LockWait(Duration.ofMillis(80), 2, false)),
+                        new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 0))),
                 row("3 lock-timeout: busy past the lock-wait budget is dead-lettered lock-timeout", SKIP,
                         ready(envelope(KEY, 3L, 2, 3, null)).withAdmitted(true).withStartPermitted(true)
-                                .withLock(new LockResult.Busy(Duration.ofSeconds(1)), 0, 0),
+                                .withLock(new LockResult.Busy(Duration.ofSeconds(1)), 0, 0)
+                                .withLockWait(new DeliveryFacts.LockWait(Duration.ofSeconds(2), 0, false)),
                         Decision.DeadLetter.of(DeadReason.LOCK_TIMEOUT, "the key's lock stayed busy through 3 waits "
                                 + "(lock max-waits 3)", 2)),
                 row("3 lock answered late: acquired only after the lease it granted was over waits like a busy key", SKIP,

@@ -193,6 +193,21 @@ class DeliveryExecutorTest {
     }
 
     @Test
+    void aBusyKeyReleasedWhileTheTaskWaitsInHandRunsAtOnceWithoutATier() {
+        long token = ((LockResult.Acquired) store.checkAndLock("K", null, "someone-else", Duration.ofSeconds(20),
+                false)).fencingToken();
+        // Released well inside the 2 s wait-in-hand.
+        java.util.concurrent.CompletableFuture.delayedExecutor(150, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .execute(() -> store.release("K", "someone-else", token));
+        AtomicInteger runs = new AtomicInteger();
+        long tag = deliver(executor((job, ctx) -> runs.incrementAndGet()), "{\"n\":1}", "K");
+
+        assertThat(runs.get()).isEqualTo(1);
+        assertThat(broker.log).containsExactly("ack " + tag);
+        assertThat(broker.copies).isEmpty();
+    }
+
+    @Test
     void aHandlerThatReturnsNormallyAfterItsTimeoutFiredSucceedsAndIsNotRetriedAsATimeout() {
         AtomicInteger interrupted = new AtomicInteger();
         long tag = deliver(executor((job, ctx) -> {

@@ -156,9 +156,15 @@ class FollowUpDecisionTest {
                         new Effect.CheckDone(ID)),
                 row("a follow-up not done runs, renewing its claim", claimedNotDone(),
                         new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(CLAIM, OWNER, TOKEN, LEASE, 1L))),
-                row("a follow-up whose claim is busy (another copy runs) waits like a busy key",
+                row("a follow-up whose claim is busy (another copy runs) first waits in hand like a busy key",
                         admitted(envelope(ID, null, Lineage.childOf(PARENT))).withLock(
                                 new LockResult.Busy(Duration.ofSeconds(20)), 1L, 1L),
+                        new Effect.AwaitLock(new Effect.CheckAndLock(CLAIM, null, OWNER, LEASE, false),
+                                dev.hopper.topology.LockSpec.DEFAULT_WAIT_IN_HAND, LEASE)),
+                row("a follow-up whose claim is still busy after waiting in hand waits like a busy key",
+                        admitted(envelope(ID, null, Lineage.childOf(PARENT))).withLock(
+                                new LockResult.Busy(Duration.ofSeconds(20)), 1L, 1L)
+                                .withLockWait(new DeliveryFacts.LockWait(Duration.ofSeconds(2), 0, false)),
                         new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 0, 1, null, null)),
                 // ---- a copy of a follow-up that is done ----
                 row("a done follow-up's copy is counted again (nothing runs)", claimed().withCompletedBefore(true),

@@ -3,6 +3,8 @@ package dev.hopper.consumer;
 import dev.hopper.coordination.RedisCoordinationStore;
 import dev.hopper.coordination.RedisStoreConfig;
 import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.topology.HeaderValues;
+import dev.hopper.topology.Headers;
 import dev.hopper.topology.HopperConfig;
 import java.io.IOException;
 import java.net.URI;
@@ -23,7 +25,7 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>Task types: {@code sleep} ({@code {"ms": N, "halt": bool}}) appends {@code start <id>}, halts the JVM on the
  * spot if {@code halt} (a poison task), sleeps, appends {@code done <id>}. {@code span} ({@code {"ms": N}}, keyed)
- * appends {@code span <key> <token> <startMicros> <endMicros> <id>} after sleeping. {@code done-then-die}
+ * appends {@code span <key> <token> <startMicros> <endMicros> <id> <lockWaits>} after sleeping. {@code done-then-die}
  * appends {@code done <id>} and halts the JVM after the worker recorded the completion but before its ack.
  * Each line is one small O_APPEND write, so concurrent writers (threads and processes) never interleave.
  */
@@ -53,7 +55,8 @@ public final class TestWorkerMain {
                     Thread.sleep(task.ms());
                     long end = micros();
                     append(sink, "span " + ctx.key().orElseThrow() + " " + ctx.fencingToken().orElseThrow() + " "
-                            + start + " " + end + " " + ctx.messageId());
+                            + start + " " + end + " " + ctx.messageId() + " "
+                            + HeaderValues.count(ctx.headers(), Headers.LOCK_WAITS).orElse(0));
                 })
                 .handler("done-then-die", Sleep.class, (task, ctx) -> {
                     append(sink, "done " + ctx.messageId());

@@ -106,7 +106,7 @@ public final class InMemoryCoordinationStore implements CoordinationStore {
                 return state;
             }
             if (state != null && state.isHeldAt(now)) {
-                result[0] = new LockResult.Busy(Duration.ofNanos(state.deadlineNanos - now));
+                result[0] = new LockResult.Busy(Duration.ofNanos(state.deadlineNanos - now), state.token);
                 return state;
             }
             long token = nextToken();

@@ -18,8 +18,16 @@ public sealed interface LockResult permits LockResult.Acquired, LockResult.Busy,
      * Another live holder has the lock.
      *
      * @param remainingLease how long until its lease runs out if it is not renewed
+     * @param holderToken the fencing token of the run that holds the lock, or {@code 0} when the store cannot tell
+     *     (a lock not written by Hopper). Two answers with different tokens mean the lock changed hands between
+     *     them: the key is busy but making progress. Renewals keep the token.
      */
-    record Busy(Duration remainingLease) implements LockResult {}
+    record Busy(Duration remainingLease, long holderToken) implements LockResult {
+        /** A busy answer whose holder is not known. */
+        public Busy(Duration remainingLease) {
+            this(remainingLease, 0);
+        }
+    }
 
     /**
      * The message's revision is older than the key's current one and the caller asked not to lock in that case.

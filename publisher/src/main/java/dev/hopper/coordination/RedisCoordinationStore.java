@@ -202,6 +202,19 @@ public final class RedisCoordinationStore implements CoordinationStore {
         return results;
     }
 
+    /** The holder's token from a busy reply ({@code "<token>"}, or "0" for a lock not written by Hopper). */
+    private static long holderToken(List<Object> reply) {
+        if (reply.size() < 3) {
+            return 0;
+        }
+        Object v = reply.get(2);
+        try {
+            return v instanceof Long l ? l : Long.parseLong(String.valueOf(v));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
     private LockResult lockResult(String key, List<Object> reply) {
         long status = (Long) reply.get(0);
         if (status == ACQUIRED) {
@@ -213,7 +226,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
                 log.warn("lock without expiry key={} lockKey={}: it was not written by Hopper and blocks the key until"
                         + " deleted", key, keys.lock(key));
             }
-            return new LockResult.Busy(Duration.ofMillis(Math.max(0, remainingMs)));
+            return new LockResult.Busy(Duration.ofMillis(Math.max(0, remainingMs)), holderToken(reply));
         }
         if (status == SUPERSEDED) {
             return new LockResult.Superseded((Long) reply.get(1));

@@ -11,7 +11,8 @@
 -- ARGV[a+4] '1' to lock a superseded task anyway (policy refresh), '0' to answer superseded (policy skip)
 -- ARGV[a+5] time to live of the token key in milliseconds
 --
--- Returns one reply per request, in order: {1, token, currentRevision} acquired | {2, remainingLeaseMs} busy |
+-- Returns one reply per request, in order: {1, token, currentRevision} acquired |
+-- {2, remainingLeaseMs, holderToken} busy (holderToken a string of digits, '0' for a lock Hopper did not write) |
 -- {3, currentRevision} superseded. Requests are handled in order, so a later request for a key an earlier one
 -- just locked is busy. Numbers cross into Redis only as strings built here or by Redis: Lua 5.1 would print big
 -- numbers as 1.7e+15.
@@ -24,8 +25,11 @@ local function check_and_lock(revKey, lockKey, tokenKey, revision, owner, leaseM
 
   local remaining = redis.call('PTTL', lockKey)
   if remaining ~= -2 then
-    -- held (-1 would be a lock written without expiry by something other than Hopper: busy as well)
-    return {2, remaining}
+    -- held (-1 would be a lock written without expiry by something other than Hopper: busy as well). The holder's
+    -- token lets a waiter tell a key that changes hands (busy, but moving) from one held by a single run.
+    local held = redis.call('GET', lockKey)
+    local holder = (type(held) == 'string' and string.match(held, '^(%d+):')) or '0'
+    return {2, remaining, holder}
   end
 
   -- The token is max(last token + 1, server time in microseconds). While the token key exists it only grows by

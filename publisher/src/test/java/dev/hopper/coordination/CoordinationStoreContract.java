@@ -90,6 +90,22 @@ abstract class CoordinationStoreContract implements CoalescingContract, FollowUp
     }
 
     @Test
+    void busyNamesTheHolderByItsTokenSoAWaiterSeesTheLockChangeHands() {
+        long first = acquire(KEY, "a", LONG);
+        LockResult.Busy whileA = (LockResult.Busy) store.checkAndLock(KEY, null, "w", LONG, false);
+        assertThat(whileA.holderToken()).isEqualTo(first);
+        assertThat(store.renew(KEY, "a", first, LONG)).isTrue();
+        assertThat(((LockResult.Busy) store.checkAndLock(KEY, null, "w", LONG, false)).holderToken())
+                .as("a renewal is the same holder").isEqualTo(first);
+
+        store.release(KEY, "a", first);
+        long second = acquire(KEY, "b", LONG);
+        LockResult.Busy whileB = (LockResult.Busy) store.checkAndLock(KEY, null, "w", LONG, false);
+
+        assertThat(whileB.holderToken()).isEqualTo(second).isNotEqualTo(first);
+    }
+
+    @Test
     void lockIsNotReentrantForTheSameOwner() {
         acquire(KEY, "a", LONG);
 

@@ -32,7 +32,7 @@ final class ConfigReader {
             "quorum-initial-group-size", "dead");
     private static final Set<String> RETRY_KEYS =
             Set.of("delays", "schedule", "backoff", "max-attempts", "max-age", "retry-on", "permanent-on");
-    private static final Set<String> LOCK_KEYS = Set.of("lease", "max-waits", "superseded");
+    private static final Set<String> LOCK_KEYS = Set.of("lease", "max-waits", "superseded", "wait-in-hand");
     private static final Set<String> BREAKER_KEYS =
             Set.of("failure-rate", "minimum-calls", "window", "wait", "half-open-calls");
     private static final Set<String> COORDINATION_KEYS = Set.of("namespace", "done-marker-ttl", "timeout");
@@ -339,6 +339,8 @@ final class ConfigReader {
         Duration lease = node.has("lease") ? duration(node.get("lease"), path + ".lease") : LockSpec.DEFAULT.lease();
         int waits = node.has("max-waits") ? nonNegativeInt(node.get("max-waits"), path + ".max-waits")
                 : LockSpec.DEFAULT.maxWaits();
+        Duration waitInHand = node.has("wait-in-hand") ? duration(node.get("wait-in-hand"), path + ".wait-in-hand")
+                : LockSpec.DEFAULT.waitInHand();
         SupersededPolicy superseded = LockSpec.DEFAULT.superseded();
         if (node.has("superseded")) {
             String v = node.get("superseded").asText();
@@ -349,7 +351,7 @@ final class ConfigReader {
             };
         }
         try {
-            return new LockSpec(lease, waits, superseded);
+            return new LockSpec(lease, waits, superseded, waitInHand);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path, e.getMessage());
         }

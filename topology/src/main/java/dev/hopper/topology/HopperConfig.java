@@ -28,7 +28,7 @@ import java.util.Optional;
  *   prefetch: 16
  *   handler-timeout: 5m
  *   max-body-bytes: 1048576
- *   lock: {lease: 30s, max-waits: 100, superseded: skip}
+ *   lock: {lease: 30s, max-waits: 100, superseded: skip, wait-in-hand: 2s}
  *   # optional, off unless present ({} or true = these defaults; false = none): pause consuming while
  *   # handlers keep failing
  *   breaker: {failure-rate: 50, minimum-calls: 20, window: 50, wait: 30s, half-open-calls: 5}

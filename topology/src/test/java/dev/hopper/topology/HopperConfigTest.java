@@ -28,7 +28,7 @@ class HopperConfigTest {
                 defaults:
                   concurrency: 2
                   prefetch: 10
-                  lock: {lease: 10s, max-waits: 3, superseded: refresh}
+                  lock: {lease: 10s, max-waits: 3, superseded: refresh, wait-in-hand: 0s}
                 coordination: {namespace: "app:", done-marker-ttl: 2d, timeout: 500ms}
                 queues:
                   uploads:
@@ -52,7 +52,7 @@ class HopperConfigTest {
         assertThat(uploads.concurrency()).isEqualTo(8);
         assertThat(uploads.prefetch()).isEqualTo(32);
         assertThat(uploads.handlerTimeout()).isEqualTo(Duration.ofSeconds(20));
-        assertThat(uploads.lock()).isEqualTo(new LockSpec(Duration.ofSeconds(10), 3, SupersededPolicy.REFRESH));
+        assertThat(uploads.lock()).isEqualTo(new LockSpec(Duration.ofSeconds(10), 3, SupersededPolicy.REFRESH, Duration.ZERO));
 
         QueueSpec webhooks = c.requireQueue("webhooks");
         assertThat(webhooks.concurrency()).isEqualTo(2);
@@ -75,6 +75,7 @@ class HopperConfigTest {
         "queues: {uploads: {handler-timeout: 45m}}|queues.uploads: handler-timeout must be positive and below the broker's consumer_timeout (30m by default), was 45m",
         "queues: {uploads: {delivery-limit: 3, poison-after: 5}}|queues.uploads: delivery-limit (3) must be above poison-after (5) so Hopper dead-letters a crash-looping task before the broker does",
         "queues: {uploads: {lock: {superseded: ignore}}}|queues.uploads.lock.superseded: \"ignore\" is not one of skip, refresh",
+        "queues: {uploads: {lock: {wait-in-hand: 2}}}|queues.uploads.lock.wait-in-hand: 2 has no unit; write it like 30s, 5m, 1h",
         "queues: {uploads: {retry: {delays: [5s], schedule: [{until: 1h, every: 5m}]}}}|queues.uploads.retry: a retry policy needs exactly one of delays, schedule or backoff",
         "queues: {uploads: {retry: {schedule: [{until: 1h}]}}}|queues.uploads.retry.schedule[0]: a schedule step needs both 'until' and 'every'",
         "queues: {uploads: {tiers: []}}|queues.uploads.tiers: at least one tier is required",
