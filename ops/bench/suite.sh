@@ -4,7 +4,8 @@
 #   2. keyed noop tasks with the Redis store vs PerfTest: compare.sh, RUNS triples of TASKS_KEYED messages
 #   3. latency at a fixed publish rate (RATE, default: half the keyed+Redis completion rate of step 2):
 #      unkeyed vs keyed+memory vs keyed+Redis, RUNS runs each, interleaved; each run warms up for ~10 s at that
-#      rate (--warmup) and then measures ~20 s
+#      rate (--warmup) and then measures ~20 s; keyed runs also log the lock + revision check's p50/p99 (the
+#      report's lockCheck; ops/bench/latency.sh runs just this step for one configuration)
 #   4. a long run (LONG, default 5m) with one worker JVM at LONG_RATE (default: 90% of the unkeyed completion rate
 #      of step 1, so the queue stays short on a shared broker) with a JFR recording of the worker JVM; heap after
 #      GC at start and end, and ops/bench/jfr-top.py on the recording.
@@ -57,12 +58,18 @@ for i in $(seq 1 "$runs"); do
     java -jar "$jar" --uri "$uri" bench --tasks "$n" --warmup "$warm" --rate "$rate" --prefetch "$prefetch" \
       --concurrency "$concurrency" "${opts[@]+"${opts[@]}"}" --json > "$out/3-latency-$mode-$i.json"
     log "  $mode run $i: p50 $(field "$out/3-latency-$mode-$i.json" latency.p50Ms) p95 $(field "$out/3-latency-$mode-$i.json" latency.p95Ms) p99 $(field "$out/3-latency-$mode-$i.json" latency.p99Ms) ms, completion $(field "$out/3-latency-$mode-$i.json" completionRate)/s"
+    [ "$mode" = unkeyed ] || log "  $mode run $i: lock + revision check p50 $(field "$out/3-latency-$mode-$i.json" lockCheck.p50Ms) p99 $(field "$out/3-latency-$mode-$i.json" lockCheck.p99Ms) ms; handler p99 $(field "$out/3-latency-$mode-$i.json" handler.p99Ms) ms"
   done
 done
 for mode in unkeyed keyed-memory keyed-redis; do
   for p in p50Ms p95Ms p99Ms; do
     vals=(); for i in $(seq 1 "$runs"); do vals+=("$(field "$out/3-latency-$mode-$i.json" "latency.$p")"); done
     log "  median $mode $p: $(median "${vals[@]}")"
+  done
+  [ "$mode" = unkeyed ] && continue
+  for p in p50Ms p99Ms; do
+    vals=(); for i in $(seq 1 "$runs"); do vals+=("$(field "$out/3-latency-$mode-$i.json" "lockCheck.$p")"); done
+    log "  median $mode lock + revision check $p: $(median "${vals[@]}") (target p50 <= 0.3, p99 <= 1)"
   done
 done
 

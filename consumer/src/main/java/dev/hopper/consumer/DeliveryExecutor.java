@@ -118,9 +118,11 @@ final class DeliveryExecutor {
         long absorbed = h != null && claim != null && claim.run() != null
                 && claim.result() instanceof dev.hopper.coordination.CoalesceClaim.Claimed c && !c.again()
                 ? claim.run().absorbed() : 0;
+        Duration lockCheck = f.lock() == null ? null
+                : Duration.ofNanos(Math.max(0, f.lockAnsweredAtNanos() - f.lockRequestedAtNanos()));
         try {
             hooks.listener().onSettled(new WorkerListener.Settled(queue, reader.typeTag(type), d.outcome(),
-                    reasonTag(d), took, lag, d.attempts(), lateness, absorbed));
+                    reasonTag(d), took, lag, d.attempts(), lateness, absorbed, lockCheck));
         } catch (RuntimeException e) {
             log.warn("worker listener failed: {}", e.toString());
         }

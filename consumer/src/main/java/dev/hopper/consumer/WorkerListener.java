@@ -27,11 +27,23 @@ public interface WorkerListener {
      *     null otherwise
      * @param absorbed for a run that claimed a coalesced payload: how many publishes it absorbed besides its own
      *     (0 otherwise)
+     * @param lockCheck how long the lock and revision check took: from sending the check-and-lock call to its
+     *     answer, on the worker's monotonic clock, including any wait for a batch of such calls already in flight.
+     *     Null when the delivery took no lock (an unkeyed task, a queue without a store) or the store did not
+     *     answer; set whatever the answer was (acquired, busy, superseded). Waiting before the call (for a
+     *     handler thread, say) is not in it.
      */
     record Settled(String queue, String type, Outcome outcome, String reason, @Nullable Duration handlerDuration,
-            @Nullable Duration lag, int attempts, @Nullable Duration lateness, long absorbed) {
+            @Nullable Duration lag, int attempts, @Nullable Duration lateness, long absorbed,
+            @Nullable Duration lockCheck) {
         /** The reason of outcomes that have none (success, superseded, duplicate). */
         public static final String NO_REASON = "none";
+
+        /** A settlement without a lock and revision check. */
+        public Settled(String queue, String type, Outcome outcome, String reason, @Nullable Duration handlerDuration,
+                @Nullable Duration lag, int attempts, @Nullable Duration lateness, long absorbed) {
+            this(queue, type, outcome, reason, handlerDuration, lag, attempts, lateness, absorbed, null);
+        }
 
         /** A settlement without a reason, a not-before time or a coalesced claim. */
         public Settled(String queue, String type, Outcome outcome, @Nullable Duration handlerDuration,

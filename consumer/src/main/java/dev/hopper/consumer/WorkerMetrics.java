@@ -41,6 +41,10 @@ import java.util.function.IntSupplier;
  *   <li>{@value #ABSORBED} counter (queue, type): publishes absorbed into coalesced runs that started (each run's
  *       count besides the publish that created it; the publisher counts the same publishes as
  *       {@code hopper.tasks.published{outcome=absorbed}}).
+ *   <li>{@value #LOCK_CHECK} timer (queue): how long each delivery's lock and revision check took (the store's
+ *       check-and-lock call, sent to answered; {@link WorkerListener.Settled#lockCheck()}), keyed tasks only;
+ *       fixed buckets from 100 µs to 5 s ({@link #LOCK_CHECK_BUCKETS}): a local store answers in well under a
+ *       millisecond, so the handler-sized buckets of the other timers would put every call in the first one.
  *   <li>{@value #ATTEMPTS} distribution summary (queue, type, outcome): runs so far at each settlement, for every
  *       outcome (at success or dead: the runs the task took).
  *   <li>{@value #QUEUE_DEPTH} gauge (queue, kind = work | retry | dead; retry sums the delay tiers): messages
@@ -59,6 +63,8 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     public static final String DURATION = "hopper.tasks.duration";
     public static final String LAG = "hopper.tasks.lag";
     public static final String ATTEMPTS = "hopper.tasks.attempts";
+    /** Timer (queue): the lock and revision check of keyed deliveries. */
+    public static final String LOCK_CHECK = "hopper.lock.check";
     public static final String LATENESS = "hopper.tasks.lateness";
     public static final String ABSORBED = "hopper.tasks.absorbed";
     public static final String QUEUE_DEPTH = "hopper.queue.depth";
@@ -85,6 +91,12 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     static final Map<Outcome, List<String>> REASONS = reasons();
     static final Duration MAX_LAG = Duration.ofDays(2);
     private static final double[] ATTEMPT_BUCKETS = {1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100};
+    /** The {@value #LOCK_CHECK} histogram's bucket bounds. */
+    static final List<Duration> LOCK_CHECK_BUCKETS = List.of(Duration.ofNanos(100_000), Duration.ofNanos(250_000),
+            Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5),
+            Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+            Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5));
+    private static final Duration[] LOCK_CHECK_SLOS = LOCK_CHECK_BUCKETS.toArray(Duration[]::new);
 
     private final Map<String, QueueSpec> queues;
     private final Set<String> types;
@@ -159,6 +171,10 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     private final Map<TypeKey, Timer> latenessMeters = new ConcurrentHashMap<>();
     private final Map<TypeKey, Counter> absorbedMeters = new ConcurrentHashMap<>();
     private final Map<MeterKey, DistributionSummary> attemptMeters = new ConcurrentHashMap<>();
+    private final Map<LockKey, Timer> lockCheckMeters = new ConcurrentHashMap<>();
+
+    /** The key of a meter tagged with the queue only. */
+    private record LockKey(MeterRegistry registry, String queue) {}
 
     @Override
     public void onSettled(Settled e) {
@@ -193,6 +209,12 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
                         .tags(TAG_QUEUE, e.queue(), TAG_TYPE, type)
                         .publishPercentileHistogram().maximumExpectedValue(MAX_LAG)
                         .register(r)).record(e.lateness().isNegative() ? Duration.ZERO : e.lateness());
+            }
+            if (e.lockCheck() != null) {
+                lockCheckMeters.computeIfAbsent(new LockKey(r, e.queue()), k -> Timer.builder(LOCK_CHECK)
+                        .description("Lock and revision check of keyed deliveries: store call sent to answered")
+                        .tags(TAG_QUEUE, e.queue()).serviceLevelObjectives(LOCK_CHECK_SLOS)
+                        .register(r)).record(e.lockCheck());
             }
             if (e.absorbed() > 0) {
                 absorbedMeters.computeIfAbsent(byType, k -> Counter.builder(ABSORBED)

@@ -62,6 +62,11 @@ class DeliveryExecutorTest {
     }
 
     private DeliveryExecutor executor(TaskHandler<Job> handler, CoordinationStore store, Duration timeout) {
+        return executor(handler, store, timeout, new WorkerListener() {});
+    }
+
+    private DeliveryExecutor executor(TaskHandler<Job> handler, CoordinationStore store, Duration timeout,
+            WorkerListener listener) {
         QueueSpec spec = QueueSpec.builder(QUEUE).tiers(List.of(DelayTier.parse("5s"), DelayTier.parse("30s")))
                 .retry(RetryPolicy.ofDelays(Duration.ofSeconds(5)).withMaxAttempts(3)).handlerTimeout(timeout)
                 .lock(new LockSpec(Duration.ofSeconds(30), 3, SupersededPolicy.SKIP)).build();
@@ -90,7 +95,7 @@ class DeliveryExecutorTest {
                 new DeliveryDecider(spec, handlers.keySet(), false, Duration.ofHours(1)), effects,
                 new DecisionSettler(QUEUE, new RetryRouter(broker), new DeadLetterPublisher(broker, Clock.systemUTC(),
                         "w-1"), Duration.ofSeconds(5)),
-                new DeliveryExecutor.Hooks("w-1", () -> false, new WorkerListener() {}));
+                new DeliveryExecutor.Hooks("w-1", () -> false, listener));
     }
 
     private long deliver(DeliveryExecutor executor, String json, String key) {
@@ -177,6 +182,28 @@ class DeliveryExecutorTest {
         assertThat(store.isCompleted("keyed-1")).isTrue();
         assertThat(store.checkAndLock("K", null, "other", Duration.ofSeconds(1), false))
                 .isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void aKeyedSettlementCarriesItsLockCheckTimeAndAnUnkeyedOneNone() {
+        List<WorkerListener.Settled> settled = new java.util.concurrent.CopyOnWriteArrayList<>();
+        DeliveryExecutor ex = executor((job, ctx) -> { }, store, Duration.ofMinutes(1), new WorkerListener() {
+            @Override
+            public void onSettled(Settled e) {
+                settled.add(e);
+            }
+        });
+        store.checkAndLock("BUSY", null, "someone-else", Duration.ofSeconds(20), false);
+
+        deliver(ex, "{\"n\":1}", "K");
+        deliver(ex, "{\"n\":2}", null);
+        deliver(ex, "{\"n\":3}", "BUSY");
+
+        assertThat(settled).extracting(WorkerListener.Settled::outcome)
+                .containsExactly(Outcome.SUCCESS, Outcome.SUCCESS, Outcome.LOCK_BUSY);
+        assertThat(settled.get(0).lockCheck()).isNotNull().matches(d -> !d.isNegative(), "not negative");
+        assertThat(settled.get(1).lockCheck()).isNull();
+        assertThat(settled.get(2).lockCheck()).as("a busy answer is an answer").isNotNull();
     }
 
     @Test

@@ -131,6 +131,32 @@ class WorkerMetricsTest {
     }
 
     @Test
+    void lockChecksAreTimedPerQueueWithSubMillisecondBucketsAndOnlyForKeyedDeliveries() {
+        Map<String, DistributionStatisticConfig> configs = new ConcurrentHashMap<>();
+        registry.config().meterFilter(new MeterFilter() {
+            @Override
+            public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+                configs.put(id.getName(), config);
+                return config;
+            }
+        });
+        metrics.bindTo(registry);
+        metrics.onSettled(new WorkerListener.Settled("uploads", "resize", Outcome.SUCCESS, "none",
+                Duration.ofMillis(3), Duration.ofMillis(9), 1, null, 0, Duration.ofNanos(400_000)));
+        metrics.onSettled(new WorkerListener.Settled("uploads", "resize", Outcome.LOCK_BUSY, "lock-busy", null, null,
+                1, null, 0, Duration.ofNanos(200_000)));
+        metrics.onSettled(ran("uploads", "resize", Outcome.SUCCESS, 1));
+        metrics.onSettled(ran("mail", "send", Outcome.SUCCESS, 1));
+
+        Timer t = registry.get(WorkerMetrics.LOCK_CHECK).tags("queue", "uploads").timer();
+        assertThat(t.count()).isEqualTo(2);
+        assertThat(t.totalTime(TimeUnit.MICROSECONDS)).isEqualTo(600);
+        assertThat(registry.find(WorkerMetrics.LOCK_CHECK).tags("queue", "mail").timer()).isNull();
+        assertThat(configs.get(WorkerMetrics.LOCK_CHECK).getServiceLevelObjectiveBoundaries())
+                .contains((double) Duration.ofNanos(100_000).toNanos(), (double) Duration.ofMillis(1).toNanos());
+    }
+
+    @Test
     void gaugesShowDepthsInFlightAndCircuitState() {
         metrics.bindTo(registry);
         assertThat(registry.get(WorkerMetrics.QUEUE_DEPTH).tags("queue", "uploads", "kind", "work").gauge().value())

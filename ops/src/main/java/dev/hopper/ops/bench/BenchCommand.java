@@ -21,8 +21,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code hopper bench}: publishes tasks with confirms and runs them through a worker on the configured broker,
- * then prints publish and completion rates, end-to-end latency percentiles, CPU time and heap. Declares and deletes
- * its own queue. Exit 0 when every task completed once, 1 when the run failed or was not clean, 2 on bad options.
+ * then prints publish and completion rates, end-to-end latency percentiles, handler time and (keyed runs) the lock
+ * and revision check's own percentiles, CPU time and heap. Declares and deletes its own queue. Exit 0 when every
+ * task completed once, 1 when the run failed or was not clean, 2 on bad options.
  */
 @Command(name = "bench", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"End-to-end throughput and latency of Hopper on the configured broker: confirmed publish, "
@@ -31,7 +32,9 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {"  hopper bench --tasks 20000 --json",
                 "  hopper bench --keyed --keys 1000 --store redis --concurrency 8 --prefetch 64",
-                "  hopper bench --duration 60s --rate 2000 --workers 2"})
+                "  hopper bench --duration 60s --rate 2000 --workers 2",
+                "  hopper bench --keyed --store redis --rate 1500 --warmup 15000 --tasks 30000",
+                "    (latency at half of a 3000/s maximum; ops/bench/latency.sh measures both)"})
 public final class BenchCommand implements Callable<Integer>, CommandGroup {
 
     @Spec

@@ -20,6 +20,10 @@ import org.jspecify.annotations.Nullable;
  * @param publishRate confirmed tasks per second, from the first publish to the last confirm
  * @param completionRate completed tasks per second, from the first publish to the last completion
  * @param latency publish to handler end, over every completed task
+ * @param handler the handler's run time, over every completed task
+ * @param lockCheck the lock and revision check (the worker's check-and-lock store call, sent to answered), over
+ *     every settlement that took one: {@code count} 0 in unkeyed runs. Part of {@code latency}, not of
+ *     {@code handler}.
  * @param cpuSource how CPU was measured: {@code threads} (in-process worker: summed per thread, without GC and JIT)
  *     or {@code processes} (worker JVMs and the benchmark JVM as a whole)
  * @param processCpuSeconds CPU time of the benchmark's JVM during the run (in-process: publisher plus worker plus
@@ -31,6 +35,7 @@ import org.jspecify.annotations.Nullable;
 record BenchReport(Map<String, Object> config, String queue, long published, long publishFailures,
         @Nullable String firstPublishFailure, long completed, Map<String, Long> otherOutcomes, double publishSeconds,
         double publishRate, double completionSeconds, double completionRate, Latency latency,
+        Latency handler, Latency lockCheck,
         double publisherCpuSeconds, double workerCpuSeconds, double workerCpuMicrosPerTask, String cpuSource,
         double processCpuSeconds, long heapStartBytes, long heapEndBytes, int bodyBytes) {
 
@@ -39,6 +44,8 @@ record BenchReport(Map<String, Object> config, String queue, long published, lon
         requireNonNull(queue, "queue");
         otherOutcomes = java.util.Collections.unmodifiableMap(new TreeMap<>(otherOutcomes));
         requireNonNull(latency, "latency");
+        requireNonNull(handler, "handler");
+        requireNonNull(lockCheck, "lockCheck");
         requireNonNull(cpuSource, "cpuSource");
     }
 
@@ -49,7 +56,8 @@ record BenchReport(Map<String, Object> config, String queue, long published, lon
     }
 
     /**
-     * End-to-end latency percentiles in milliseconds (HdrHistogram, 3 significant digits).
+     * Percentiles of one latency histogram in milliseconds (recorded in microseconds, HdrHistogram, 3 significant
+     * digits).
      *
      * @param count how many latencies were recorded
      */

@@ -173,9 +173,11 @@ final class Benchmark {
             long processCpuNanos) {
         double publishSeconds = seconds(p.lastConfirmMicros() - p.firstPublishMicros());
         double completionSeconds = seconds(w.lastCompletionMicros() - p.firstPublishMicros());
+        RunHistograms h = w.histograms();
         return new BenchReport(settings.describe(), queue.name(), p.confirmed(), p.failed(), p.firstFailure(),
                 w.completed(), w.otherOutcomes(), publishSeconds, rate(p.confirmed(), publishSeconds),
-                completionSeconds, rate(w.completed(), completionSeconds), BenchReport.Latency.of(w.latencyMicros()),
+                completionSeconds, rate(w.completed(), completionSeconds), BenchReport.Latency.of(h.endToEnd()),
+                BenchReport.Latency.of(h.handler()), BenchReport.Latency.of(h.lockCheck()),
                 publisherCpuNanos / 1e9, w.cpuNanos() / 1e9,
                 w.completed() == 0 ? 0 : w.cpuNanos() / 1e3 / w.completed(), w.cpuSource(),
                 processCpuNanos / 1e9, w.heapStartBytes(), w.heapEndBytes(), p.bodyBytes());

@@ -73,7 +73,7 @@ final class InProcessWorker implements WorkerSide {
         long heapEnd = ThreadCpuLedger.heapAfterGc();
         long cpu = ledger.sample().get(ThreadCpuLedger.Role.WORKER) - cpuStart;
         close();
-        return new WorkerStats(tracker.completed(), tracker.latencies(), tracker.otherOutcomes(), cpu, "threads",
+        return new WorkerStats(tracker.completed(), tracker.histograms(), tracker.otherOutcomes(), cpu, "threads",
                 heapStart, heapEnd, tracker.lastCompletionMicros());
     }
 

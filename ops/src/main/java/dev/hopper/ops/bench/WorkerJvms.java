@@ -17,7 +17,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import org.HdrHistogram.Histogram;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -198,7 +197,7 @@ final class WorkerJvms implements WorkerSide {
         long heapStart = 0;
         long heapEnd = 0;
         long last = 0;
-        Histogram latencies = new Histogram(3);
+        RunHistograms histograms = RunHistograms.empty();
         Map<String, Long> outcomes = new TreeMap<>();
         for (Child c : children) {
             WorkerProtocol.Result r;
@@ -216,7 +215,7 @@ final class WorkerJvms implements WorkerSide {
             heapStart += r.heapStartBytes();
             heapEnd += r.heapEndBytes();
             last = Math.max(last, r.lastCompletionMicros());
-            latencies.add(r.latencies());
+            histograms.add(r.histograms());
             r.otherOutcomes().forEach((k, v) -> outcomes.merge(k, v, Long::sum));
         }
         for (Child c : children) {
@@ -230,7 +229,7 @@ final class WorkerJvms implements WorkerSide {
                 break;
             }
         }
-        return new WorkerStats(completed, latencies, outcomes, cpu, "processes", heapStart, heapEnd, last);
+        return new WorkerStats(completed, histograms, outcomes, cpu, "processes", heapStart, heapEnd, last);
     }
 
     @Override

@@ -32,27 +32,47 @@ final class WorkerProtocol {
     /**
      * A worker JVM's measurements.
      *
-     * @param histogram the latencies (microseconds) as HdrHistogram's compressed encoding, Base64
+     * Histograms (microseconds) travel as HdrHistogram's compressed encoding in Base64.
+     *
+     * @param histogram the end-to-end latencies
+     * @param handlerHistogram the handler run times
+     * @param lockCheckHistogram the lock and revision checks (empty in unkeyed runs)
      * @param cpuNanos the JVM's process CPU time from ready to stop
      */
-    record Result(long completed, Map<String, Long> otherOutcomes, String histogram, long cpuNanos,
-            long heapStartBytes, long heapEndBytes, long lastCompletionMicros) {
+    record Result(long completed, Map<String, Long> otherOutcomes, String histogram, String handlerHistogram,
+            String lockCheckHistogram, long cpuNanos, long heapStartBytes, long heapEndBytes,
+            long lastCompletionMicros) {
 
         static Result of(CompletionTracker t, long cpuNanos, long heapStart, long heapEnd) {
-            Histogram h = t.latencies();
-            ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
-            int n = h.encodeIntoCompressedByteBuffer(buf);
-            String encoded = Base64.getEncoder().encodeToString(Arrays.copyOf(buf.array(), n));
-            return new Result(t.completed(), t.otherOutcomes(), encoded, cpuNanos, heapStart, heapEnd,
-                    t.lastCompletionMicros());
+            RunHistograms h = t.histograms();
+            return new Result(t.completed(), t.otherOutcomes(), encode(h.endToEnd()), encode(h.handler()),
+                    encode(h.lockCheck()), cpuNanos, heapStart, heapEnd, t.lastCompletionMicros());
         }
 
         Histogram latencies() {
+            return decode(histogram, "latency");
+        }
+
+        RunHistograms histograms() {
+            return new RunHistograms(latencies(), decode(handlerHistogram, "handler"),
+                    decode(lockCheckHistogram, "lock check"));
+        }
+
+        private static String encode(Histogram h) {
+            ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
+            int n = h.encodeIntoCompressedByteBuffer(buf);
+            return Base64.getEncoder().encodeToString(Arrays.copyOf(buf.array(), n));
+        }
+
+        private static Histogram decode(@Nullable String encoded, String what) {
+            if (encoded == null) {
+                throw new HopperException("a worker JVM sent no " + what + " histogram: is it the same hopper.jar?");
+            }
             try {
-                return Histogram.decodeFromCompressedByteBuffer(ByteBuffer.wrap(Base64.getDecoder().decode(histogram)),
+                return Histogram.decodeFromCompressedByteBuffer(ByteBuffer.wrap(Base64.getDecoder().decode(encoded)),
                         0);
             } catch (java.util.zip.DataFormatException | IllegalArgumentException e) {
-                throw new HopperException("a worker JVM sent a latency histogram that does not decode: " + e, e);
+                throw new HopperException("a worker JVM sent a " + what + " histogram that does not decode: " + e, e);
             }
         }
     }

@@ -4,12 +4,12 @@ import static java.util.Objects.requireNonNull;
 
 import java.util.Map;
 import java.util.TreeMap;
-import org.HdrHistogram.Histogram;
 
 /**
  * What the worker side measured in one run.
  *
- * @param latencyMicros end-to-end latency of every completed task, in microseconds (see {@link CompletionTracker})
+ * @param histograms end-to-end latency and handler time of every completed task and the lock and revision checks,
+ *     in microseconds (see {@link CompletionTracker})
  * @param otherOutcomes settlements other than success, by outcome tag
  * @param cpuNanos CPU time the workers used between their start and the end of the run
  * @param cpuSource {@code threads} (summed over the worker's threads in this JVM) or {@code processes} (process
@@ -18,10 +18,10 @@ import org.HdrHistogram.Histogram;
  * @param heapEndBytes heap used after a full GC once every task completed, before the workers stopped
  * @param lastCompletionMicros wall-clock time of the last completion, microseconds since the epoch
  */
-record WorkerStats(long completed, Histogram latencyMicros, Map<String, Long> otherOutcomes, long cpuNanos,
+record WorkerStats(long completed, RunHistograms histograms, Map<String, Long> otherOutcomes, long cpuNanos,
         String cpuSource, long heapStartBytes, long heapEndBytes, long lastCompletionMicros) {
     WorkerStats {
-        requireNonNull(latencyMicros, "latencyMicros");
+        requireNonNull(histograms, "histograms");
         requireNonNull(cpuSource, "cpuSource");
         otherOutcomes = new TreeMap<>(otherOutcomes);
     }

@@ -24,6 +24,7 @@ class BenchmarkIT {
                 .store(BenchSettings.Store.MEMORY).concurrency(4).prefetch(16).warmup(50).build());
 
         assertClean(r, 300);
+        assertThat(r.lockCheck().count()).as("one lock check per keyed task").isEqualTo(300);
         assertThat(r.cpuSource()).isEqualTo("threads");
         assertThat(r.workerCpuSeconds()).isPositive();
         assertThat(r.publisherCpuSeconds()).isPositive();
@@ -42,9 +43,19 @@ class BenchmarkIT {
         BenchReport r = run(BenchSettings.builder().tasks(300).workers(1).warmup(100).build());
 
         assertClean(r, 300);
+        assertThat(r.lockCheck().count()).as("unkeyed: no lock checks").isZero();
         assertThat(r.cpuSource()).isEqualTo("processes");
         assertThat(r.workerCpuSeconds()).isPositive();
         assertThat(r.heapEndBytes()).isPositive();
+    }
+
+    @Test
+    void keyedTasksInAWorkerJvmSendTheirLockChecksBack() throws Exception {
+        BenchReport r = run(BenchSettings.builder().tasks(200).keyed(true).keys(50).workers(1)
+                .store(BenchSettings.Store.REDIS).redisUri(TestRedis.get().uri()).build());
+
+        assertClean(r, 200);
+        assertThat(r.lockCheck().count()).isEqualTo(200);
     }
 
     @Test
@@ -72,6 +83,7 @@ class BenchmarkIT {
         assertThat(r.publishFailures()).isZero();
         assertThat(r.otherOutcomes()).isEmpty();
         assertThat(r.latency().count()).isEqualTo(tasks);
+        assertThat(r.handler().count()).isEqualTo(tasks);
         assertThat(r.clean()).isTrue();
     }
 
