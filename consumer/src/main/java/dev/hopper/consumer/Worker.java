@@ -120,6 +120,8 @@ public final class Worker implements AutoCloseable {
     private final int maxFollowUps;
     private final Duration groupRetention;
     private final ObjectMapper followUpMapper;
+    /** One per worker: a key's lock is the same for all its queues. */
+    private final KeyLanes lanes = new KeyLanes();
 
     private volatile List<QueueConsumer> consumers = List.of();
     /** What {@link #start} created, closed in reverse order by {@link #close} (or when start fails). */
@@ -252,7 +254,7 @@ public final class Worker implements AutoCloseable {
         RetryRouter retries = new RetryRouter(copies::publish);
         DeadLetterPublisher dead = new DeadLetterPublisher(copies::publish, clock, workerId);
         WorkerMetrics metrics = meterRegistry == null ? null
-                : new WorkerMetrics(specs, handlers.keySet(), this::inFlight);
+                : new WorkerMetrics(specs, handlers.keySet(), this::inFlight, lanes::waiting);
         WorkerListener events = metrics == null ? listener : new ListenerFanOut(List.of(listener, metrics));
         if (metrics != null) {
             metrics.bindTo(meterRegistry);
@@ -274,7 +276,6 @@ public final class Worker implements AutoCloseable {
         // A suspect of crashing workers runs alone on the whole worker (a crash takes every queue's deliveries).
         Duration longestRun = specs.stream().map(QueueSpec::handlerTimeout).max(Duration::compareTo).orElseThrow();
         StartSlots slots = new StartSlots(longestRun.plusMinutes(1));
-        KeyLanes lanes = new KeyLanes(); // one per worker: a key's lock is the same for all its queues
         boolean durableStarts = !(store instanceof dev.hopper.coordination.InMemoryCoordinationStore);
         BatchedStore batchedStore = new BatchedStore(store);
         for (QueueSpec spec : specs) {

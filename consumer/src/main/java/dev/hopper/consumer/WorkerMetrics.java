@@ -49,7 +49,10 @@ import java.util.function.IntSupplier;
  *       outcome (at success or dead: the runs the task took).
  *   <li>{@value #QUEUE_DEPTH} gauge (queue, kind = work | retry | dead; retry sums the delay tiers): messages
  *       ready, refreshed every few seconds by passive declares, NaN until first read.
- *   <li>{@value #INFLIGHT} gauge: deliveries handed to handler threads and not yet settled.
+ *   <li>{@value #INFLIGHT} gauge: deliveries in hand (waiting in a key's lane, queued for or on a handler thread)
+ *       and not yet settled.
+ *   <li>{@value #LANE_WAITING} gauge: deliveries waiting in a key's lane behind another delivery for the same key
+ *       ({@link KeyLanes}); a value that stays high names a hot key (one entity with many tasks).
  *   <li>{@value #CIRCUIT_STATE} gauge (queue), queues with a breaker only: {@link BreakerState#gaugeValue()}, 0
  *       closed, 1 open, 2 half-open.
  * </ul>
@@ -69,6 +72,7 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     public static final String ABSORBED = "hopper.tasks.absorbed";
     public static final String QUEUE_DEPTH = "hopper.queue.depth";
     public static final String INFLIGHT = "hopper.worker.inflight";
+    public static final String LANE_WAITING = "hopper.worker.lane.waiting";
     public static final String CIRCUIT_STATE = "hopper.circuit.state";
     /** Counter: follow-up tasks published (confirmed), tagged with the queue and type of the task that asked. */
     public static final String FOLLOW_UPS_PUBLISHED = "hopper.followups.published";
@@ -101,6 +105,7 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
     private final Map<String, QueueSpec> queues;
     private final Set<String> types;
     private final IntSupplier inFlight;
+    private final IntSupplier laneWaiting;
     private final List<MeterRegistry> registries = new CopyOnWriteArrayList<>();
     private final Map<String, DepthCell> depths = new ConcurrentHashMap<>(); // by queue + "/" + kind
     private final Map<String, BreakerState> circuits = new ConcurrentHashMap<>();
@@ -111,6 +116,12 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
      * @param inFlight the worker's count of unsettled deliveries
      */
     WorkerMetrics(Collection<QueueSpec> queues, Collection<String> types, IntSupplier inFlight) {
+        this(queues, types, inFlight, () -> 0);
+    }
+
+    /** @param laneWaiting the worker's count of deliveries waiting behind another of their key */
+    WorkerMetrics(Collection<QueueSpec> queues, Collection<String> types, IntSupplier inFlight,
+            IntSupplier laneWaiting) {
         Map<String, QueueSpec> m = new LinkedHashMap<>();
         queues.forEach(q -> m.put(q.name(), q));
         this.queues = Map.copyOf(m);
@@ -118,6 +129,7 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
         t.add(UNKNOWN_TYPE);
         this.types = Set.copyOf(t);
         this.inFlight = inFlight;
+        this.laneWaiting = laneWaiting;
         for (QueueSpec q : queues) {
             for (String kind : KINDS) {
                 depths.put(q.name() + "/" + kind, new DepthCell());
@@ -152,7 +164,10 @@ public final class WorkerMetrics implements MeterBinder, WorkerListener {
             }
         }
         Gauge.builder(INFLIGHT, inFlight, s -> s.getAsInt())
-                .description("Deliveries handed to handler threads and not yet settled")
+                .description("Deliveries in hand and not yet settled")
+                .strongReference(true).register(registry);
+        Gauge.builder(LANE_WAITING, laneWaiting, s -> s.getAsInt())
+                .description("Deliveries waiting behind another delivery for the same key")
                 .strongReference(true).register(registry);
         registries.add(registry);
     }

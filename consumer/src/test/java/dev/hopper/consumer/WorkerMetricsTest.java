@@ -22,11 +22,12 @@ import org.junit.jupiter.api.Test;
 class WorkerMetricsTest {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry(SimpleConfig.DEFAULT, new MockClock());
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger laneWaiting = new AtomicInteger();
     private final QueueSpec uploads = QueueSpec.builder("uploads").handlerTimeout(Duration.ofSeconds(20))
             .breaker(BreakerSpec.DEFAULT).build();
     private final QueueSpec mail = QueueSpec.builder("mail").build();
     private final WorkerMetrics metrics = new WorkerMetrics(List.of(uploads, mail), List.of("resize", "send"),
-            inFlight::get);
+            inFlight::get, laneWaiting::get);
 
     private static WorkerListener.Settled ran(String queue, String type, Outcome o, int attempts) {
         return new WorkerListener.Settled(queue, type, o, reasonOf(o), Duration.ofMillis(100), Duration.ofSeconds(2),
@@ -174,6 +175,8 @@ class WorkerMetricsTest {
 
         inFlight.set(5);
         assertThat(registry.get(WorkerMetrics.INFLIGHT).gauge().value()).isEqualTo(5);
+        laneWaiting.set(3);
+        assertThat(registry.get(WorkerMetrics.LANE_WAITING).gauge().value()).isEqualTo(3);
 
         // Only queues with a breaker have a circuit gauge.
         assertThat(registry.get(WorkerMetrics.CIRCUIT_STATE).gauges()).extracting(g -> g.getId().getTag("queue"))
