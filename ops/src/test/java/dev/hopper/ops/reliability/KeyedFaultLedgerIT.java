@@ -72,6 +72,34 @@ class KeyedFaultLedgerIT {
     }
 
     /**
+     * A burst for one key (issue 18's contended key) on two workers, one killed while it runs the key: the key's
+     * lanes and waits in hand must lose nothing and run the key once at a time; only the run cut short may run twice.
+     */
+    @Test
+    @Tag("fast")
+    void killDuringABurstForOneKey(TestBroker broker, TestQueues queues) throws Exception {
+        Ledger ledger = new Ledger("hot-key-kill", "kill -9 of one of two workers while it runs a burst of 100 "
+                + "tasks for one key (50 ms each, 3 s lease), replacement started")
+                .duplicateBound(1, "the key's one run in progress on the killed worker");
+        try (ThrowawayRedis redis = ThrowawayRedis.start(); LedgerRig rig = rig(broker, queues, redis, "hotkey")) {
+            Process victim = rig.startWorker();
+            rig.runWithFault(ledger, 100, 50, i -> "commit:1", 5, "killed pid", () -> {
+                // Kill while the victim runs the key: it then holds the key's lock and has more of it in its lane.
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(10)).until(() -> ledger
+                        .completions(rig.ledgerFile).spans().stream()
+                        .anyMatch(s -> s.pid() == victim.pid() && s.endMs() < 0));
+                victim.destroyForcibly(); // SIGKILL to this worker's exact pid
+                victim.waitFor();
+                rig.startWorker();
+                return victim.pid();
+            });
+            assertThat(ledger.spans().stream().filter(s -> s.pid() == victim.pid() && s.endMs() < 0))
+                    .as("the run cut short by the kill").hasSize(1);
+        }
+        ledger.writeAndAssert();
+    }
+
+    /**
      * A producer that bumps a key's revision and publishes a task with it, for 3 keys, faster than the tasks run;
      * a fifth of the tasks fail once (so a revision can move while a task waits to be retried), and the last bump
      * of one key comes without a task. A task is superseded when its revision is below its key's final revision;
