@@ -56,8 +56,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Keyed tasks ({@code x-hopper-key}): before running, one atomic store call checks the task's revision and takes
  * the key's lock, so no two workers sharing the {@link CoordinationStore} run the same key at once. A stale task is
- * acked unrun (policy skip) or run against the current revision (refresh); a busy key sends the task back through
- * a delay tier without counting an attempt, up to the lock-wait budget; the lease is renewed every third of it
+ * acked unrun (policy skip) or run against the current revision (refresh). Deliveries for a key already in hand on
+ * this worker wait in the key's lane (arrival order, no handler thread taken) until the one before is done; a key
+ * held by another worker is waited for in hand while its lock keeps changing hands ({@code lock.wait-in-hand}); a
+ * key that stays busy sends the task back through a delay tier without counting an attempt, up to the lock-wait
+ * budget. The lease is renewed every third of it
  * while the handler runs, and a lost lease interrupts the handler. A failure while the key's revision moved is
  * superseded (skip) or requeued at once (refresh). Success records a done-marker and releases the lock in one step
  * before the ack, so a redelivery after a crash between the two is acked unrun. While the store does not answer,
