@@ -123,6 +123,10 @@ public final class HeaderValues {
         }
         if (v instanceof LongString || v instanceof String) {
             String s = v.toString().trim();
+            Instant fast = IsoInstants.parse(s); // what Hopper's writers write, without java.time's formatter
+            if (fast != null) {
+                return Optional.of(fast);
+            }
             try {
                 return Optional.of(Instant.parse(s));
             } catch (DateTimeParseException e) {
