@@ -21,7 +21,8 @@
 # Each PerfTest queue is deleted with rabbitmqctl afterwards. Both JVMs run under /usr/bin/time: the CPU columns are
 # user+sys seconds of the whole process (publishers and consumers, JVM start-up included) for the same N messages,
 # and the same per message in microseconds (PerfTest: mean of its two runs) with the ratio Hopper / PerfTest.
-# Raw outputs go to ops/bench/results/<time>/ (gitignored).
+# Raw outputs go to ops/bench/results/<time>/ (gitignored). HOPPER_JAR=path runs another build of hopper.jar (to
+# interleave before/after runs under the same load).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,7 +52,7 @@ if ! ls "$lib"/perf-test-*.jar >/dev/null 2>&1; then
   echo "compare.sh: fetching RabbitMQ PerfTest into $lib" >&2
   mvn -q -B -ntp -f "$here/perf-test-pom.xml" dependency:copy-dependencies -DoutputDirectory="$lib" -DincludeScope=runtime >&2
 fi
-jar="$root/ops/target/hopper.jar"
+jar="${HOPPER_JAR:-$root/ops/target/hopper.jar}" # HOPPER_JAR: compare another build (e.g. a saved copy of main)
 if [ ! -f "$jar" ]; then
   echo "compare.sh: building $jar" >&2
   (cd "$root" && mvn -q -B -ntp -pl ops -am package -DskipTests) >&2
