@@ -136,9 +136,9 @@ public final class EnvelopeCodec {
                 key = null;
             }
             Long revision = HeaderValues.whole(h, Headers.REVISION).orElse(null);
-            int attempt = HeaderValues.count(h, Headers.ATTEMPT).orElse(0);
-            int lockWaits = HeaderValues.count(h, Headers.LOCK_WAITS).orElse(0);
-            int replays = HeaderValues.count(h, Headers.REPLAY_COUNT).orElse(0);
+            int attempt = HeaderValues.count(h, Headers.ATTEMPT, 0);
+            int lockWaits = HeaderValues.count(h, Headers.LOCK_WAITS, 0);
+            int replays = HeaderValues.count(h, Headers.REPLAY_COUNT, 0);
             Instant publishedAt = HeaderValues.instant(h, Headers.PUBLISHED_AT)
                     .or(() -> Optional.ofNullable(props.getTimestamp()).map(Date::toInstant))
                     .orElse(Instant.EPOCH);
