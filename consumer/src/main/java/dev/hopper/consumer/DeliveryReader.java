@@ -40,7 +40,7 @@ final class DeliveryReader {
             return 0;
         }
         try {
-            return HeaderValues.count(props.getHeaders(), Headers.BROKER_DELIVERY_COUNT).orElse(0);
+            return HeaderValues.count(props.getHeaders(), Headers.BROKER_DELIVERY_COUNT, 0);
         } catch (HeaderValues.Mistyped e) {
             return 0;
         }
@@ -55,7 +55,7 @@ final class DeliveryReader {
             return DeliveryFacts.Arrival.NOT_SUSPECT;
         }
         try {
-            return HeaderValues.count(props.getHeaders(), Headers.SUSPECT).orElse(DeliveryFacts.Arrival.NOT_SUSPECT);
+            return HeaderValues.count(props.getHeaders(), Headers.SUSPECT, DeliveryFacts.Arrival.NOT_SUSPECT);
         } catch (HeaderValues.Mistyped e) {
             return DeliveryFacts.Arrival.NOT_SUSPECT;
         }

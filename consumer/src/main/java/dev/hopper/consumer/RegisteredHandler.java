@@ -1,6 +1,10 @@
 package dev.hopper.consumer;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import java.io.IOException;
 
 /**
@@ -12,10 +16,34 @@ record RegisteredHandler<T>(String type, Class<T> payloadType, ObjectReader read
     /** Reads the payload. @throws IOException when the body is not valid JSON for the payload type */
     Object read(byte[] body) throws IOException {
         if (payloadType == byte[].class) {
-            reader.readTree(body); // well-formedness only; the handler gets the original bytes
-            return body;
+            checkWellFormed(body);
+            return body; // the handler gets the original bytes
         }
         return reader.readValue(body);
+    }
+
+    /**
+     * Checks that {@code body} is one well-formed JSON value, with the reader's parser constraints (nesting depth,
+     * duplicate names) and its trailing-token rule, by walking the tokens: no tree is built and string values are
+     * skipped without being decoded, so a raw handler does not pay for binding a payload it never looks at. Accepts
+     * exactly what {@code reader.readTree(body)} accepted before (DeliveryReaderTest compares the two); strings are
+     * bounded by the body's size limit, checked before this.
+     */
+    private void checkWellFormed(byte[] body) throws IOException {
+        try (JsonParser p = reader.createParser(body)) {
+            if (p.nextToken() == null) {
+                return; // whitespace only: readTree answered a missing node, not an error
+            }
+            p.skipChildren();
+            if (reader.isEnabled(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)) {
+                JsonToken trailing = p.nextToken();
+                if (trailing != null) {
+                    throw MismatchedInputException.from(p, byte[].class, "Trailing token (of type " + trailing
+                            + ") found after value (bound as `byte[]`): not allowed as per "
+                            + "`DeserializationFeature.FAIL_ON_TRAILING_TOKENS`");
+                }
+            }
+        }
     }
 
     void run(Object payload, TaskContext ctx) throws Exception {

@@ -68,9 +68,10 @@ public final class EnvelopeCodec {
             h.put(Headers.REVISION, e.revision());
         }
         h.put(Headers.ATTEMPT, e.attempt());
-        h.put(Headers.PUBLISHED_AT, e.publishedAt().toString());
+        // ISO-8601 on purpose (rolling upgrades, see IsoInstants); formatted without java.time's formatter.
+        h.put(Headers.PUBLISHED_AT, IsoInstants.format(e.publishedAt()));
         if (e.firstAttemptAt() != null) {
-            h.put(Headers.FIRST_ATTEMPT_AT, e.firstAttemptAt().toString());
+            h.put(Headers.FIRST_ATTEMPT_AT, IsoInstants.format(e.firstAttemptAt()));
         }
         if (e.lockWaits() > 0) {
             h.put(Headers.LOCK_WAITS, e.lockWaits());
@@ -78,12 +79,16 @@ public final class EnvelopeCodec {
         if (e.replayCount() > 0) {
             h.put(Headers.REPLAY_COUNT, e.replayCount());
         }
-        schedule.headers().forEach((name, value) -> {
-            if (value != null) {
-                h.put(name, value);
-            }
-        });
-        h.putAll(e.lineage().headers());
+        if (!schedule.equals(TaskSchedule.NONE)) { // most tasks: skip building and walking an empty map
+            schedule.headers().forEach((name, value) -> {
+                if (value != null) {
+                    h.put(name, value);
+                }
+            });
+        }
+        if (!e.lineage().equals(Lineage.NONE)) {
+            h.putAll(e.lineage().headers());
+        }
         return new AMQP.BasicProperties.Builder()
                 .contentType(CONTENT_TYPE)
                 .deliveryMode(2)
@@ -131,9 +136,9 @@ public final class EnvelopeCodec {
                 key = null;
             }
             Long revision = HeaderValues.whole(h, Headers.REVISION).orElse(null);
-            int attempt = HeaderValues.count(h, Headers.ATTEMPT).orElse(0);
-            int lockWaits = HeaderValues.count(h, Headers.LOCK_WAITS).orElse(0);
-            int replays = HeaderValues.count(h, Headers.REPLAY_COUNT).orElse(0);
+            int attempt = HeaderValues.count(h, Headers.ATTEMPT, 0);
+            int lockWaits = HeaderValues.count(h, Headers.LOCK_WAITS, 0);
+            int replays = HeaderValues.count(h, Headers.REPLAY_COUNT, 0);
             Instant publishedAt = HeaderValues.instant(h, Headers.PUBLISHED_AT)
                     .or(() -> Optional.ofNullable(props.getTimestamp()).map(Date::toInstant))
                     .orElse(Instant.EPOCH);

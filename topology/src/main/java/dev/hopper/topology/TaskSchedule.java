@@ -94,7 +94,7 @@ public record TaskSchedule(@Nullable Instant notBefore, @Nullable CoalesceWindow
                 throw new HeaderValues.Mistyped(Headers.COALESCE, "is invalid: " + e.getMessage());
             }
         }
-        int hops = HeaderValues.count(headers, Headers.HOPS).orElse(0);
+        int hops = HeaderValues.count(headers, Headers.HOPS, 0);
         Long coalesced = HeaderValues.whole(headers, Headers.COALESCED).orElse(null);
         if (coalesced != null && coalesced < 0) {
             throw new HeaderValues.Mistyped(Headers.COALESCED, "should be a count >= 0 but is " + coalesced);

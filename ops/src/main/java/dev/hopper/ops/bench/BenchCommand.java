@@ -88,8 +88,10 @@ public final class BenchCommand implements Callable<Integer>, CommandGroup {
                     + "(the global --redis, default $REDIS_URI, else redis://127.0.0.1:6379).")
     BenchSettings.Store store = BenchSettings.Store.NONE;
 
-    @Option(names = "--handler", paramLabel = "noop|sleep", defaultValue = "noop", converter = HandlerConverter.class,
-            description = "noop returns at once (default); sleep waits --sleep-ms.")
+    @Option(names = "--handler", paramLabel = "noop|raw|sleep", defaultValue = "noop",
+            converter = HandlerConverter.class,
+            description = "noop returns at once (default; typed, Jackson binds the payload); raw returns at once "
+                    + "as a byte[] handler (the body is checked to be JSON, not bound); sleep waits --sleep-ms.")
     BenchSettings.HandlerKind handler = BenchSettings.HandlerKind.NOOP;
 
     @Option(names = "--sleep-ms", paramLabel = "MS", defaultValue = "0", description = "Sleep of --handler sleep.")
@@ -99,6 +101,10 @@ public final class BenchCommand implements Callable<Integer>, CommandGroup {
             converter = QueueTypeConverter.class,
             description = "Queue type; quorum is the only type Hopper supports.")
     String queueType = BenchSettings.QUEUE_TYPE;
+
+    @Option(names = "--publish-only", description = "Publish and wait for the confirms without any worker (the "
+            + "tasks are deleted with the queue): the publisher's confirmed rate, as PerfTest's with --consumers 0.")
+    boolean publishOnly;
 
     @Option(names = "--worker-jvm-arg", paramLabel = "ARG",
             description = "Extra JVM option for worker JVMs (repeatable), e.g. "
@@ -135,7 +141,8 @@ public final class BenchCommand implements Callable<Integer>, CommandGroup {
                     .redisUri(redisUri())
                     .publishers(publishers).rate(rate).concurrency(concurrency).prefetch(prefetch).workers(workers)
                     .payloadBytes(payloadBytes).keyed(keyed).keys(keys).store(store).handler(handler)
-                    .sleep(Duration.ofMillis(sleepMs)).workerJvmArgs(workerJvmArgs).warmup(warmup);
+                    .sleep(Duration.ofMillis(sleepMs)).workerJvmArgs(workerJvmArgs).warmup(warmup)
+                    .publishOnly(publishOnly);
             Duration d = duration;
             if (d != null) {
                 b.duration(d);
@@ -162,11 +169,11 @@ public final class BenchCommand implements Callable<Integer>, CommandGroup {
         }
     }
 
-    /** {@code noop|sleep}. */
+    /** {@code noop|raw|sleep}. */
     static final class HandlerConverter implements ITypeConverter<BenchSettings.HandlerKind> {
         @Override
         public BenchSettings.HandlerKind convert(String value) {
-            return parseEnum(BenchSettings.HandlerKind.class, value, "noop, sleep");
+            return parseEnum(BenchSettings.HandlerKind.class, value, "noop, raw, sleep");
         }
     }
 

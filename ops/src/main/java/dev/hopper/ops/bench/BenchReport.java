@@ -49,10 +49,13 @@ record BenchReport(Map<String, Object> config, String queue, long published, lon
         requireNonNull(cpuSource, "cpuSource");
     }
 
-    /** True when every task was confirmed, completed once, and nothing else happened. */
+    /**
+     * True when every task was confirmed, completed once (none, in a publish-only run), and nothing else happened.
+     */
     @JsonProperty("clean")
     boolean clean() {
-        return publishFailures == 0 && completed == published && otherOutcomes.isEmpty();
+        boolean publishOnly = String.valueOf(config.get("workers")).startsWith("none");
+        return publishFailures == 0 && completed == (publishOnly ? 0 : published) && otherOutcomes.isEmpty();
     }
 
     /**

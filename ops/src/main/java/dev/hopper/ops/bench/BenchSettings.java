@@ -29,10 +29,13 @@ import java.util.Map;
  * @param workerJvmArgs extra JVM options for worker JVMs (e.g. a JFR recording)
  * @param warmup tasks published and completed before measuring (same queue, rate and workers), so that JIT
  *     compilation and connection set-up do not count; 0 for none
+ * @param publishOnly publish and wait for the confirms, start no worker (the tasks are deleted with the queue): the
+ *     publisher's rate alone, to compare with PerfTest's producers ({@code --consumers 0})
  */
 record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration, int publishers, int concurrency,
         int prefetch, int workers, int payloadBytes, boolean keyed, int keys, Store store, HandlerKind handler,
-        Duration sleep, double rate, List<String> workerJvmArgs, long warmup) {
+        Duration sleep, double rate, List<String> workerJvmArgs, long warmup,
+        boolean publishOnly) {
 
     /** Where locks, revisions and done-markers live for the run. */
     enum Store {
@@ -52,6 +55,8 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
     enum HandlerKind {
         /** Returns at once: measures Hopper and the broker, not the work. */
         NOOP,
+        /** Returns at once, registered for {@code byte[]}: the body is checked to be JSON but not bound. */
+        RAW,
         /** Sleeps for {@link #sleep()}: an I/O-bound handler. */
         SLEEP;
 
@@ -122,6 +127,9 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup must be >= 0, was " + warmup);
         }
+        if (publishOnly && (workers > 0 || warmup > 0)) {
+            throw new IllegalArgumentException("--publish-only starts no worker: drop --workers and --warmup");
+        }
         if (!workerJvmArgs.isEmpty() && workers == 0) {
             throw new IllegalArgumentException("--worker-jvm-arg needs --workers 1 or more (worker JVMs)");
         }
@@ -151,7 +159,8 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
         }
         m.put("publishers", publishers);
         m.put("rate", rate == 0 ? "unlimited" : rate);
-        m.put("workers", workers == 0 ? "in-process" : workers + " JVM" + (workers > 1 ? "s" : ""));
+        m.put("workers", publishOnly ? "none (publish only)"
+                : workers == 0 ? "in-process" : workers + " JVM" + (workers > 1 ? "s" : ""));
         m.put("concurrency", concurrency);
         m.put("prefetch", prefetch);
         m.put("payloadBytes", payloadBytes);
@@ -191,6 +200,7 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
         private double rate;
         private List<String> workerJvmArgs = List.of();
         private long warmup;
+        private boolean publishOnly;
 
         private Builder() {}
 
@@ -283,9 +293,15 @@ record BenchSettings(URI brokerUri, URI redisUri, long tasks, Duration duration,
             return this;
         }
 
+        Builder publishOnly(boolean on) {
+            this.publishOnly = on;
+            return this;
+        }
+
         BenchSettings build() {
             return new BenchSettings(brokerUri, redisUri, tasks, duration, publishers, concurrency, prefetch,
-                    workers, payloadBytes, keyed, keys, store, handler, sleep, rate, workerJvmArgs, warmup);
+                    workers, payloadBytes, keyed, keys, store, handler, sleep, rate, workerJvmArgs, warmup,
+                    publishOnly);
         }
     }
 }

@@ -70,11 +70,9 @@ public final class BenchWorkerMain implements Callable<Integer> {
             return t;
         });
         try {
-            Worker.Builder b = Worker.builder()
+            Worker.Builder b = BenchHandler.register(Worker.builder()
                     .broker(BrokerConfig.builder(uri).connectionName("hopper-bench-worker-" + index).build())
-                    .config(q.config()).queues(queue)
-                    .handler(BenchPayload.TYPE, BenchPayload.class,
-                            new BenchHandler(handler, Duration.ofMillis(sleepMs)))
+                    .config(q.config()).queues(queue), handler, Duration.ofMillis(sleepMs))
                     .listener(tracker).drainTimeout(Duration.ofSeconds(10));
             if (coordination != null) {
                 b.coordinationStore(coordination);

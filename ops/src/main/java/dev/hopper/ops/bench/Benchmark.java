@@ -91,7 +91,9 @@ final class Benchmark {
             });
             publishers = new PublisherPool(settings, queue, producerStore, ledger);
             publishers.open();
-            if (settings.workers() == 0) {
+            if (settings.publishOnly()) {
+                workers = new NoWorkers();
+            } else if (settings.workers() == 0) {
                 // One in-memory store is shared by producer and worker, as in one process; Redis gets a client each.
                 workerStore = settings.store() == BenchSettings.Store.MEMORY ? producerStore
                         : queue.openStore(settings.store(), settings.redisUri());
@@ -113,7 +115,9 @@ final class Benchmark {
             long process0 = ThreadCpuLedger.processCpuNanos();
             PublisherPool.Stats published = publishers.run();
             phase = "all published, draining";
-            awaitCompletions(workers, published.confirmed());
+            if (!settings.publishOnly()) {
+                awaitCompletions(workers, published.confirmed());
+            }
             Map<ThreadCpuLedger.Role, Long> cpu1 = ledger.sample();
             long processCpu = ThreadCpuLedger.processCpuNanos() - process0;
             WorkerStats done = workers.finish();
@@ -129,6 +133,28 @@ final class Benchmark {
             }
             closeQuietly(producerStore);
         }
+    }
+
+    /** The worker side of a publish-only run: nobody consumes. */
+    private static final class NoWorkers implements WorkerSide {
+        @Override
+        public void start() {}
+
+        @Override
+        public void resetMeasurements() {}
+
+        @Override
+        public long completed() {
+            return 0;
+        }
+
+        @Override
+        public WorkerStats finish() {
+            return new WorkerStats(0, new org.HdrHistogram.Histogram(3), Map.of(), 0, "threads", 0, 0, 0);
+        }
+
+        @Override
+        public void close() {}
     }
 
     private void deleteOnExit(BenchQueue queue) {

@@ -43,9 +43,8 @@ final class InProcessWorker implements WorkerSide {
                 .connectionName("hopper-bench-worker-consume").build());
         publish = BrokerConnection.open(BrokerConfig.builder(settings.brokerUri())
                 .connectionName("hopper-bench-worker-publish").build());
-        Worker.Builder b = Worker.builder().connections(consume, publish).config(queue.config())
-                .queues(queue.name())
-                .handler(BenchPayload.TYPE, BenchPayload.class, new BenchHandler(settings.handler(), settings.sleep()))
+        Worker.Builder b = BenchHandler.register(Worker.builder().connections(consume, publish)
+                        .config(queue.config()).queues(queue.name()), settings.handler(), settings.sleep())
                 .listener(tracker).drainTimeout(Duration.ofSeconds(10));
         if (store != null) {
             b.coordinationStore(store);

@@ -31,6 +31,28 @@ class BenchmarkIT {
     }
 
     @Test
+    void publishOnlyKeyedTasksStartsNoWorker() throws Exception {
+        BenchReport r = run(BenchSettings.builder().tasks(300).keyed(true).keys(100)
+                .store(BenchSettings.Store.MEMORY).publishOnly(true).build());
+
+        assertThat(r.published()).isEqualTo(300);
+        assertThat(r.publishFailures()).isZero();
+        assertThat(r.publishRate()).isPositive();
+        assertThat(r.completed()).isZero();
+        assertThat(r.latency().count()).isZero();
+        assertThat(r.config()).containsEntry("workers", "none (publish only)");
+        assertThat(r.clean()).isTrue();
+    }
+
+    @Test
+    void rawHandlerCompletesEveryTask() throws Exception {
+        BenchReport r = run(BenchSettings.builder().tasks(300).handler(BenchSettings.HandlerKind.RAW).build());
+
+        assertClean(r, 300);
+        assertThat(r.config()).containsEntry("handler", "raw");
+    }
+
+    @Test
     void keyedTasksWithRedisAndTwoPublishers() throws Exception {
         BenchReport r = run(BenchSettings.builder().tasks(300).keyed(true).keys(100)
                 .store(BenchSettings.Store.REDIS).redisUri(TestRedis.get().uri()).publishers(2).build());
@@ -71,7 +93,8 @@ class BenchmarkIT {
         BenchSettings s = new BenchSettings(broker.uri(), template.redisUri(), template.tasks(), template.duration(),
                 template.publishers(), template.concurrency(), template.prefetch(), template.workers(),
                 template.payloadBytes(), template.keyed(), template.keys(), template.store(), template.handler(),
-                template.sleep(), template.rate(), template.workerJvmArgs(), template.warmup());
+                template.sleep(), template.rate(), template.workerJvmArgs(), template.warmup(),
+                template.publishOnly());
         BenchReport r = new Benchmark(s).run();
         assertQueuesDeleted(r.queue());
         return r;
