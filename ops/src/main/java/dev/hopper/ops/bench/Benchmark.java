@@ -150,7 +150,7 @@ final class Benchmark {
 
         @Override
         public WorkerStats finish() {
-            return new WorkerStats(0, new org.HdrHistogram.Histogram(3), Map.of(), 0, "threads", 0, 0, 0);
+            return new WorkerStats(0, RunHistograms.empty(), Map.of(), 0, "threads", 0, 0, 0);
         }
 
         @Override
