@@ -9,7 +9,6 @@ import dev.hopper.topology.testing.TestQueues;
 import dev.hopper.topology.testing.TestRedis;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -27,8 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(TestQueues.class)
 class ContendedKeyIT {
-
-    record Span(long token, long start, long end, String id, int lockWaits) {}
 
     @Test
     void aBurstForOneKeyRunsOneAtATimeWithoutGoingBackThroughATier(TestBroker broker, TestQueues queues,
@@ -52,34 +49,18 @@ class ContendedKeyIT {
             }
 
             await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(250))
-                    .until(() -> spans(workers).size() >= ids.size());
+                    .until(() -> workers.spans().size() >= ids.size());
 
-            List<Span> spans = spans(workers);
-            assertThat(spans).extracting(Span::id).containsExactlyInAnyOrderElementsOf(ids);
+            List<WorkerProcesses.Span> spans = workers.spans();
+            assertThat(spans).extracting(WorkerProcesses.Span::id).containsExactlyInAnyOrderElementsOf(ids);
             assertThat(spans).as("no task went back through a tier as lock-busy").allSatisfy(
                     s -> assertThat(s.lockWaits()).isZero());
-            spans.sort(Comparator.comparingLong(Span::start));
-            for (int i = 1; i < spans.size(); i++) {
-                Span prev = spans.get(i - 1);
-                Span next = spans.get(i);
-                assertThat(next.start()).as("runs overlap: %s and %s", prev, next).isGreaterThanOrEqualTo(prev.end());
-                assertThat(next.token()).as("fencing tokens grow").isGreaterThan(prev.token());
-            }
+            assertThat(spans).extracting(WorkerProcesses.Span::key).containsOnly("commit:1");
+            WorkerProcesses.assertOneAtATime(spans);
+            spans.sort(Comparator.comparingLong(WorkerProcesses.Span::start));
             System.out.printf("ContendedKeyIT: 100 tasks for one key, 50 ms each, 2 workers: first start to last end "
                     + "%d ms (serial time 5000 ms)%n", (spans.get(spans.size() - 1).end() - spans.get(0).start()) / 1000);
             await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(queue) == 0);
         }
-    }
-
-    private static List<Span> spans(WorkerProcesses workers) throws Exception {
-        List<Span> out = new ArrayList<>();
-        for (String l : workers.lines()) {
-            if (l.startsWith("span ")) {
-                String[] f = l.split(" ");
-                out.add(new Span(Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]), f[5],
-                        Integer.parseInt(f[6])));
-            }
-        }
-        return out;
     }
 }

@@ -21,7 +21,6 @@ import dev.hopper.topology.testing.ThrowawayRedis;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,8 +38,6 @@ import org.junit.jupiter.api.io.TempDir;
 class LockAndRevisionIT {
 
     record Job(int n) {}
-
-    record Span(String key, long token, long start, long end, String id) {}
 
     private static Worker.Builder worker(TestBroker broker, HopperConfig config, CoordinationStore store) {
         return Worker.builder().broker(BrokerConfig.builder(broker.uri()).connectionName("lock-it").build())
@@ -67,38 +64,19 @@ class LockAndRevisionIT {
             for (int i = 0; i < 1000; i++) {
                 ids.add(tasks.publish(queue, "span", "{\"ms\":3,\"halt\":false}", "key-" + (i % 20), null));
             }
-            await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofSeconds(1)).until(
-                    () -> spans(workers).stream().map(Span::id).collect(Collectors.toSet()).containsAll(ids));
+            await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofSeconds(1)).until(() -> workers.spans()
+                    .stream().map(WorkerProcesses.Span::id).collect(Collectors.toSet()).containsAll(ids));
 
-            List<Span> spans = spans(workers);
-            assertThat(spans.stream().map(Span::id).collect(Collectors.toSet())).isEqualTo(ids);
-            Map<String, List<Span>> byKey = spans.stream().collect(Collectors.groupingBy(Span::key));
+            List<WorkerProcesses.Span> spans = workers.spans();
+            assertThat(spans.stream().map(WorkerProcesses.Span::id).collect(Collectors.toSet())).isEqualTo(ids);
+            Map<String, List<WorkerProcesses.Span>> byKey = spans.stream()
+                    .collect(Collectors.groupingBy(WorkerProcesses.Span::key));
             assertThat(byKey).hasSize(20);
-            for (List<Span> runs : byKey.values()) {
-                runs.sort(Comparator.comparingLong(Span::start));
-                for (int i = 1; i < runs.size(); i++) {
-                    Span prev = runs.get(i - 1);
-                    Span next = runs.get(i);
-                    assertThat(next.start()).as("runs of %s overlap: %s and %s", next.key(), prev, next)
-                            .isGreaterThanOrEqualTo(prev.end());
-                    assertThat(next.token()).as("token of %s must grow", next.key()).isGreaterThan(prev.token());
-                }
-            }
+            byKey.values().forEach(WorkerProcesses::assertOneAtATime);
             System.out.printf("LockAndRevisionIT: %d tasks over %d keys, %d runs%n", ids.size(), byKey.size(),
                     spans.size());
             await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(queue) == 0);
         }
-    }
-
-    private static List<Span> spans(WorkerProcesses workers) throws Exception {
-        List<Span> out = new ArrayList<>();
-        for (String l : workers.lines()) {
-            if (l.startsWith("span ")) {
-                String[] f = l.split(" ");
-                out.add(new Span(f[1], Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]), f[5]));
-            }
-        }
-        return out;
     }
 
     @Test

@@ -61,6 +61,36 @@ final class WorkerProcesses implements AutoCloseable {
         return out;
     }
 
+    /** One run of a keyed task, from a {@code span} line of {@link TestWorkerMain} (times in epoch micros). */
+    record Span(String key, long token, long start, long end, String id, int lockWaits) {}
+
+    /** Every {@code span} line so far. */
+    List<Span> spans() throws IOException {
+        List<Span> out = new ArrayList<>();
+        for (String l : lines()) {
+            if (l.startsWith("span ")) {
+                String[] f = l.split(" ");
+                out.add(new Span(f[1], Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]), f[5],
+                        Integer.parseInt(f[6])));
+            }
+        }
+        return out;
+    }
+
+    /** Asserts that runs of one key, in start order, never overlap and carry growing fencing tokens. */
+    static void assertOneAtATime(List<Span> runsOfOneKey) {
+        List<Span> runs = new ArrayList<>(runsOfOneKey);
+        runs.sort(java.util.Comparator.comparingLong(Span::start));
+        for (int i = 1; i < runs.size(); i++) {
+            Span prev = runs.get(i - 1);
+            Span next = runs.get(i);
+            org.assertj.core.api.Assertions.assertThat(next.start())
+                    .as("runs of %s overlap: %s and %s", next.key(), prev, next).isGreaterThanOrEqualTo(prev.end());
+            org.assertj.core.api.Assertions.assertThat(next.token()).as("token of %s must grow", next.key())
+                    .isGreaterThan(prev.token());
+        }
+    }
+
     long readyCount() throws IOException {
         return lines().stream().filter(l -> l.startsWith("ready ")).count();
     }

@@ -45,6 +45,20 @@ class KeyedFaultLedgerIT {
         return rig;
     }
 
+    /**
+     * Waits until {@code victim} is inside a handler (a run started and not ended), kills it with SIGKILL (its exact
+     * pid), starts a replacement and answers the victim's pid.
+     */
+    private static long killWhileRunning(LedgerRig rig, Ledger ledger, Process victim) throws Exception {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(10)).until(() -> ledger
+                .completions(rig.ledgerFile).spans().stream()
+                .anyMatch(s -> s.pid() == victim.pid() && s.endMs() < 0));
+        victim.destroyForcibly();
+        victim.waitFor();
+        rig.startWorker();
+        return victim.pid();
+    }
+
     @Test
     @Tag("fast")
     void killWhileHoldingKeyLocks(TestBroker broker, TestQueues queues) throws Exception {
@@ -53,16 +67,9 @@ class KeyedFaultLedgerIT {
                 .duplicateBound(4, "keyed tasks running on the killed worker (concurrency 4)");
         try (ThrowawayRedis redis = ThrowawayRedis.start(); LedgerRig rig = rig(broker, queues, redis, "killlock")) {
             Process victim = rig.startWorker();
-            rig.runWithFault(ledger, 60, 300, i -> "k-" + (i % 6), 10, "killed pid", () -> {
-                // Kill while the victim is inside a keyed handler: it then holds that key's lock.
-                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> ledger
-                        .completions(rig.ledgerFile).spans().stream()
-                        .anyMatch(s -> s.pid() == victim.pid() && s.endMs() < 0));
-                victim.destroyForcibly(); // SIGKILL to this worker's exact pid
-                victim.waitFor();
-                rig.startWorker();
-                return victim.pid();
-            });
+            // Killed while inside a keyed handler: it then holds that key's lock.
+            rig.runWithFault(ledger, 60, 300, i -> "k-" + (i % 6), 10, "killed pid",
+                    () -> killWhileRunning(rig, ledger, victim));
             List<Ledger.Span> cut = ledger.spans().stream()
                     .filter(s -> s.pid() == victim.pid() && s.endMs() < 0).toList();
             assertThat(cut).as("runs cut short by the kill, each holding its key's lock").isNotEmpty();
@@ -83,16 +90,9 @@ class KeyedFaultLedgerIT {
                 .duplicateBound(1, "the key's one run in progress on the killed worker");
         try (ThrowawayRedis redis = ThrowawayRedis.start(); LedgerRig rig = rig(broker, queues, redis, "hotkey")) {
             Process victim = rig.startWorker();
-            rig.runWithFault(ledger, 100, 50, i -> "commit:1", 5, "killed pid", () -> {
-                // Kill while the victim runs the key: it then holds the key's lock and has more of it in its lane.
-                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(10)).until(() -> ledger
-                        .completions(rig.ledgerFile).spans().stream()
-                        .anyMatch(s -> s.pid() == victim.pid() && s.endMs() < 0));
-                victim.destroyForcibly(); // SIGKILL to this worker's exact pid
-                victim.waitFor();
-                rig.startWorker();
-                return victim.pid();
-            });
+            // Killed while it runs the key: it then holds the key's lock and has more of the key in its lane.
+            rig.runWithFault(ledger, 100, 50, i -> "commit:1", 5, "killed pid",
+                    () -> killWhileRunning(rig, ledger, victim));
             assertThat(ledger.spans().stream().filter(s -> s.pid() == victim.pid() && s.endMs() < 0))
                     .as("the run cut short by the kill").hasSize(1);
         }
