@@ -110,8 +110,8 @@ class WorkerMetricsTest {
                 .contains("success", "dead", "retried", "superseded", "lock_busy", "returned");
     }
 
-    @Test
-    void durationAndLagArePercentileHistogramsUpToTheHandlerTimeoutAndTwoDays() {
+    /** The distribution settings each meter is registered with from now on, by meter name. */
+    private Map<String, DistributionStatisticConfig> distributionConfigs() {
         Map<String, DistributionStatisticConfig> configs = new ConcurrentHashMap<>();
         registry.config().meterFilter(new MeterFilter() {
             @Override
@@ -120,6 +120,12 @@ class WorkerMetricsTest {
                 return config;
             }
         });
+        return configs;
+    }
+
+    @Test
+    void durationAndLagArePercentileHistogramsUpToTheHandlerTimeoutAndTwoDays() {
+        Map<String, DistributionStatisticConfig> configs = distributionConfigs();
         metrics.bindTo(registry);
         metrics.onSettled(ran("uploads", "resize", Outcome.SUCCESS, 1));
         DistributionStatisticConfig duration = configs.get(WorkerMetrics.DURATION);
@@ -133,14 +139,7 @@ class WorkerMetricsTest {
 
     @Test
     void lockChecksAreTimedPerQueueWithSubMillisecondBucketsAndOnlyForKeyedDeliveries() {
-        Map<String, DistributionStatisticConfig> configs = new ConcurrentHashMap<>();
-        registry.config().meterFilter(new MeterFilter() {
-            @Override
-            public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
-                configs.put(id.getName(), config);
-                return config;
-            }
-        });
+        Map<String, DistributionStatisticConfig> configs = distributionConfigs();
         metrics.bindTo(registry);
         metrics.onSettled(new WorkerListener.Settled("uploads", "resize", Outcome.SUCCESS, "none",
                 Duration.ofMillis(3), Duration.ofMillis(9), 1, null, 0, Duration.ofNanos(400_000)));
