@@ -282,6 +282,31 @@ final class DeliveryDecider {
                 return settledFollowUp(f, env, attempt, Outcome.DUPLICATE);
             }
         }
+        // The run slot (the queue's concurrency, RunSlots): taken only now, so that a window of deliveries can be in
+        // their store calls at once while handlers still run `concurrency` at a time.
+        if (f.handler() == null) {
+            DeliveryFacts.RunSlot slot = f.runSlot();
+            if (slot == null) {
+                return new Effect.TakeRunSlot();
+            }
+            if (!slot.taken()) {
+                return new Decision.HandBack(slot.stopped() ? Decision.HandBack.Why.SHUTDOWN
+                        : Decision.HandBack.Why.NO_START_SLOT, Decision.HandBack.Via.COPY, attempt);
+            }
+            if (acquired != null) {
+                // The lock was held while the delivery waited for its slot. The run's lease renewals start a third
+                // of a lease into the run and count from the lock call: past a quarter of a lease, renew first.
+                DeliveryFacts.LockRenewal renewal = f.lockRenewal();
+                if (renewal == null && slot.atNanos() - f.lockRequestedAtNanos() > spec.lock().lease().toNanos() / 4) {
+                    return new Effect.RenewLock(requireNonNull(lockKey), a.lockOwner(), acquired.fencingToken(),
+                            spec.lock().lease());
+                }
+                if (renewal != null && !renewal.renewed()) {
+                    // Expired (and maybe taken) while waiting: wait like a busy key.
+                    return onLockBusy(env, spec.lock().lease());
+                }
+            }
+        }
         // Coalesced run: claim it from the store (under the key's lock, so two runs of a key never overlap).
         CoalescedRun coalesced = null;
         CoalesceWindow window = schedule.coalesce();
@@ -321,7 +346,8 @@ final class DeliveryDecider {
         if (h == null) {
             return new Effect.RunHandler(spec.handlerTimeout(), acquired == null || lockKey == null ? null
                     : new Effect.HeldLock(lockKey, a.lockOwner(), acquired.fencingToken(), spec.lock().lease(),
-                            f.lockRequestedAtNanos()), coalesced);
+                            f.lockRenewal() != null ? f.lockRenewal().sentAtNanos() : f.lockRequestedAtNanos()),
+                    coalesced);
         }
         // 5. Outcome.
         Throwable failure = failureOf(h, spec.handlerTimeout());

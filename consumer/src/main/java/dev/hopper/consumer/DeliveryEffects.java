@@ -39,6 +39,7 @@ final class DeliveryEffects {
     private final Consumer<String> afterComplete;
     private final FollowUpEffects followUps;
     private final StartSlots slots;
+    private final RunSlots runSlots;
     private final BusyKeyWait busyKeys;
 
     /**
@@ -47,13 +48,18 @@ final class DeliveryEffects {
      */
     DeliveryEffects(String queue, Store store, DeliveryGate gate, HandlerRunner runner,
             Consumer<String> afterComplete, FollowUpEffects followUps) {
-        this(queue, store, gate, runner, afterComplete, followUps, new StartSlots(java.time.Duration.ofMinutes(10)));
+        this(queue, store, gate, runner, afterComplete, followUps, new StartSlots(java.time.Duration.ofMinutes(10)),
+                new RunSlots(1024, java.time.Duration.ofMinutes(10), store.nanoTime()));
     }
 
-    /** @param slots the worker's start slots (shared by all its queues), for {@link Effect.Isolate} */
+    /**
+     * @param slots the worker's start slots (shared by all its queues), for {@link Effect.Isolate}
+     * @param runSlots the queue's run slots (its concurrency), for {@link Effect.TakeRunSlot}
+     */
     DeliveryEffects(String queue, Store store, DeliveryGate gate, HandlerRunner runner,
-            Consumer<String> afterComplete, FollowUpEffects followUps, StartSlots slots) {
+            Consumer<String> afterComplete, FollowUpEffects followUps, StartSlots slots, RunSlots runSlots) {
         this.slots = slots;
+        this.runSlots = runSlots;
         this.followUps = followUps;
         this.queue = queue;
         this.store = store;
@@ -124,11 +130,27 @@ final class DeliveryEffects {
                 return storeDown(f, e);
             }
         }
+        if (effect instanceof Effect.TakeRunSlot) {
+            return f.withRunSlot(runSlots.take(runner::shuttingDown));
+        }
+        if (effect instanceof Effect.RenewLock r) {
+            long sentAt = store.nanoTime().getAsLong();
+            try {
+                boolean renewed = s.renew(r.key(), r.owner(), r.fencingToken(), r.lease());
+                return f.withLockRenewal(new DeliveryFacts.LockRenewal(renewed, sentAt));
+            } catch (StoreUnavailableException e) {
+                return storeDown(f, e);
+            }
+        }
         if (effect instanceof Effect.RunHandler r) {
             Reading.Readable task = (Reading.Readable) f.reading();
             FollowUpRequests requests = followUps.newRequests(task.envelope());
             HandlerOutcome h = runner.run(r, task, headers, f.lock(), requests);
-            return f.withHandler(h).withFollowUps(f.followUps().withRequested(requests.close()));
+            // Given back here, not at settlement: the completion and the ack need no slot. (If the run threw, the
+            // facts have no handler and giveBackSlot gives it back.)
+            DeliveryFacts ran = f.withHandler(h).withFollowUps(f.followUps().withRequested(requests.close()));
+            giveBackRunSlot(f);
+            return ran;
         }
         if (effect instanceof FollowUpEffect fe) {
             return followUps.run(fe, f);
@@ -199,6 +221,16 @@ final class DeliveryEffects {
     /** Gives back the start slot {@code f} holds, if any (once the delivery is settled). */
     void giveBackSlot(DeliveryFacts f) {
         slots.giveBack(f.isolation());
+        if (f.handler() == null) {
+            giveBackRunSlot(f); // taken, but the handler never ran (or its run threw)
+        }
+    }
+
+    private void giveBackRunSlot(DeliveryFacts f) {
+        DeliveryFacts.RunSlot slot = f.runSlot();
+        if (slot != null && slot.taken()) {
+            runSlots.giveBack();
+        }
     }
 
     /** Tells the circuit breaker how an admitted delivery went (after it was settled). */

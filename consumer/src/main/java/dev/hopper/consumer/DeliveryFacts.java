@@ -77,6 +77,29 @@ final class DeliveryFacts {
         }
     }
 
+    /**
+     * The answer to {@link Effect.TakeRunSlot}.
+     *
+     * @param taken a slot was granted (and is held until the handler returned, or the delivery is settled unrun)
+     * @param atNanos when it was granted (monotonic), 0 when refused
+     * @param stopped refused because the worker is shutting down (else: no slot within the bound)
+     */
+    record RunSlot(boolean taken, long atNanos, boolean stopped) {
+        static RunSlot taken(long atNanos) {
+            return new RunSlot(true, atNanos, false);
+        }
+
+        static RunSlot refused(boolean stopped) {
+            return new RunSlot(false, 0, stopped);
+        }
+    }
+
+    /**
+     * The answer to {@link Effect.RenewLock}: whether the store confirmed the lease, and when the renewal was sent
+     * (the renewed lease counts from then).
+     */
+    record LockRenewal(boolean renewed, long sentAtNanos) {}
+
     private final Arrival arrival;
     private @Nullable Boolean completedBefore;
     private boolean storeUnavailable;
@@ -89,6 +112,8 @@ final class DeliveryFacts {
     private long lockRequestedAtNanos;
     private long lockAnsweredAtNanos;
     private @Nullable LockWait lockWait;
+    private @Nullable RunSlot runSlot;
+    private @Nullable LockRenewal lockRenewal;
     private @Nullable HandlerOutcome handler;
     private @Nullable OptionalLong revisionAfter;
     private boolean completionRecorded;
@@ -117,6 +142,8 @@ final class DeliveryFacts {
         f.lockRequestedAtNanos = lockRequestedAtNanos;
         f.lockAnsweredAtNanos = lockAnsweredAtNanos;
         f.lockWait = lockWait;
+        f.runSlot = runSlot;
+        f.lockRenewal = lockRenewal;
         f.handler = handler;
         f.revisionAfter = revisionAfter;
         f.completionRecorded = completionRecorded;
@@ -303,6 +330,28 @@ final class DeliveryFacts {
         return f;
     }
 
+    /** The run slot's answer ({@link Effect.TakeRunSlot}), null until asked. */
+    @Nullable RunSlot runSlot() {
+        return runSlot;
+    }
+
+    DeliveryFacts withRunSlot(RunSlot slot) {
+        DeliveryFacts f = copy();
+        f.runSlot = requireNonNull(slot, "slot");
+        return f;
+    }
+
+    /** The renewal of the lock before the run ({@link Effect.RenewLock}), null when none was asked. */
+    @Nullable LockRenewal lockRenewal() {
+        return lockRenewal;
+    }
+
+    DeliveryFacts withLockRenewal(LockRenewal renewal) {
+        DeliveryFacts f = copy();
+        f.lockRenewal = requireNonNull(renewal, "renewal");
+        return f;
+    }
+
     DeliveryFacts withHandler(HandlerOutcome outcome) {
         DeliveryFacts f = copy();
         f.handler = requireNonNull(outcome, "outcome");
@@ -336,7 +385,8 @@ final class DeliveryFacts {
     public String toString() {
         return "DeliveryFacts[" + arrival + ", completedBefore=" + completedBefore + ", storeUnavailable="
                 + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", isolation="
-                + isolation + ", soloStarts=" + soloStarts + ", lock=" + lock
+                + isolation + ", soloStarts=" + soloStarts + ", lock=" + lock + ", runSlot=" + runSlot
+                + ", lockRenewal=" + lockRenewal
                 + ", handler=" + handler + ", revisionAfter=" + revisionAfter + ", completionRecorded="
                 + completionRecorded + ", followUps=" + followUps + ", now=" + now + ", claim=" + claim + "]";
     }

@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
  */
 sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Effect.AwaitStart, Effect.Isolate,
         Effect.CountSoloStarts, Effect.RecordSoloStart, Effect.CheckAndLock, Effect.AwaitLock,
-        Effect.RunHandler, Effect.ReadRevision, Effect.Complete, Effect.ReadClock, Effect.Claim, FollowUpEffect {
+        Effect.TakeRunSlot, Effect.RenewLock, Effect.RunHandler, Effect.ReadRevision, Effect.Complete, Effect.ReadClock, Effect.Claim, FollowUpEffect {
 
     /** Is {@code messageId} done (a redelivery of a task completed before its ack)? → {@code completedBefore}. */
     record CheckDone(String messageId) implements Effect {
@@ -74,6 +74,25 @@ sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Eff
             requireNonNull(check, "check");
             requireNonNull(quiet, "quiet");
             requireNonNull(cap, "cap");
+        }
+    }
+
+    /**
+     * Take one of the queue's run slots ({@link RunSlots}: its concurrency), waiting while all are in use, up to a
+     * bound and not past shutdown → {@code runSlot}. Given back as soon as the handler returned (or when the
+     * delivery is settled without running).
+     */
+    record TakeRunSlot() implements Effect {}
+
+    /**
+     * Renew the lease of the lock this delivery took, before its run (it waited for a run slot holding it) →
+     * {@code lockRenewal}. Compare-on-owner: false when the lock is no longer this delivery's.
+     */
+    record RenewLock(String key, String owner, long fencingToken, Duration lease) implements Effect {
+        public RenewLock {
+            requireNonNull(key, "key");
+            requireNonNull(owner, "owner");
+            requireNonNull(lease, "lease");
         }
     }
 

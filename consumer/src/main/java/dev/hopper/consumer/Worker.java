@@ -66,8 +66,12 @@ import org.slf4j.LoggerFactory;
  * before the ack, so a redelivery after a crash between the two is acked unrun. While the store does not answer,
  * keyed tasks go back unrun and the worker pauses consuming until it answers again.
  *
- * <p>Threads: each queue has its own channel and a pool of {@code concurrency} handler threads fed by a hand-off
- * that never holds more than the queue's prefetch; handlers never run on amqp-client's threads. Besides, each job
+ * <p>Threads: each queue has its own channel and a pool of delivery threads fed by a hand-off that never holds
+ * more than the queue's prefetch; handlers never run on amqp-client's threads. At most {@code concurrency} handlers
+ * of a queue run at once (its run slots, taken right before the handler and given back when it returns). With a
+ * coordination store on the network the pool has one thread per prefetched delivery (up to 64), so the deliveries
+ * of a window make their lock calls and completions together, in one store round trip, instead of
+ * {@code concurrency} at a time; with the in-memory store it has {@code concurrency} threads. Besides, each job
  * has threads of its own so one slow job cannot starve another: one control thread for subscribe, cancel and
  * resubscribe RPCs (each bounded by the connection's RPC timeout); one deadline sweeper for every handler timeout
  * and lease renewal schedule; lease renewal calls (at most one in flight per running keyed handler); one store
@@ -286,8 +290,10 @@ public final class Worker implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<QueueConsumer> consumerOf =
                     new java.util.concurrent.atomic.AtomicReference<>();
             // The hand-off never holds more than prefetch (QueueConsumer keeps in-hand <= prefetch): a full queue
-            // here is a bug, answered by nack+requeue rather than by growing without bound.
-            ThreadPoolExecutor pool = new ThreadPoolExecutor(spec.concurrency(), spec.concurrency(), 0,
+            // here is a bug, answered by nack+requeue rather than by growing without bound. More threads than the
+            // concurrency (RunSlots bounds the handlers): the deliveries of a window wait for the store together.
+            int threads = deliveryThreads(spec, durableStarts);
+            ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 0,
                     TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(spec.prefetch()), daemonThreads("hopper-" + name));
             pools.add(pool);
             DeliveryGate gate = DeliveryGate.forQueue(spec, events);
@@ -296,7 +302,8 @@ public final class Worker implements AutoCloseable {
             FollowUpEffects followUps = new FollowUpEffects(name, new FollowUpEffects.Setup(store, health,
                     copies::publish, clock, COPY_CONFIRM_WAIT, followUpMapper, maxFollowUps, events));
             DeliveryEffects effects = new DeliveryEffects(name, new DeliveryEffects.Store(store, health,
-                    System::nanoTime, batchedStore), gate, runner, afterCompleteHook, followUps, slots);
+                    System::nanoTime, batchedStore), gate, runner, afterCompleteHook, followUps, slots,
+                    new RunSlots(spec.concurrency(), spec.handlerTimeout().plus(spec.lock().lease()), System::nanoTime));
             DeliveryExecutor executor = new DeliveryExecutor(name,
                     new DeliveryReader(spec.maxBodyBytes(), handlers, fallback, typeTags),
                     new DeliveryDecider(spec, handlers.keySet(), markUnkeyedDone, config.coordination().doneMarkerTtl(),
@@ -328,6 +335,20 @@ public final class Worker implements AutoCloseable {
             QueueDepthPoller poller = own(new QueueDepthPoller(requireNonNull(consumeConnection), specs, metrics));
             poller.start(depths, QueueDepthPoller.DEFAULT_INTERVAL);
         }
+    }
+
+    /** Most threads a queue carries deliveries on (each parked on a store call most of a short task's time). */
+    static final int MAX_DELIVERY_THREADS = 64;
+
+    /**
+     * The threads that carry one queue's deliveries: with a store on the network, one per prefetched delivery up to
+     * {@link #MAX_DELIVERY_THREADS}, so that a window's lock calls and completions wait for the store together (one
+     * batch, {@link BatchedStore}) while {@link RunSlots} keeps the handlers to the queue's concurrency; with the
+     * in-memory store nothing waits, so one per slot.
+     */
+    static int deliveryThreads(QueueSpec spec, boolean storeOnNetwork) {
+        return storeOnNetwork ? Math.max(spec.concurrency(), Math.min(spec.prefetch(), MAX_DELIVERY_THREADS))
+                : spec.concurrency();
     }
 
     /**

@@ -46,6 +46,8 @@ class DeliveryDeciderTest {
     private static final String KEY = "repo:42";
     private static final String OWNER = "w/m-1/7";
     private static final long TOKEN = 1234;
+    /** A run slot taken right after the lock call (its lease far from a quarter gone). */
+    private static final DeliveryFacts.RunSlot SLOT = DeliveryFacts.RunSlot.taken(100);
     private static final RegisteredHandler<byte[]> HANDLER = new RegisteredHandler<>("job", byte[].class,
             TaskJson.newMapper().readerFor(byte[].class), (p, ctx) -> { });
 
@@ -86,13 +88,14 @@ class DeliveryDeciderTest {
 
     /** Unkeyed, first delivery, past the gates: next is the run. */
     private static DeliveryFacts unkeyedAdmitted(int attempt) {
-        return ready(envelope(null, null, attempt, 0, null)).withAdmitted(true).withStartPermitted(true);
+        return ready(envelope(null, null, attempt, 0, null)).withAdmitted(true).withStartPermitted(true)
+                .withRunSlot(SLOT);
     }
 
     /** Keyed, admitted, lock acquired at revision 3. */
     private static DeliveryFacts keyedLocked(int attempt, @Nullable Instant firstAttemptAt) {
         return ready(envelope(KEY, 3L, attempt, 0, firstAttemptAt)).withAdmitted(true).withStartPermitted(true)
-                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L);
+                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L).withRunSlot(SLOT);
     }
 
     private static HandlerOutcome ran(@Nullable Throwable thrown, HandlerRun.Stop stop, Duration age) {
@@ -197,7 +200,8 @@ class DeliveryDeciderTest {
                 row("3 lock-busy: acquired after waiting in hand runs like any acquired lock", SKIP,
                         ready(keyed).withAdmitted(true).withStartPermitted(true)
                                 .withLock(new LockResult.Acquired(TOKEN, 3), 0, 1)
-                                .withLockWait(new DeliveryFacts.LockWait(Duration.ofMillis(80), 2, false)),
+                                .withLockWait(new DeliveryFacts.LockWait(Duration.ofMillis(80), 2, false))
+                                .withRunSlot(SLOT),
                         new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 0))),
                 row("3 lock-timeout: busy past the lock-wait budget is dead-lettered lock-timeout", SKIP,
                         ready(envelope(KEY, 3L, 2, 3, null)).withAdmitted(true).withStartPermitted(true)
@@ -214,6 +218,48 @@ class DeliveryDeciderTest {
                 row("4 run: a keyed task runs with its fencing token, its lease counted from the lock call", SKIP,
                         keyedLocked(0, null),
                         new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 99L))),
+                row("4 run slot: an unkeyed task past its gates takes one of the queue's run slots first", SKIP,
+                        ready(plain).withAdmitted(true).withStartPermitted(true), new Effect.TakeRunSlot()),
+                row("4 run slot: a keyed task takes its slot once the lock is its own", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L),
+                        new Effect.TakeRunSlot()),
+                row("4 run slot: a wait for a slot ended by shutdown goes back unrun as a copy (the lock is released)",
+                        SKIP, ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withRunSlot(DeliveryFacts.RunSlot.refused(true)),
+                        new Decision.HandBack(Decision.HandBack.Why.SHUTDOWN, Decision.HandBack.Via.COPY, 2)),
+                row("4 run slot: no slot within the bound (handlers stuck past their timeout) goes back unrun", SKIP,
+                        ready(plain).withAdmitted(true).withStartPermitted(true)
+                                .withRunSlot(DeliveryFacts.RunSlot.refused(false)),
+                        new Decision.HandBack(Decision.HandBack.Why.NO_START_SLOT, Decision.HandBack.Via.COPY, 0)),
+                row("4 run slot: a lock held a quarter of its lease (exactly) before the slot runs unrenewed", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withRunSlot(DeliveryFacts.RunSlot.taken(99L + LEASE.toNanos() / 4)),
+                        new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 99L))),
+                row("4 run slot: a lock held more than a quarter of its lease before the slot is renewed first", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withRunSlot(DeliveryFacts.RunSlot.taken(100L + LEASE.toNanos() / 4)),
+                        new Effect.RenewLock(KEY, OWNER, TOKEN, LEASE)),
+                row("4 run slot: renewed, it runs with its lease counted from the renewal", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withRunSlot(DeliveryFacts.RunSlot.taken(100L + LEASE.toNanos() / 4))
+                                .withLockRenewal(new DeliveryFacts.LockRenewal(true, 200L + LEASE.toNanos() / 4)),
+                        new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE,
+                                200L + LEASE.toNanos() / 4))),
+                row("4 run slot: the lock expired while waiting for a slot: waits like a busy key, unrun", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withRunSlot(DeliveryFacts.RunSlot.taken(100L + LEASE.toNanos() / 4))
+                                .withLockRenewal(new DeliveryFacts.LockRenewal(false, 200L + LEASE.toNanos() / 4)),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
+                row("4 run slot: an unkeyed task that waited long for its slot has no lock to renew and runs", SKIP,
+                        ready(plain).withAdmitted(true).withStartPermitted(true)
+                                .withRunSlot(DeliveryFacts.RunSlot.taken(LEASE.toNanos())),
+                        new Effect.RunHandler(TIMEOUT, null)),
                 row("5 success: a keyed task records completion (marker + release) before its ack", SKIP,
                         keyedLocked(0, null).withHandler(SUCCEEDED),
                         new Effect.Complete(KEY, OWNER, TOKEN, ID, DONE_TTL)),
@@ -365,7 +411,7 @@ class DeliveryDeciderTest {
                         new Effect.Isolate(false)),
                 row("slot: an ordinary delivery with its slot goes on to run", DURABLE,
                         arrivedAs(plain, 0, none, false).withAdmitted(true).withStartPermitted(true)
-                                .withIsolation(DeliveryFacts.Isolation.SHARED),
+                                .withIsolation(DeliveryFacts.Isolation.SHARED).withRunSlot(SLOT),
                         new Effect.RunHandler(TIMEOUT, null, null)),
                 row("slot: an ordinary delivery refused a slot (a suspect runs alone too long) goes back as a copy",
                         DURABLE, arrivedAs(plain, 0, none, false).withAdmitted(true).withStartPermitted(true)
@@ -394,7 +440,7 @@ class DeliveryDeciderTest {
                 row("slot: a suspect with its start recorded runs", DURABLE,
                         arrivedAs(plain, 4, 0, false).withAdmitted(true).withStartPermitted(true)
                                 .withIsolation(DeliveryFacts.Isolation.ALONE).withSoloStarts(5)
-                                .withSoloStartRecorded(),
+                                .withSoloStartRecorded().withRunSlot(SLOT),
                         new Effect.RunHandler(TIMEOUT, null, null)),
                 row("done-marker: a keyed suspect copy (no redelivered flag) still asks whether it completed",
                         DURABLE, arrivedAs(envelope(KEY, 3L, 1, 0, null), 0, 0, false), new Effect.CheckDone(ID)));
@@ -503,7 +549,7 @@ class DeliveryDeciderTest {
     /** Keyed, coalesced, admitted, lock acquired at revision 3. */
     private static DeliveryFacts coalescedLocked(TaskEnvelope env, @Nullable Long carried) {
         return scheduled(env, coalesced(carried)).withAdmitted(true).withStartPermitted(true)
-                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L);
+                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L).withRunSlot(SLOT);
     }
 
     private static DeliveryFacts.ClaimAnswer answer(dev.hopper.coordination.CoalesceClaim result,

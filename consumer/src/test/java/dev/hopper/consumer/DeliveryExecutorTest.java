@@ -48,6 +48,8 @@ class DeliveryExecutorTest {
     private final AtomicLong tags = new AtomicLong();
     private final List<String> storeDown = new ArrayList<>();
     private volatile boolean storeKnownDown;
+    /** Two run slots: the mix below delivers on eight threads. */
+    private final RunSlots runSlots = new RunSlots(2, Duration.ofSeconds(30), System::nanoTime);
 
     record Job(int n) {}
 
@@ -90,7 +92,8 @@ class DeliveryExecutorTest {
                 System::nanoTime), gate,
                 new HandlerRunner(QUEUE, Clock.systemUTC(), sweeper, System::nanoTime, () -> false), id -> { },
                 new FollowUpEffects(QUEUE, new FollowUpEffects.Setup(store, health, broker, Clock.systemUTC(),
-                        Duration.ofSeconds(5), TaskJson.newMapper(), 100, new WorkerListener() {})));
+                        Duration.ofSeconds(5), TaskJson.newMapper(), 100, new WorkerListener() {})),
+                new StartSlots(Duration.ofMinutes(1)), runSlots);
         return new DeliveryExecutor(QUEUE, new DeliveryReader(spec.maxBodyBytes(), handlers, null),
                 new DeliveryDecider(spec, handlers.keySet(), false, Duration.ofHours(1)), effects,
                 new DecisionSettler(QUEUE, new RetryRouter(broker), new DeadLetterPublisher(broker, Clock.systemUTC(),
@@ -303,7 +306,15 @@ class DeliveryExecutorTest {
 
     @Test
     void everyDeliveryOfAConcurrentMixIsSettledExactlyOnce() throws Exception {
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger mostAtOnce = new AtomicInteger();
         DeliveryExecutor ex = executor((job, ctx) -> {
+            mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
+            try {
+                Thread.sleep(1);
+            } finally {
+                running.decrementAndGet();
+            }
             if (job.n() % 3 == 1) {
                 throw new IllegalStateException("odd one");
             }
@@ -327,6 +338,10 @@ class DeliveryExecutorTest {
             assertThat(broker.settlements.keySet()).isEqualTo(sent);
             assertThat(sent).allSatisfy(t -> assertThat(broker.settlementsOf(t)).as("settlements of %d", t)
                     .isEqualTo(1));
+            // Eight delivery threads, two run slots: never more handlers at once, and every slot given back
+            // (runs that failed, dead letters, malformed deliveries that never took one).
+            assertThat(mostAtOnce.get()).isEqualTo(2);
+            assertThat(runSlots.inUse()).isZero();
         } finally {
             pool.shutdownNow();
         }

@@ -76,7 +76,7 @@ class FollowUpDecisionTest {
     }
 
     private static DeliveryFacts claimedNotDone() {
-        return claimed().withCompletedBefore(false);
+        return claimed().withCompletedBefore(false).withRunSlot(DeliveryFacts.RunSlot.taken(2));
     }
 
     private static DeliveryFacts ran(DeliveryFacts f, @Nullable Throwable thrown, RequestedFollowUps requested) {
