@@ -283,27 +283,37 @@ final class DeliveryDecider {
             }
         }
         // The run slot (the queue's concurrency, RunSlots): taken only now, so that a window of deliveries can be in
-        // their store calls at once while handlers still run `concurrency` at a time.
+        // their store calls at once while handlers still run `concurrency` at a time. The lock is kept renewed while
+        // the delivery waits for its slot.
+        long leaseFrom = f.lockRequestedAtNanos();
         if (f.handler() == null) {
             DeliveryFacts.RunSlot slot = f.runSlot();
             if (slot == null) {
-                return new Effect.TakeRunSlot();
+                return new Effect.TakeRunSlot(acquired == null ? null : new Effect.HeldLock(requireNonNull(lockKey),
+                        a.lockOwner(), acquired.fencingToken(), spec.lock().lease(), f.lockRequestedAtNanos()));
+            }
+            if (slot.lockLost()) {
+                // Expired (and maybe taken) while waiting: wait like a busy key, unrun.
+                return onLockBusy(env, spec.lock().lease());
             }
             if (!slot.taken()) {
                 return new Decision.HandBack(slot.stopped() ? Decision.HandBack.Why.SHUTDOWN
                         : Decision.HandBack.Why.NO_START_SLOT, Decision.HandBack.Via.COPY, attempt);
             }
             if (acquired != null) {
-                // The lock was held while the delivery waited for its slot. The run's lease renewals start a third
-                // of a lease into the run and count from the lock call: past a quarter of a lease, renew first.
+                // The run's lease renewals start a third of a lease into the run and count from the last confirmed
+                // lease: one more than a quarter old (the store was silent during the wait) is renewed first.
                 DeliveryFacts.LockRenewal renewal = f.lockRenewal();
-                if (renewal == null && slot.atNanos() - f.lockRequestedAtNanos() > spec.lock().lease().toNanos() / 4) {
+                leaseFrom = slot.renewed() ? slot.renewedAtNanos() : f.lockRequestedAtNanos();
+                if (renewal == null && slot.atNanos() - leaseFrom > spec.lock().lease().toNanos() / 4) {
                     return new Effect.RenewLock(requireNonNull(lockKey), a.lockOwner(), acquired.fencingToken(),
                             spec.lock().lease());
                 }
-                if (renewal != null && !renewal.renewed()) {
-                    // Expired (and maybe taken) while waiting: wait like a busy key.
-                    return onLockBusy(env, spec.lock().lease());
+                if (renewal != null) {
+                    if (!renewal.renewed()) {
+                        return onLockBusy(env, spec.lock().lease());
+                    }
+                    leaseFrom = renewal.sentAtNanos();
                 }
             }
         }
@@ -346,8 +356,7 @@ final class DeliveryDecider {
         if (h == null) {
             return new Effect.RunHandler(spec.handlerTimeout(), acquired == null || lockKey == null ? null
                     : new Effect.HeldLock(lockKey, a.lockOwner(), acquired.fencingToken(), spec.lock().lease(),
-                            f.lockRenewal() != null ? f.lockRenewal().sentAtNanos() : f.lockRequestedAtNanos()),
-                    coalesced);
+                            leaseFrom), coalesced);
         }
         // 5. Outcome.
         Throwable failure = failureOf(h, spec.handlerTimeout());

@@ -130,8 +130,11 @@ final class DeliveryEffects {
                 return storeDown(f, e);
             }
         }
-        if (effect instanceof Effect.TakeRunSlot) {
-            return f.withRunSlot(runSlots.take(runner::shuttingDown));
+        if (effect instanceof Effect.TakeRunSlot t) {
+            Effect.HeldLock l = t.lock();
+            return f.withRunSlot(runSlots.take(runner::shuttingDown, l == null ? null
+                    : new RunSlots.HeldLease(l.lease(), l.requestedAtNanos(),
+                            () -> s.renew(l.key(), l.owner(), l.fencingToken(), l.lease()))));
         }
         if (effect instanceof Effect.RenewLock r) {
             long sentAt = store.nanoTime().getAsLong();

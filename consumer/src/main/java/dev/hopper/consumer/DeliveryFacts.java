@@ -82,15 +82,30 @@ final class DeliveryFacts {
      *
      * @param taken a slot was granted (and is held until the handler returned, or the delivery is settled unrun)
      * @param atNanos when it was granted (monotonic), 0 when refused
-     * @param stopped refused because the worker is shutting down (else: no slot within the bound)
+     * @param stopped refused because the worker is shutting down
+     * @param lockLost refused because the lock held while waiting was lost (a renewal refused, or none confirmed
+     *     for four fifths of the lease)
+     * @param renewed a renewal was confirmed while waiting
+     * @param renewedAtNanos when the last renewal confirmed while waiting was sent (the lease counts from then)
      */
-    record RunSlot(boolean taken, long atNanos, boolean stopped) {
-        static RunSlot taken(long atNanos) {
-            return new RunSlot(true, atNanos, false);
+    record RunSlot(boolean taken, long atNanos, boolean stopped, boolean lockLost, boolean renewed,
+            long renewedAtNanos) {
+        /** Taken at {@code atNanos}, the lock (if any) renewed while waiting at {@code renewedAtNanos}. */
+        static RunSlot takenRenewed(long atNanos, long renewedAtNanos) {
+            return new RunSlot(true, atNanos, false, false, true, renewedAtNanos);
         }
 
+        static RunSlot taken(long atNanos) {
+            return new RunSlot(true, atNanos, false, false, false, 0);
+        }
+
+        /** Refused: {@code stopped} by shutdown, else past the bound. */
         static RunSlot refused(boolean stopped) {
-            return new RunSlot(false, 0, stopped);
+            return new RunSlot(false, 0, stopped, false, false, 0);
+        }
+
+        static RunSlot lost() {
+            return new RunSlot(false, 0, false, true, false, 0);
         }
     }
 

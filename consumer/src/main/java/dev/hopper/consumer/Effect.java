@@ -79,10 +79,12 @@ sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Eff
 
     /**
      * Take one of the queue's run slots ({@link RunSlots}: its concurrency), waiting while all are in use, up to a
-     * bound and not past shutdown → {@code runSlot}. Given back as soon as the handler returned (or when the
-     * delivery is settled without running).
+     * bound and not past shutdown, renewing {@code lock}'s lease meanwhile → {@code runSlot}. Given back as soon as
+     * the handler returned (or when the delivery is settled without running).
+     *
+     * @param lock the key's lock the delivery holds while it waits, null for a task without one
      */
-    record TakeRunSlot() implements Effect {}
+    record TakeRunSlot(@Nullable HeldLock lock) implements Effect {}
 
     /**
      * Renew the lease of the lock this delivery took, before its run (it waited for a run slot holding it) →

@@ -5,6 +5,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The run slots of one queue: its {@code concurrency}, as permits. A delivery takes one right before its handler
@@ -16,8 +17,9 @@ import java.util.function.LongSupplier;
  * store. With one thread per slot, at most {@code concurrency} lock calls could ever meet in one batch
  * ({@link BatchedStore}); with a prefetch window of threads parked on the store and the slots counted here, a whole
  * window's lock calls and completions go out together, and the handlers still run {@code concurrency} at a time.
- * A lock taken before its slot is held while the delivery waits for one; the decider renews it first when that
- * wait took more than a quarter of the lease (so the run's lease is counted from a recent store answer).
+ * A lock taken before its slot is held while the delivery waits for one, renewed every fifth of its lease
+ * ({@link HeldLease}); the decider renews it once more before the run when the last confirmed lease is more than a
+ * quarter old (the store was silent), so the run's lease renewals start from a recent store answer.
  *
  * <p>Every wait is bounded by {@code maxWait} and ends early when the worker shuts down. Thread-safe; a slot is not
  * owned by a thread (the thread that took it gives it back, but nothing checks).
@@ -42,22 +44,70 @@ final class RunSlots {
         this.nanoTime = nanoTime;
     }
 
+    /**
+     * The lock a delivery holds while it waits for a slot: kept alive by renewals every fifth of its lease, so a
+     * wait behind slow handlers neither loses the lock nor sends the task back through a tier.
+     *
+     * @param lease the lock's lease
+     * @param leaseFromNanos when the current lease was granted (the lock call was sent)
+     * @param renew renews the lease: true when confirmed, false when the lock is no longer the delivery's; throws
+     *     {@link dev.hopper.coordination.StoreUnavailableException} when the store did not answer
+     */
+    record HeldLease(java.time.Duration lease, long leaseFromNanos, java.util.function.BooleanSupplier renew) {}
+
     /** Takes a slot, waiting while all are in use; the answer says when, or why not. */
     DeliveryFacts.RunSlot take(BooleanSupplier shuttingDown) {
+        return take(shuttingDown, null);
+    }
+
+    /**
+     * Takes a slot, waiting while all are in use and keeping {@code held} (if any) renewed meanwhile; the answer
+     * says when, or why not (shutdown, the bound, or the lock lost: refused by the store, or not confirmed for four
+     * fifths of a lease).
+     */
+    DeliveryFacts.RunSlot take(BooleanSupplier shuttingDown, @Nullable HeldLease held) {
         if (permits.tryAcquire()) {
             return DeliveryFacts.RunSlot.taken(nanoTime.getAsLong());
         }
         long deadline = nanoTime.getAsLong() + maxWait.toNanos();
+        long every = held == null ? Long.MAX_VALUE : held.lease().toNanos() / 5;
+        long confirmedFrom = held == null ? 0 : held.leaseFromNanos();
+        long renewedAt = 0;
+        boolean renewed = false;
+        long nextRenewal = held == null ? Long.MAX_VALUE : confirmedFrom + every;
         boolean interrupted = false;
         try {
             while (!shuttingDown.getAsBoolean()) {
-                long left = deadline - nanoTime.getAsLong();
+                long now = nanoTime.getAsLong();
+                if (held != null) {
+                    if (now - (confirmedFrom + 4 * every) >= 0) {
+                        return DeliveryFacts.RunSlot.lost(); // the store stayed silent: the lease may be over
+                    }
+                    if (now - nextRenewal >= 0) {
+                        try {
+                            if (!held.renew().getAsBoolean()) {
+                                return DeliveryFacts.RunSlot.lost();
+                            }
+                            confirmedFrom = now;
+                            renewedAt = now;
+                            renewed = true;
+                        } catch (dev.hopper.coordination.StoreUnavailableException e) {
+                            // Not confirmed: try again at the next renewal; the lease bound above ends the wait.
+                        }
+                        now = nanoTime.getAsLong();
+                        nextRenewal = now + every;
+                    }
+                }
+                long left = deadline - now;
                 if (left <= 0) {
                     return DeliveryFacts.RunSlot.refused(false);
                 }
+                long step = Math.min(Math.min(left, POLL_NANOS), Math.max(1, nextRenewal - now));
                 try {
-                    if (permits.tryAcquire(Math.min(left, POLL_NANOS), TimeUnit.NANOSECONDS)) {
-                        return DeliveryFacts.RunSlot.taken(nanoTime.getAsLong());
+                    if (permits.tryAcquire(step, TimeUnit.NANOSECONDS)) {
+                        long at = nanoTime.getAsLong();
+                        return renewed ? DeliveryFacts.RunSlot.takenRenewed(at, renewedAt)
+                                : DeliveryFacts.RunSlot.taken(at);
                     }
                 } catch (InterruptedException e) {
                     interrupted = true; // kept for the caller; the bound and the shutdown flag end the wait

@@ -219,11 +219,27 @@ class DeliveryDeciderTest {
                         keyedLocked(0, null),
                         new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 99L))),
                 row("4 run slot: an unkeyed task past its gates takes one of the queue's run slots first", SKIP,
-                        ready(plain).withAdmitted(true).withStartPermitted(true), new Effect.TakeRunSlot()),
-                row("4 run slot: a keyed task takes its slot once the lock is its own", SKIP,
+                        ready(plain).withAdmitted(true).withStartPermitted(true), new Effect.TakeRunSlot(null)),
+                row("4 run slot: a keyed task takes its slot once the lock is its own, keeping the lock renewed", SKIP,
                         ready(keyed).withAdmitted(true).withStartPermitted(true)
                                 .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L),
-                        new Effect.TakeRunSlot()),
+                        new Effect.TakeRunSlot(new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 99L))),
+                row("4 run slot: the lock lost while waiting for a slot: waits like a busy key, unrun", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withRunSlot(DeliveryFacts.RunSlot.lost()),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
+                row("4 run slot: renewed while waiting, it runs with its lease counted from that renewal", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withRunSlot(DeliveryFacts.RunSlot.takenRenewed(LEASE.toNanos(), LEASE.toNanos() - 5)),
+                        new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE,
+                                LEASE.toNanos() - 5))),
+                row("4 run slot: its last renewal while waiting more than a quarter of a lease old: renewed first",
+                        SKIP, ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withRunSlot(DeliveryFacts.RunSlot.takenRenewed(LEASE.toNanos(), LEASE.toNanos() / 2)),
+                        new Effect.RenewLock(KEY, OWNER, TOKEN, LEASE)),
                 row("4 run slot: a wait for a slot ended by shutdown goes back unrun as a copy (the lock is released)",
                         SKIP, ready(keyed).withAdmitted(true).withStartPermitted(true)
                                 .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
@@ -238,7 +254,7 @@ class DeliveryDeciderTest {
                                 .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
                                 .withRunSlot(DeliveryFacts.RunSlot.taken(99L + LEASE.toNanos() / 4)),
                         new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 99L))),
-                row("4 run slot: a lock held more than a quarter of its lease before the slot is renewed first", SKIP,
+                row("4 run slot: a lease more than a quarter old at the slot (store silent while waiting) is renewed first", SKIP,
                         ready(keyed).withAdmitted(true).withStartPermitted(true)
                                 .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
                                 .withRunSlot(DeliveryFacts.RunSlot.taken(100L + LEASE.toNanos() / 4)),
@@ -250,7 +266,7 @@ class DeliveryDeciderTest {
                                 .withLockRenewal(new DeliveryFacts.LockRenewal(true, 200L + LEASE.toNanos() / 4)),
                         new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE,
                                 200L + LEASE.toNanos() / 4))),
-                row("4 run slot: the lock expired while waiting for a slot: waits like a busy key, unrun", SKIP,
+                row("4 run slot: the renewal before the run refused (lock expired): waits like a busy key, unrun", SKIP,
                         ready(keyed).withAdmitted(true).withStartPermitted(true)
                                 .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
                                 .withRunSlot(DeliveryFacts.RunSlot.taken(100L + LEASE.toNanos() / 4))

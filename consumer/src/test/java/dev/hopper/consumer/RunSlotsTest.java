@@ -63,6 +63,56 @@ class RunSlotsTest {
     }
 
     @Test
+    void aLockHeldWhileWaitingIsRenewedEveryFifthOfItsLeaseAndTheSlotSaysWhen() throws Exception {
+        RunSlots slots = new RunSlots(1, Duration.ofSeconds(30), System::nanoTime);
+        slots.take(() -> false);
+        java.util.concurrent.atomic.AtomicInteger renewals = new java.util.concurrent.atomic.AtomicInteger();
+        long lockedAt = System.nanoTime();
+        CompletableFuture<DeliveryFacts.RunSlot> waiting = CompletableFuture.supplyAsync(() -> slots.take(() -> false,
+                new RunSlots.HeldLease(Duration.ofMillis(500), lockedAt, () -> {
+                    renewals.incrementAndGet();
+                    return true;
+                })), threads);
+        // A lease of 500 ms, renewed every 100 ms: well past the lease, the lock is still held.
+        await().atMost(Duration.ofSeconds(5)).until(() -> renewals.get() >= 8);
+        assertThat(waiting).isNotDone();
+
+        slots.giveBack();
+        DeliveryFacts.RunSlot got = waiting.get(5, TimeUnit.SECONDS);
+        assertThat(got.taken()).isTrue();
+        assertThat(got.renewed()).isTrue();
+        assertThat(got.renewedAtNanos() - lockedAt).isGreaterThanOrEqualTo(Duration.ofMillis(800).toNanos());
+        assertThat(got.atNanos() - got.renewedAtNanos()).isLessThan(Duration.ofMillis(500).toNanos());
+    }
+
+    @Test
+    void aRenewalRefusedEndsTheWaitAsLockLostWithoutASlot() throws Exception {
+        RunSlots slots = new RunSlots(1, Duration.ofSeconds(30), System::nanoTime);
+        slots.take(() -> false);
+        DeliveryFacts.RunSlot got = CompletableFuture.supplyAsync(() -> slots.take(() -> false,
+                new RunSlots.HeldLease(Duration.ofMillis(300), System.nanoTime(), () -> false)), threads)
+                .get(5, TimeUnit.SECONDS);
+
+        assertThat(got).isEqualTo(DeliveryFacts.RunSlot.lost());
+        assertThat(slots.inUse()).isEqualTo(1);
+    }
+
+    @Test
+    void aStoreSilentForFourFifthsOfTheLeaseEndsTheWaitAsLockLost() throws Exception {
+        RunSlots slots = new RunSlots(1, Duration.ofSeconds(30), System::nanoTime);
+        slots.take(() -> false);
+        java.util.concurrent.atomic.AtomicInteger tries = new java.util.concurrent.atomic.AtomicInteger();
+        DeliveryFacts.RunSlot got = CompletableFuture.supplyAsync(() -> slots.take(() -> false,
+                new RunSlots.HeldLease(Duration.ofMillis(300), System.nanoTime(), () -> {
+                    tries.incrementAndGet();
+                    throw new dev.hopper.coordination.StoreUnavailableException("silent");
+                })), threads).get(5, TimeUnit.SECONDS);
+
+        assertThat(got).isEqualTo(DeliveryFacts.RunSlot.lost());
+        assertThat(tries.get()).isBetween(2, 4); // at a fifth, two fifths, three fifths of the lease
+    }
+
+    @Test
     void concurrencyBelowOneIsRejected() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new RunSlots(0, Duration.ofSeconds(1),
                 System::nanoTime)).isInstanceOf(IllegalArgumentException.class);

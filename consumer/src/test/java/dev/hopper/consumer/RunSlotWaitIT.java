@@ -1,0 +1,89 @@
+package dev.hopper.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.hopper.coordination.RedisCoordinationStore;
+import dev.hopper.coordination.RedisStoreConfig;
+import dev.hopper.publisher.BrokerConfig;
+import dev.hopper.topology.HopperConfig;
+import dev.hopper.topology.LockSpec;
+import dev.hopper.topology.QueueSpec;
+import dev.hopper.topology.SupersededPolicy;
+import dev.hopper.topology.testing.TestBroker;
+import dev.hopper.topology.testing.TestQueues;
+import dev.hopper.topology.testing.TestRedis;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A worker on the Redis store takes the locks of a prefetch window before its run slots free up (RunSlots): with
+ * handlers slower than the lock's lease and one slot, the last of four keyed tasks waits for its slot about three
+ * times the lease. Its lock must be kept renewed meanwhile: every task runs once, one at a time, and none goes back
+ * through a delay tier as lock-busy (which is what happened while the waiting locks simply expired).
+ */
+@ExtendWith(TestQueues.class)
+class RunSlotWaitIT {
+
+    record Job(int n) {}
+
+    @Test
+    @Timeout(120)
+    void locksHeldWhileWaitingForARunSlotAreKeptAndEveryTaskRunsOnceInTurn(TestBroker broker, TestQueues queues)
+            throws Exception {
+        Duration lease = Duration.ofSeconds(1);
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("slotwait")).concurrency(1).prefetch(4)
+                .lock(new LockSpec(lease, 3, SupersededPolicy.SKIP)).build());
+        HopperConfig config = HopperConfig.of(List.of(spec));
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger mostAtOnce = new AtomicInteger();
+        Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
+        List<String> settled = new CopyOnWriteArrayList<>();
+        TaskHandler<Job> handler = (job, ctx) -> {
+            mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
+            try {
+                runs.computeIfAbsent(ctx.messageId(), id -> new AtomicInteger()).incrementAndGet();
+                Thread.sleep(1_200); // longer than the lease: the ones waiting behind need their locks renewed
+            } finally {
+                running.decrementAndGet();
+            }
+        };
+        WorkerListener listener = new WorkerListener() {
+            @Override
+            public void onSettled(Settled e) {
+                settled.add(e.outcome() + "/" + e.reason());
+            }
+        };
+        try (RedisCoordinationStore store = new RedisCoordinationStore(RedisStoreConfig.builder(TestRedis.get().uri())
+                        .namespace("slotwait:" + UUID.randomUUID() + ":").build());
+                TestTasks tasks = new TestTasks(broker, "slotwait-it-publisher");
+                Worker w = Worker.builder().broker(BrokerConfig.builder(broker.uri()).connectionName("slotwait")
+                        .build()).config(config).coordinationStore(store).workerId("slotwait")
+                        .drainTimeout(Duration.ofSeconds(10)).listener(listener)
+                        .handler("job", Job.class, handler).build()) {
+            tasks.declare(config);
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                ids.add(tasks.publish(spec.name(), "job", "{\"n\":" + i + "}", "K" + i, null));
+            }
+            w.start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> settled.size() == 4);
+
+            assertThat(runs.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+            assertThat(runs.values()).allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+            assertThat(mostAtOnce.get()).as("handlers at once with concurrency 1").isEqualTo(1);
+            assertThat(settled).as("every task succeeded in its first delivery: no lock-busy tier")
+                    .containsOnly(Outcome.SUCCESS + "/" + WorkerListener.Settled.NO_REASON);
+            assertThat(tasks.depth(spec.deadQueue())).isZero();
+        }
+    }
+}
