@@ -13,7 +13,8 @@ import org.jspecify.annotations.Nullable;
  */
 sealed interface Effect extends Step permits Effect.CheckDone, Effect.Admit, Effect.AwaitStart, Effect.Isolate,
         Effect.CountSoloStarts, Effect.RecordSoloStart, Effect.CheckAndLock, Effect.AwaitLock,
-        Effect.TakeRunSlot, Effect.RenewLock, Effect.RunHandler, Effect.ReadRevision, Effect.Complete, Effect.ReadClock, Effect.Claim, FollowUpEffect {
+        Effect.TakeRunSlot, Effect.RenewLock, Effect.RunHandler, Effect.ReadRevision, Effect.Complete, Effect.ReadClock,
+        Effect.Claim, FollowUpEffect {
 
     /** Is {@code messageId} done (a redelivery of a task completed before its ack)? → {@code completedBefore}. */
     record CheckDone(String messageId) implements Effect {

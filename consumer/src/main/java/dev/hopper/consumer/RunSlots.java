@@ -53,7 +53,7 @@ final class RunSlots {
      * @param renew renews the lease: true when confirmed, false when the lock is no longer the delivery's; throws
      *     {@link dev.hopper.coordination.StoreUnavailableException} when the store did not answer
      */
-    record HeldLease(java.time.Duration lease, long leaseFromNanos, java.util.function.BooleanSupplier renew) {}
+    record HeldLease(Duration lease, long leaseFromNanos, BooleanSupplier renew) {}
 
     /** Takes a slot, waiting while all are in use; the answer says when, or why not. */
     DeliveryFacts.RunSlot take(BooleanSupplier shuttingDown) {
@@ -102,7 +102,10 @@ final class RunSlots {
                 if (left <= 0) {
                     return DeliveryFacts.RunSlot.refused(false);
                 }
-                long step = Math.min(Math.min(left, POLL_NANOS), Math.max(1, nextRenewal - now));
+                long step = Math.min(left, POLL_NANOS);
+                if (held != null) {
+                    step = Math.min(step, Math.max(1, nextRenewal - now));
+                }
                 try {
                     if (permits.tryAcquire(step, TimeUnit.NANOSECONDS)) {
                         long at = nanoTime.getAsLong();
