@@ -45,14 +45,6 @@ final class DeliveryEffects {
     /**
      * @param afterComplete test seam: runs with the message id once a completion is recorded, before the ack
      * @param followUps carries out the follow-up effects and collects a run's follow-ups
-     */
-    DeliveryEffects(String queue, Store store, DeliveryGate gate, HandlerRunner runner,
-            Consumer<String> afterComplete, FollowUpEffects followUps) {
-        this(queue, store, gate, runner, afterComplete, followUps, new StartSlots(java.time.Duration.ofMinutes(10)),
-                new RunSlots(1024, java.time.Duration.ofMinutes(10), store.nanoTime()));
-    }
-
-    /**
      * @param slots the worker's start slots (shared by all its queues), for {@link Effect.Isolate}
      * @param runSlots the queue's run slots (its concurrency), for {@link Effect.TakeRunSlot}
      */
