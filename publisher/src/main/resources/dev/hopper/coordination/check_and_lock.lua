@@ -17,33 +17,45 @@
 -- just locked is busy. Numbers cross into Redis only as strings built here or by Redis: Lua 5.1 would print big
 -- numbers as 1.7e+15.
 
+-- Redis calls per request: acquired 4 (GET revision, GET token, SET lock NX, SET token with its TTL), busy 5 (the
+-- first three, then PTTL and GET of the holder), superseded 1; TIME once per batch, at its first lock attempt. Each
+-- redis.call costs about as much as the command it runs, so the common path makes as few as it can: SET NX both
+-- tests and takes the lock (it was PTTL, TIME, INCR, SET, PEXPIRE, SET: 7 calls per acquisition).
+
+local function microseconds(time)
+  -- Lua 5.1 numbers are doubles: microseconds since 1970 (about 1.8e15) are exact below 2^53 (9e15).
+  return tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
+
+local floor = nil -- the server's time in microseconds, read once per batch: the script runs atomically anyway
+
 local function check_and_lock(revKey, lockKey, tokenKey, revision, owner, leaseMs, lockIfSuperseded, tokenTtlMs)
   local current = tonumber(redis.call('GET', revKey) or '0')
   if revision ~= '' and lockIfSuperseded ~= '1' and tonumber(revision) < current then
     return {3, current}
   end
 
-  local remaining = redis.call('PTTL', lockKey)
-  if remaining ~= -2 then
-    -- held (-1 would be a lock written without expiry by something other than Hopper: busy as well). The holder's
-    -- token lets a waiter tell a key that changes hands (busy, but moving) from one held by a single run.
+  -- The token is max(last token + 1, server time in microseconds). While the token key exists it only grows; when
+  -- Redis lost it (restart without persistence, failover to a lagging replica, TTL) the clock floor puts the next
+  -- token above every token issued before, which were themselves at most their issue time.
+  if floor == nil then
+    floor = microseconds(redis.call('TIME'))
+  end
+  local token = tonumber(redis.call('GET', tokenKey) or '0') + 1
+  if token < floor then
+    token = floor
+  end
+  local tokenText = string.format('%.0f', token)
+  if not redis.call('SET', lockKey, tokenText .. ':' .. owner, 'NX', 'PX', leaseMs) then
+    -- Held (also by a lock written without expiry by something other than Hopper: PTTL -1, busy as well). The
+    -- holder's token lets a waiter tell a key that changes hands (busy, but moving) from one held by a single run.
+    -- The token computed above was not issued: nothing was written.
+    local remaining = redis.call('PTTL', lockKey)
     local held = redis.call('GET', lockKey)
     local holder = (type(held) == 'string' and string.match(held, '^(%d+):')) or '0'
     return {2, remaining, holder}
   end
-
-  -- The token is max(last token + 1, server time in microseconds). While the token key exists it only grows by
-  -- the INCR; when Redis lost it (restart without persistence, failover to a lagging replica, TTL) the clock
-  -- floor puts the next token above every token issued before, which were themselves at most their issue time.
-  local now = redis.call('TIME')
-  local floor = now[1] .. string.format('%06d', tonumber(now[2]))
-  local token = redis.call('INCR', tokenKey)
-  if token < tonumber(floor) then
-    redis.call('SET', tokenKey, floor)
-    token = tonumber(floor)
-  end
-  redis.call('PEXPIRE', tokenKey, tokenTtlMs)
-  redis.call('SET', lockKey, string.format('%.0f', token) .. ':' .. owner, 'PX', leaseMs)
+  redis.call('SET', tokenKey, tokenText, 'PX', tokenTtlMs)
   return {1, token, current}
 end
 

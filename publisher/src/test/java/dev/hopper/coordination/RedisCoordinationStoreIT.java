@@ -115,6 +115,17 @@ class RedisCoordinationStoreIT extends CoordinationStoreContract {
         assertThat(token).isBetween(before, serverMicros());
     }
 
+    @Test
+    void aBusyAnswerIssuesNoToken() {
+        long token = acquire(KEY, "a", LONG);
+
+        assertThat(store.checkAndLock(KEY, null, "b", LONG, false)).isInstanceOf(LockResult.Busy.class);
+
+        // check_and_lock.lua computes the next token before SET NX; only an acquisition may write it
+        assertThat(namespace.redis().get(namespace.prefix() + "token:" + KEY)).isEqualTo(Long.toString(token));
+        assertThat(namespace.redis().get(namespace.prefix() + "lock:" + KEY)).isEqualTo(token + ":a");
+    }
+
     private long serverMicros() {
         List<String> time = namespace.redis().time();
         return Long.parseLong(time.get(0)) * 1_000_000 + Long.parseLong(time.get(1));
