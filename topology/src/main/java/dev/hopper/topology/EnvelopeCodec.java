@@ -79,7 +79,7 @@ public final class EnvelopeCodec {
         if (e.replayCount() > 0) {
             h.put(Headers.REPLAY_COUNT, e.replayCount());
         }
-        if (!schedule.equals(TaskSchedule.NONE)) { // most tasks: skip building and walking an empty map
+        if (!schedule.isNone()) { // most tasks: skip building and walking an empty map
             schedule.headers().forEach((name, value) -> {
                 if (value != null) {
                     h.put(name, value);

@@ -39,6 +39,14 @@ public record TaskSchedule(@Nullable Instant notBefore, @Nullable CoalesceWindow
         }
     }
 
+    /**
+     * True for a schedule equal to {@link #NONE} (most tasks): a field check on every publish, where the record's
+     * {@code equals} goes through its generated method handles.
+     */
+    public boolean isNone() {
+        return notBefore == null && coalesce == null && hops == 0 && coalesced == null;
+    }
+
     public Optional<Instant> notBeforeValue() {
         return Optional.ofNullable(notBefore);
     }

@@ -46,6 +46,18 @@ class TaskScheduleTest {
         assertThat(((EnvelopeCodec.Valid) codec.decode(p, BODY)).schedule()).isEqualTo(TaskSchedule.NONE);
     }
 
+    @Test
+    void isNoneExactlyWhenEqualToNone() {
+        assertThat(TaskSchedule.NONE.isNone()).isTrue();
+        assertThat(new TaskSchedule(null, null, 0, null).isNone()).isTrue();
+        for (TaskSchedule other : List.of(new TaskSchedule(T0, null, 0, null),
+                new TaskSchedule(null, new CoalesceWindow(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(5)), 0, null),
+                new TaskSchedule(null, null, 1, null), new TaskSchedule(null, null, 0, 0L))) {
+            assertThat(other.isNone()).as("%s", other).isFalse();
+            assertThat(other).isNotEqualTo(TaskSchedule.NONE);
+        }
+    }
+
     static List<Arguments> readable() {
         long ms = T0.toEpochMilli();
         return List.of(
