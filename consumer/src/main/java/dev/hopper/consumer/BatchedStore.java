@@ -5,13 +5,16 @@ import dev.hopper.coordination.CoordinationStore;
 import dev.hopper.coordination.LockRequest;
 import dev.hopper.coordination.LockResult;
 import java.time.Duration;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The coordination store calls on every keyed delivery's path (check-and-lock, complete-and-release, the
  * done-marker check), each gathered across the worker's handler threads by a {@link CallBatcher} into one store
  * call per batch ({@link CoordinationStore#checkAndLockAll}, {@link CoordinationStore#completeAll},
  * {@link CoordinationStore#areCompleted}): one Redis round trip for the deliveries that arrive together instead of
- * one each. Each call answers, or throws, exactly what the single store call would. Thread-safe; one per worker.
+ * one each. Each call answers, or throws, exactly what the single store call would (a completion: hands to its
+ * continuation). Thread-safe; one per worker.
  */
 final class BatchedStore {
     /** Most calls in one batch: a prefetch window's worth. */
@@ -36,8 +39,14 @@ final class BatchedStore {
         return locks.call(request);
     }
 
-    void complete(Completion completion) {
-        completions.call(completion);
+    /**
+     * Puts {@code completion} into the next complete-and-release batch without waiting for it: {@code then} gets
+     * null, or the batch's failure, on the thread that sends that batch (this one when none was in flight; see
+     * {@link CallBatcher#submit}). A completion's thread has nothing left to do but the ack, which the continuation
+     * does: waiting for the answer would cost it a park and an unpark per task.
+     */
+    void completeThen(Completion completion, Consumer<@Nullable RuntimeException> then) {
+        completions.submit(completion, (ignored, failure) -> then.accept(failure));
     }
 
     boolean isCompleted(String messageId) {

@@ -6,8 +6,11 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Gathers calls that arrive together from several handler threads into one batched call (one store round trip),
@@ -20,6 +23,11 @@ import org.jspecify.annotations.Nullable;
  * in and calls are waiting, it hands the sending on to the oldest waiter and returns. A batch that throws throws
  * for every call in it (a store that did not answer did not answer any of them).
  *
+ * <p>{@link #submit} is the same without waiting: the request joins the next batch and the caller goes on; its
+ * continuation runs on the thread that sends that batch, right after the answer. Whenever a call waits, some thread
+ * is sending, so a submitted call is never left behind: a sending thread whose own answer is in hands the sending on
+ * to a waiting {@link #call}er, or, when only submitted calls wait, keeps sending them itself until none is left.
+ *
  * <p>Thread-safe. A waiting call is not interruptible (its wait is bounded by the batches ahead of it); an interrupt
  * is kept for the caller. If no answer comes within {@code maxWait} (a bug or a store call that ignores its own
  * timeout), the call throws {@link StoreUnavailableException}.
@@ -28,6 +36,7 @@ import org.jspecify.annotations.Nullable;
  * @param <R> one call's answer
  */
 final class CallBatcher<Q, R> {
+    private static final Logger log = LoggerFactory.getLogger(CallBatcher.class);
     private final String name;
     private final Function<List<Q>, List<R>> batchCall;
     private final int maxBatch;
@@ -53,21 +62,26 @@ final class CallBatcher<Q, R> {
 
     private static final class Pending<Q, R> {
         final Q request;
-        final Thread caller = Thread.currentThread();
+        /** The waiting thread of {@link #call}; null for {@link #submit}. */
+        final @Nullable Thread caller;
+        /** The continuation of {@link #submit}; null for {@link #call}. */
+        final @Nullable BiConsumer<@Nullable R, @Nullable RuntimeException> then;
         // Written before done/sendNext (volatile), read after: the volatile write publishes them.
         @Nullable R answer;
         @Nullable RuntimeException failure;
         volatile boolean done;
         volatile boolean sendNext;
 
-        Pending(Q request) {
+        Pending(Q request, @Nullable BiConsumer<@Nullable R, @Nullable RuntimeException> then) {
             this.request = request;
+            this.caller = then == null ? Thread.currentThread() : null;
+            this.then = then;
         }
     }
 
     /** Answers {@code request} through a batch; throws what the batch threw. */
     R call(Q request) {
-        Pending<Q, R> me = new Pending<>(request);
+        Pending<Q, R> me = new Pending<>(request, null);
         boolean send;
         synchronized (lock) {
             waiting.add(me);
@@ -84,6 +98,25 @@ final class CallBatcher<Q, R> {
             throw me.failure;
         }
         return me.answer;
+    }
+
+    /**
+     * Puts {@code request} into the next batch and returns; {@code then} gets its answer (or the batch's failure,
+     * answer null) on the thread that sends that batch, which may be this one, before this method returns, when no
+     * batch was in flight. {@code then} must not block for long: calls behind it wait while it runs. What it throws
+     * is logged and dropped.
+     */
+    void submit(Q request, BiConsumer<@Nullable R, @Nullable RuntimeException> then) {
+        Pending<Q, R> me = new Pending<>(request, then);
+        boolean send;
+        synchronized (lock) {
+            waiting.add(me);
+            send = !sending;
+            sending = true;
+        }
+        if (send) {
+            sendUntilAnswered(me);
+        }
     }
 
     /** Test seam: calls waiting for a batch (not yet sent). */
@@ -132,20 +165,32 @@ final class CallBatcher<Q, R> {
         }
     }
 
-    /** Sends batches (oldest calls first) until {@code me} is answered, then hands the sending on. */
+    /**
+     * Sends batches (oldest calls first) until {@code me} is answered, then hands the sending on to the oldest
+     * waiting {@link #call}, or keeps sending while only submitted calls wait.
+     */
     private void sendUntilAnswered(Pending<Q, R> me) {
         while (true) {
             List<Pending<Q, R>> batch;
             synchronized (lock) {
                 if (me.done) {
-                    Pending<Q, R> next = waiting.peek();
-                    if (next == null) {
-                        sending = false;
-                    } else {
+                    Pending<Q, R> next = null;
+                    for (Pending<Q, R> p : waiting) {
+                        if (p.caller != null) {
+                            next = p;
+                            break;
+                        }
+                    }
+                    if (next != null) {
                         next.sendNext = true;
                         LockSupport.unpark(next.caller);
+                        return;
                     }
-                    return;
+                    if (waiting.isEmpty()) {
+                        sending = false;
+                        return;
+                    }
+                    // Only submitted calls wait: no thread of theirs will come to send them.
                 }
                 batch = new ArrayList<>(Math.min(maxBatch, waiting.size()));
                 while (batch.size() < maxBatch && !waiting.isEmpty()) {
@@ -178,8 +223,18 @@ final class CallBatcher<Q, R> {
                     p.answer = answers.get(i);
                 }
                 p.done = true;
-                if (p != me) {
+                if (p != me && p.caller != null) {
                     LockSupport.unpark(p.caller);
+                }
+            }
+            for (Pending<Q, R> p : batch) {
+                if (p.then != null) {
+                    try {
+                        p.then.accept(p.answer, p.failure);
+                    } catch (RuntimeException | Error e) {
+                        // Not the store's failure and not the other calls' business: they still get answers.
+                        log.error("{}: continuation of a submitted call failed", name, e);
+                    }
                 }
             }
         }

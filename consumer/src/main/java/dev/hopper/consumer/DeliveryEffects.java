@@ -163,15 +163,31 @@ final class DeliveryEffects {
                 return f.withRevisionAfter(OptionalLong.empty());
             }
         }
+        throw new IllegalArgumentException("carried out by runLater, not run: " + effect);
+    }
+
+    /** Whether {@code effect} is carried out by {@link #runLater} rather than {@link #run}. */
+    static boolean runsLater(Effect effect) {
+        return effect instanceof Effect.Complete;
+    }
+
+    /**
+     * Carries out an effect of {@link #runsLater} without waiting for it: a completion (done-marker and lock
+     * release) goes into the store's next batch, and {@code then} gets the facts that follow on the thread that
+     * sends that batch, which may be this one. A completion that fails is logged and counts as recorded, as before
+     * batching: the lock expires with its lease, and without a done-marker a redelivery would run again.
+     */
+    void runLater(Effect effect, DeliveryFacts f, Consumer<DeliveryFacts> then) {
         Effect.Complete c = (Effect.Complete) effect;
-        try {
-            store.batched().complete(new Completion(c.key(), c.owner(), c.fencingToken(), c.messageId(), c.doneTtl()));
-        } catch (RuntimeException e) {
-            log.warn("could not record completion queue={} id={} key={} (the lock expires with its lease): {}", queue,
-                    c.messageId(), c.key(), e.toString());
-        }
-        afterComplete.accept(c.messageId());
-        return f.withCompletionRecorded();
+        store.batched().completeThen(new Completion(c.key(), c.owner(), c.fencingToken(), c.messageId(), c.doneTtl()),
+                failure -> {
+                    if (failure != null) {
+                        log.warn("could not record completion queue={} id={} key={} (the lock expires with its lease):"
+                                + " {}", queue, c.messageId(), c.key(), failure.toString());
+                    }
+                    afterComplete.accept(c.messageId());
+                    then.accept(f.withCompletionRecorded());
+                });
     }
 
     private DeliveryFacts claim(Effect.Claim c, DeliveryFacts f, CoordinationStore s) {

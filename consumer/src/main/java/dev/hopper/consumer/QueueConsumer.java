@@ -472,7 +472,14 @@ final class QueueConsumer implements QueueControl {
             Channel generation = ch instanceof AutorecoveringChannel r ? r.getDelegate() : ch;
             inHand.incrementAndGet();
             String key = laneKey(props);
+            Runnable finished = () -> {
+                inHand.decrementAndGet();
+                if (key != null) {
+                    handOff.lanes().leave(key);
+                }
+            };
             Runnable run = () -> {
+                boolean handedOn = false;
                 try {
                     if (!generation.isOpen()) {
                         // The broker requeued it when the channel (or its connection) closed, e.g. while this
@@ -481,11 +488,13 @@ final class QueueConsumer implements QueueControl {
                                 + "queue={} id={}", spec.name(), props == null ? "?" : props.getMessageId());
                         return;
                     }
-                    handOff.executor().execute(sink, envelope, props, body);
+                    handedOn = true;
+                    // May return before the delivery is settled (its completion in a store batch): the lane and
+                    // the in-hand count are left by `finished`, when it is.
+                    handOff.executor().execute(sink, envelope, props, body, finished);
                 } finally {
-                    inHand.decrementAndGet();
-                    if (key != null) {
-                        handOff.lanes().leave(key);
+                    if (!handedOn) {
+                        finished.run();
                     }
                 }
             };

@@ -40,17 +40,11 @@ class CallBatcherTest {
 
     @Test
     void callsArrivingWhileABatchIsInFlightGoOutTogetherAndEachGetsItsOwnAnswer() throws Exception {
-        CountDownLatch firstInFlight = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
-        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> {
-            batches.add(List.copyOf(b));
-            if (b.contains(0)) {
-                firstInFlight.countDown();
-                await(release);
-            }
-            return b.stream().map(i -> i * 10).toList();
-        }, 64, Duration.ofSeconds(10));
+        HeldBatcher held = new HeldBatcher(64);
+        CallBatcher<Integer, Integer> batcher = held.batcher;
+        CountDownLatch firstInFlight = held.firstInFlight;
+        CountDownLatch release = held.release;
+        List<List<Integer>> batches = held.batches;
 
         Future<Integer> first = threads.submit(() -> batcher.call(0));
         assertThat(firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
@@ -110,6 +104,119 @@ class CallBatcherTest {
         assertThat(sizes.stream().mapToInt(Integer::intValue).sum()).isEqualTo(8 * 300);
         assertThat(sizes).allMatch(s -> s >= 1 && s <= 3);
         assertThat(sizes.size()).as("calls were gathered into fewer batches").isLessThan(8 * 300);
+    }
+
+    @Test
+    void aLoneSubmitIsSentByItsCallerAndAnsweredBeforeSubmitReturns() {
+        List<String> answered = new ArrayList<>();
+        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> b.stream().map(i -> i * 10).toList(),
+                64, Duration.ofSeconds(10));
+
+        batcher.submit(1, (answer, failure) -> answered.add(answer + "/" + failure + "/" + Thread.currentThread()));
+
+        assertThat(answered).containsExactly("10/null/" + Thread.currentThread());
+    }
+
+    @Test
+    void submitsWhileABatchIsInFlightReturnAtOnceAndTheSendingThreadAnswersThemAll() throws Exception {
+        HeldBatcher held = new HeldBatcher(64);
+        CallBatcher<Integer, Integer> batcher = held.batcher;
+        CountDownLatch firstInFlight = held.firstInFlight;
+        CountDownLatch release = held.release;
+        List<List<Integer>> batches = held.batches;
+        List<String> senders = held.senders;
+        List<String> answers = new CopyOnWriteArrayList<>();
+        List<String> answeredOn = new CopyOnWriteArrayList<>();
+
+        Future<Integer> first = threads.submit(() -> batcher.call(0));
+        assertThat(firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
+        for (int i = 1; i <= 5; i++) {
+            int n = i;
+            batcher.submit(n, (answer, failure) -> {
+                answers.add(n + "=" + answer + "/" + failure);
+                answeredOn.add(Thread.currentThread().getName());
+            });
+        }
+        // Each submit returned at once, with the batch in flight: nothing is answered yet.
+        assertThat(answers).isEmpty();
+        assertThat(batcher.waitingForTests()).isEqualTo(5);
+        release.countDown();
+
+        assertThat(first.get(10, TimeUnit.SECONDS)).isZero();
+        // call(0) returns only after sending what waited: no submitter has a thread that would come back for it.
+        assertThat(answers).containsExactly("1=10/null", "2=20/null", "3=30/null", "4=40/null", "5=50/null");
+        assertThat(batches).containsExactly(List.of(0), List.of(1, 2, 3, 4, 5));
+        assertThat(senders).hasSize(2).allMatch(senders.get(0)::equals);
+        assertThat(answeredOn).hasSize(5).allMatch(senders.get(0)::equals);
+        assertThat(batcher.waitingForTests()).isZero();
+    }
+
+    @Test
+    void aCallWaitingBehindSubmitsTakesOverTheSendingAndTheSubmitsAreAnsweredFirst() throws Exception {
+        HeldBatcher held = new HeldBatcher(2);
+        CallBatcher<Integer, Integer> batcher = held.batcher;
+        CountDownLatch firstInFlight = held.firstInFlight;
+        CountDownLatch release = held.release;
+        List<List<Integer>> batches = held.batches;
+        List<Integer> answers = new CopyOnWriteArrayList<>();
+
+        Future<Integer> first = threads.submit(() -> batcher.call(0));
+        assertThat(firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
+        batcher.submit(1, (answer, failure) -> answers.add(answer));
+        batcher.submit(2, (answer, failure) -> answers.add(answer));
+        Future<Integer> third = threads.submit(() -> batcher.call(3));
+        waitUntilQueued(batcher, 3);
+        release.countDown();
+
+        assertThat(first.get(10, TimeUnit.SECONDS)).isZero();
+        assertThat(third.get(10, TimeUnit.SECONDS)).isEqualTo(30);
+        assertThat(answers).containsExactly(10, 20);
+        assertThat(batches).containsExactly(List.of(0), List.of(1, 2), List.of(3));
+    }
+
+    @Test
+    void aFailedBatchHandsItsFailureToEverySubmitAndAThrowingContinuationHarmsNoOther() {
+        StoreUnavailableException down = new StoreUnavailableException("down");
+        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> {
+            if (b.contains(1)) {
+                throw down;
+            }
+            return b;
+        }, 64, Duration.ofSeconds(10));
+        List<Object> seen = new ArrayList<>();
+
+        batcher.submit(1, (answer, failure) -> seen.add(failure));
+        batcher.submit(2, (answer, failure) -> {
+            throw new IllegalStateException("a bug in a continuation");
+        });
+        batcher.submit(3, (answer, failure) -> seen.add(answer));
+
+        assertThat(seen).containsExactly(down, 3);
+        assertThat(batcher.call(4)).isEqualTo(4);
+    }
+
+    /**
+     * A batcher answering n with n * 10 whose batch holding 0 stays in flight until {@code release}; records each
+     * batch and the thread that sent it.
+     */
+    private static final class HeldBatcher {
+        final CountDownLatch firstInFlight = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        final List<String> senders = new CopyOnWriteArrayList<>();
+        final CallBatcher<Integer, Integer> batcher;
+
+        HeldBatcher(int maxBatch) {
+            batcher = new CallBatcher<>("test", b -> {
+                batches.add(List.copyOf(b));
+                senders.add(Thread.currentThread().getName());
+                if (b.contains(0)) {
+                    firstInFlight.countDown();
+                    await(release);
+                }
+                return b.stream().map(i -> i * 10).toList();
+            }, maxBatch, Duration.ofSeconds(10));
+        }
     }
 
     private static void waitUntilQueued(CallBatcher<Integer, Integer> batcher, int n) {

@@ -46,6 +46,7 @@ class DeliveryExecutorTest {
     private final ExecutorService renewals = Executors.newCachedThreadPool();
     private final ScheduledExecutorService sweeps = Executors.newSingleThreadScheduledExecutor();
     private final AtomicLong tags = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger finished = new java.util.concurrent.atomic.AtomicInteger();
     private final List<String> storeDown = new ArrayList<>();
     private volatile boolean storeKnownDown;
     /** Two run slots: the mix below delivers on eight threads. */
@@ -102,14 +103,29 @@ class DeliveryExecutorTest {
     }
 
     private long deliver(DeliveryExecutor executor, String json, String key) {
+        return deliver(executor, json, key, true);
+    }
+
+    private long deliver(DeliveryExecutor executor, String json, String key, boolean alone) {
         TaskEnvelope env = TaskEnvelope.fresh("id-" + tags.get(), "job", key, null, Instant.now(),
                 json.getBytes(StandardCharsets.UTF_8));
-        return deliver(executor, EnvelopeCodec.properties(env), env.body());
+        return deliver(executor, EnvelopeCodec.properties(env), env.body(), alone);
     }
 
     private long deliver(DeliveryExecutor executor, AMQP.BasicProperties props, byte[] body) {
+        return deliver(executor, props, body, true);
+    }
+
+    /** {@code alone}: no other thread delivers, so no completion batch can be in flight. */
+    private long deliver(DeliveryExecutor executor, AMQP.BasicProperties props, byte[] body, boolean alone) {
         long tag = tags.incrementAndGet();
-        executor.execute(broker, new Envelope(tag, false, "hopper.tasks", QUEUE), props, body);
+        int before = finished.get();
+        executor.execute(broker, new Envelope(tag, false, "hopper.tasks", QUEUE), props, body,
+                finished::incrementAndGet);
+        if (alone) {
+            // The completion's batch is sent by this thread, so its continuation ran before execute returned.
+            assertThat(finished.get()).as("finished once, before execute returned").isEqualTo(before + 1);
+        }
         return tag;
     }
 
@@ -329,13 +345,16 @@ class DeliveryExecutorTest {
                 int n = i;
                 String key = i % 4 == 0 ? "K" + (i % 7) : null;
                 String json = i % 10 == 9 ? "{broken" : "{\"n\":" + n + "}";
-                tagsSent.add(pool.submit(() -> deliver(ex, json, key)));
+                tagsSent.add(pool.submit(() -> deliver(ex, json, key, false)));
             }
             Set<Long> sent = new java.util.HashSet<>();
             for (Future<Long> f : tagsSent) {
                 sent.add(f.get(60, TimeUnit.SECONDS));
             }
             assertThat(broker.settlements.keySet()).isEqualTo(sent);
+            // A thread whose completion joined another's batch returned before its ack; the sending thread
+            // returns only when no completion is left, so once all have returned every delivery is finished.
+            assertThat(finished.get()).isEqualTo(300);
             assertThat(sent).allSatisfy(t -> assertThat(broker.settlementsOf(t)).as("settlements of %d", t)
                     .isEqualTo(1));
             // Eight delivery threads, two run slots: never more handlers at once, and every slot given back
