@@ -19,6 +19,8 @@ import org.jspecify.annotations.Nullable;
 final class BatchedStore {
     /** Most calls in one batch: a prefetch window's worth. */
     static final int MAX_BATCH = 64;
+    /** Lock batches sent at once (completions and done-checks: one; nobody waits on a completion). */
+    static final int LOCK_BATCHES_IN_FLIGHT = 2;
     /** A safety bound only: each batch is bounded by the store's own operation timeout. */
     static final Duration MAX_WAIT = Duration.ofSeconds(60);
 
@@ -27,7 +29,10 @@ final class BatchedStore {
     private final CallBatcher<String, Boolean> doneChecks;
 
     BatchedStore(CoordinationStore store) {
-        this.locks = new CallBatcher<>("checkAndLock", store::checkAndLockAll, MAX_BATCH, MAX_WAIT);
+        // Two lock batches out at once: a lock call waits for a delivery's run, so it should not also wait for the
+        // batch in flight ahead of it (at half load one nearly always is: that wait doubled the check's p50).
+        this.locks = new CallBatcher<>("checkAndLock", store::checkAndLockAll, MAX_BATCH, LOCK_BATCHES_IN_FLIGHT,
+                MAX_WAIT);
         this.completions = new CallBatcher<>("complete", batch -> {
             store.completeAll(batch);
             return java.util.Collections.nCopies(batch.size(), Boolean.TRUE);

@@ -14,10 +14,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Gathers calls that arrive together from several handler threads into one batched call (one store round trip),
- * without a timer: a call that finds no batch in flight is sent at once, as a batch of one; calls that arrive while
- * a batch is in flight wait for it and then go out together as the next batch (at most {@code maxBatch}). So a
- * lone call is never delayed, and under load each call waits at most for the batch in flight before its own, each
- * bounded by the store's operation timeout.
+ * without a timer: a call that finds fewer than {@code maxInFlight} batches in flight is sent at once, as a batch of
+ * one; calls that arrive while that many are in flight wait for one to be answered and then go out together as the
+ * next batch (at most {@code maxBatch}). So a lone call is never delayed, and under load each call waits at most
+ * for a batch in flight before its own, each bounded by the store's operation timeout. With {@code maxInFlight} 2 a
+ * call that arrives while one batch is out does not wait for it (half the latency at moderate load, where a batch
+ * is nearly always out); under full load both are out and batches form as with one.
  *
  * <p>The calling thread of the first call of a batch sends it (there is no batcher thread): when its own answer is
  * in and calls are waiting, it hands the sending on to the oldest waiter and returns. A batch that throws throws
@@ -43,7 +45,9 @@ final class CallBatcher<Q, R> {
     private final long maxWaitNanos;
     private final Object lock = new Object();
     private final ArrayDeque<Pending<Q, R>> waiting = new ArrayDeque<>();
-    private boolean sending;
+    private final int maxInFlight;
+    /** Threads sending (at most maxInFlight); guarded by lock. Whenever a call waits, at least one is sending. */
+    private int senders;
 
     /**
      * @param batchCall answers a batch: one answer per request, in order
@@ -51,9 +55,24 @@ final class CallBatcher<Q, R> {
      * @param maxWait longest a call waits for its answer (a safety bound above the store's own timeouts)
      */
     CallBatcher(String name, Function<List<Q>, List<R>> batchCall, int maxBatch, Duration maxWait) {
+        this(name, batchCall, maxBatch, 1, maxWait);
+    }
+
+    /**
+     * @param batchCall answers a batch: one answer per request, in order
+     * @param maxBatch most calls in one batch
+     * @param maxInFlight most batches sent at once
+     * @param maxWait longest a call waits for its answer (a safety bound above the store's own timeouts)
+     */
+    CallBatcher(String name, Function<List<Q>, List<R>> batchCall, int maxBatch, int maxInFlight,
+            Duration maxWait) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("maxBatch must be at least 1, was " + maxBatch);
         }
+        if (maxInFlight < 1) {
+            throw new IllegalArgumentException("maxInFlight must be at least 1, was " + maxInFlight);
+        }
+        this.maxInFlight = maxInFlight;
         this.name = name;
         this.batchCall = batchCall;
         this.maxBatch = maxBatch;
@@ -70,6 +89,7 @@ final class CallBatcher<Q, R> {
         @Nullable R answer;
         @Nullable RuntimeException failure;
         volatile boolean done;
+        /** This call's thread holds a sending slot; set and cleared only under lock. */
         volatile boolean sendNext;
 
         Pending(Q request, @Nullable BiConsumer<@Nullable R, @Nullable RuntimeException> then) {
@@ -82,17 +102,17 @@ final class CallBatcher<Q, R> {
     /** Answers {@code request} through a batch; throws what the batch threw. */
     R call(Q request) {
         Pending<Q, R> me = new Pending<>(request, null);
-        boolean send;
-        synchronized (lock) {
-            waiting.add(me);
-            send = !sending;
-            sending = true;
-        }
-        if (!send) {
-            send = awaitTurn(me);
-        }
-        if (send) {
-            sendUntilAnswered(me);
+        enqueue(me);
+        while (true) {
+            // A sending slot is checked before the answer: a slot handed to this call must be passed on or given
+            // back (sendUntilAnswered does either) even when another sender answered the call meanwhile.
+            if (me.sendNext) {
+                sendUntilAnswered(me);
+            } else if (me.done) {
+                break;
+            } else {
+                awaitTurn(me);
+            }
         }
         if (me.failure != null) {
             throw me.failure;
@@ -108,14 +128,27 @@ final class CallBatcher<Q, R> {
      */
     void submit(Q request, BiConsumer<@Nullable R, @Nullable RuntimeException> then) {
         Pending<Q, R> me = new Pending<>(request, then);
-        boolean send;
+        enqueue(me);
+        if (me.sendNext) {
+            sendUntilAnswered(me);
+        }
+    }
+
+    /** Queues {@code me}, with a sending slot ({@code sendNext}) when fewer than maxInFlight threads send. */
+    private void enqueue(Pending<Q, R> me) {
         synchronized (lock) {
             waiting.add(me);
-            send = !sending;
-            sending = true;
+            if (senders < maxInFlight) {
+                senders++;
+                me.sendNext = true;
+            }
         }
-        if (send) {
-            sendUntilAnswered(me);
+    }
+
+    /** Test seam: threads holding a sending slot. */
+    int sendersForTests() {
+        synchronized (lock) {
+            return senders;
         }
     }
 
@@ -127,10 +160,10 @@ final class CallBatcher<Q, R> {
     }
 
     /**
-     * Waits (parked; each call is woken on its own, not all waiters at once) for the answer or for the sending to be
-     * handed to this call; true for the latter.
+     * Waits (parked; each call is woken on its own, not all waiters at once) for the answer or for a sending slot to
+     * be handed to this call.
      */
-    private boolean awaitTurn(Pending<Q, R> me) {
+    private void awaitTurn(Pending<Q, R> me) {
         boolean interrupted = false;
         long deadline = System.nanoTime() + maxWaitNanos;
         try {
@@ -145,7 +178,7 @@ final class CallBatcher<Q, R> {
                             me.failure = new StoreUnavailableException(name + ": no batch answered within "
                                     + Duration.ofNanos(maxWaitNanos));
                             me.done = true;
-                            return false;
+                            return;
                         }
                     }
                     // Taken into a batch in flight: its answer comes with that batch's store timeout.
@@ -157,7 +190,6 @@ final class CallBatcher<Q, R> {
                     interrupted = true; // kept for the caller; parking again would return at once
                 }
             }
-            return !me.done;
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
@@ -166,31 +198,36 @@ final class CallBatcher<Q, R> {
     }
 
     /**
-     * Sends batches (oldest calls first) until {@code me} is answered, then hands the sending on to the oldest
-     * waiting {@link #call}, or keeps sending while only submitted calls wait.
+     * Holding a sending slot ({@code me.sendNext}), sends batches (oldest calls first) until {@code me} is answered,
+     * then passes the slot to the oldest waiting {@link #call} that has none, or keeps sending while only calls
+     * without a thread of their own ({@link #submit}) or with a slot of their own wait, or gives it back when none
+     * waits. Slots change hands only under {@code lock}, so exactly {@code senders} threads hold one.
      */
     private void sendUntilAnswered(Pending<Q, R> me) {
         while (true) {
             List<Pending<Q, R>> batch;
             synchronized (lock) {
-                if (me.done) {
+                if (me.done || waiting.isEmpty()) { // (not done, none waiting: another sender took me along)
                     Pending<Q, R> next = null;
-                    for (Pending<Q, R> p : waiting) {
-                        if (p.caller != null) {
-                            next = p;
-                            break;
+                    if (me.done) {
+                        for (Pending<Q, R> p : waiting) {
+                            if (p.caller != null && !p.sendNext) {
+                                next = p;
+                                break;
+                            }
                         }
                     }
                     if (next != null) {
+                        me.sendNext = false;
                         next.sendNext = true;
                         LockSupport.unpark(next.caller);
                         return;
                     }
                     if (waiting.isEmpty()) {
-                        sending = false;
+                        me.sendNext = false;
+                        senders--;
                         return;
                     }
-                    // Only submitted calls wait: no thread of theirs will come to send them.
                 }
                 batch = new ArrayList<>(Math.min(maxBatch, waiting.size()));
                 while (batch.size() < maxBatch && !waiting.isEmpty()) {

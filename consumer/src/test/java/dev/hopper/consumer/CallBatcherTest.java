@@ -107,6 +107,76 @@ class CallBatcherTest {
     }
 
     @Test
+    void withTwoInFlightACallArrivingWhileOneBatchIsOutIsSentAtOnceAndAThirdWaits() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        List<List<Integer>> batches = new CopyOnWriteArrayList<>();
+        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> {
+            batches.add(List.copyOf(b));
+            if (b.contains(0) || b.contains(1)) {
+                await(release);
+            }
+            return b.stream().map(i -> i * 10).toList();
+        }, 64, 2, Duration.ofSeconds(10));
+
+        Future<Integer> first = threads.submit(() -> batcher.call(0));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> batches.size() == 1);
+        Future<Integer> second = threads.submit(() -> batcher.call(1));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> batches.size() == 2);
+        Future<Integer> third = threads.submit(() -> batcher.call(2));
+        Future<Integer> fourth = threads.submit(() -> batcher.call(3));
+        waitUntilQueued(batcher, 2);
+        assertThat(batches).containsExactly(List.of(0), List.of(1));
+        assertThat(batcher.sendersForTests()).isEqualTo(2);
+        release.countDown();
+
+        assertThat(List.of(first.get(10, TimeUnit.SECONDS), second.get(10, TimeUnit.SECONDS),
+                third.get(10, TimeUnit.SECONDS), fourth.get(10, TimeUnit.SECONDS))).containsExactly(0, 10, 20, 30);
+        assertThat(batches.subList(2, batches.size())).containsExactly(List.of(2, 3));
+        assertThat(batcher.sendersForTests()).isZero();
+    }
+
+    @Test
+    void withTwoInFlightManyCallersAndSubmittersAreAllAnsweredAndNoMoreThanTwoBatchesAreEverOut() throws Exception {
+        AtomicInteger out = new AtomicInteger();
+        AtomicInteger mostOut = new AtomicInteger();
+        CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> {
+            mostOut.accumulateAndGet(out.incrementAndGet(), Math::max);
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+            out.decrementAndGet();
+            return b.stream().map(i -> -i).toList();
+        }, 3, 2, Duration.ofSeconds(10));
+        AtomicInteger submittedAnswers = new AtomicInteger();
+        List<Future<?>> futures = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            int base = t * 1000;
+            boolean submits = t % 2 == 1;
+            futures.add(threads.submit(() -> {
+                for (int i = 0; i < 300; i++) {
+                    int n = base + i;
+                    if (submits) {
+                        batcher.submit(n, (answer, failure) -> {
+                            if (answer != null && answer == -n && failure == null) {
+                                submittedAnswers.incrementAndGet();
+                            }
+                        });
+                    } else {
+                        assertThat(batcher.call(n)).isEqualTo(-n);
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : futures) {
+            f.get(60, TimeUnit.SECONDS);
+        }
+        // Every thread has returned, so no sender is left: every submitted call was answered.
+        assertThat(submittedAnswers.get()).isEqualTo(4 * 300);
+        assertThat(batcher.sendersForTests()).isZero();
+        assertThat(batcher.waitingForTests()).isZero();
+        assertThat(mostOut.get()).isBetween(1, 2);
+    }
+
+    @Test
     void aLoneSubmitIsSentByItsCallerAndAnsweredBeforeSubmitReturns() {
         List<String> answered = new ArrayList<>();
         CallBatcher<Integer, Integer> batcher = new CallBatcher<>("test", b -> b.stream().map(i -> i * 10).toList(),
