@@ -9,6 +9,8 @@
 #   e.g. ops/bench/compare.sh --runs 3 --tasks 20000                               # unkeyed, store none
 #        ops/bench/compare.sh --runs 3 --tasks 20000 -- --keyed --keys 1000 --store redis
 #        ops/bench/compare.sh --runs 3 --tasks 100000 --publish-only -- --keyed --keys 1000 --store redis
+#   Runs of 100 000 tasks or fewer mostly measure the JIT's warm-up (Hopper's C2 compiles for ~16 s, ~100 000 tasks
+#   at keyed Redis rates): --tasks 400000 gives the rates of running workers (docs/benchmarks.md, sixth session).
 #   --publish-only: publishers only (PerfTest --consumers 0, its "sending rate avg"; hopper bench --publish-only,
 #   its publishRate, i.e. publishAllAsync in chunks of 200 with confirms).
 #
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
     --uri) uri="$2"; shift 2 ;;
     --publish-only) publish_only=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
