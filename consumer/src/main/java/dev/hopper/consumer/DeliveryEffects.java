@@ -176,6 +176,10 @@ final class DeliveryEffects {
      * release) goes into the store's next batch, and {@code then} gets the facts that follow on the thread that
      * sends that batch, which may be this one. A completion that fails is logged and counts as recorded, as before
      * batching: the lock expires with its lease, and without a done-marker a redelivery would run again.
+     *
+     * <p>The continuation runs on the thread that sends completion batches, and later completions wait while it
+     * runs: what follows a completion must not wait on other deliveries (a busy key's lock, a run slot). Today the
+     * decider answers the ack right after a recorded completion (DeliveryDeciderTest covers it).
      */
     void runLater(Effect effect, DeliveryFacts f, Consumer<DeliveryFacts> then) {
         Effect.Complete c = (Effect.Complete) effect;
