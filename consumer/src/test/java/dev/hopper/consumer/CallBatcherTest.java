@@ -41,29 +41,25 @@ class CallBatcherTest {
     @Test
     void callsArrivingWhileABatchIsInFlightGoOutTogetherAndEachGetsItsOwnAnswer() throws Exception {
         HeldBatcher held = new HeldBatcher(64);
-        CallBatcher<Integer, Integer> batcher = held.batcher;
-        CountDownLatch firstInFlight = held.firstInFlight;
-        CountDownLatch release = held.release;
-        List<List<Integer>> batches = held.batches;
 
-        Future<Integer> first = threads.submit(() -> batcher.call(0));
-        assertThat(firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
+        Future<Integer> first = threads.submit(() -> held.batcher.call(0));
+        assertThat(held.firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
         List<Future<Integer>> others = new ArrayList<>();
         for (int i = 1; i <= 5; i++) {
             int n = i;
-            others.add(threads.submit(() -> batcher.call(n)));
+            others.add(threads.submit(() -> held.batcher.call(n)));
         }
-        waitUntilQueued(batcher, 5);
+        waitUntilQueued(held.batcher, 5);
         assertThat(others).noneMatch(Future::isDone);
-        release.countDown();
+        held.release.countDown();
 
         assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo(0);
         for (int i = 0; i < 5; i++) {
             assertThat(others.get(i).get(10, TimeUnit.SECONDS)).isEqualTo((i + 1) * 10);
         }
-        assertThat(batches).hasSize(2);
-        assertThat(batches.get(0)).containsExactly(0);
-        assertThat(batches.get(1)).containsExactlyInAnyOrder(1, 2, 3, 4, 5);
+        assertThat(held.batches).hasSize(2);
+        assertThat(held.batches.get(0)).containsExactly(0);
+        assertThat(held.batches.get(1)).containsExactlyInAnyOrder(1, 2, 3, 4, 5);
     }
 
     @Test
@@ -190,58 +186,49 @@ class CallBatcherTest {
     @Test
     void submitsWhileABatchIsInFlightReturnAtOnceAndTheSendingThreadAnswersThemAll() throws Exception {
         HeldBatcher held = new HeldBatcher(64);
-        CallBatcher<Integer, Integer> batcher = held.batcher;
-        CountDownLatch firstInFlight = held.firstInFlight;
-        CountDownLatch release = held.release;
-        List<List<Integer>> batches = held.batches;
-        List<String> senders = held.senders;
         List<String> answers = new CopyOnWriteArrayList<>();
         List<String> answeredOn = new CopyOnWriteArrayList<>();
 
-        Future<Integer> first = threads.submit(() -> batcher.call(0));
-        assertThat(firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
+        Future<Integer> first = threads.submit(() -> held.batcher.call(0));
+        assertThat(held.firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
         for (int i = 1; i <= 5; i++) {
             int n = i;
-            batcher.submit(n, (answer, failure) -> {
+            held.batcher.submit(n, (answer, failure) -> {
                 answers.add(n + "=" + answer + "/" + failure);
                 answeredOn.add(Thread.currentThread().getName());
             });
         }
         // Each submit returned at once, with the batch in flight: nothing is answered yet.
         assertThat(answers).isEmpty();
-        assertThat(batcher.waitingForTests()).isEqualTo(5);
-        release.countDown();
+        assertThat(held.batcher.waitingForTests()).isEqualTo(5);
+        held.release.countDown();
 
         assertThat(first.get(10, TimeUnit.SECONDS)).isZero();
         // call(0) returns only after sending what waited: no submitter has a thread that would come back for it.
         assertThat(answers).containsExactly("1=10/null", "2=20/null", "3=30/null", "4=40/null", "5=50/null");
-        assertThat(batches).containsExactly(List.of(0), List.of(1, 2, 3, 4, 5));
-        assertThat(senders).hasSize(2).allMatch(senders.get(0)::equals);
-        assertThat(answeredOn).hasSize(5).allMatch(senders.get(0)::equals);
-        assertThat(batcher.waitingForTests()).isZero();
+        assertThat(held.batches).containsExactly(List.of(0), List.of(1, 2, 3, 4, 5));
+        assertThat(held.senders).hasSize(2).allMatch(held.senders.get(0)::equals);
+        assertThat(answeredOn).hasSize(5).allMatch(held.senders.get(0)::equals);
+        assertThat(held.batcher.waitingForTests()).isZero();
     }
 
     @Test
     void aCallWaitingBehindSubmitsTakesOverTheSendingAndTheSubmitsAreAnsweredFirst() throws Exception {
         HeldBatcher held = new HeldBatcher(2);
-        CallBatcher<Integer, Integer> batcher = held.batcher;
-        CountDownLatch firstInFlight = held.firstInFlight;
-        CountDownLatch release = held.release;
-        List<List<Integer>> batches = held.batches;
         List<Integer> answers = new CopyOnWriteArrayList<>();
 
-        Future<Integer> first = threads.submit(() -> batcher.call(0));
-        assertThat(firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
-        batcher.submit(1, (answer, failure) -> answers.add(answer));
-        batcher.submit(2, (answer, failure) -> answers.add(answer));
-        Future<Integer> third = threads.submit(() -> batcher.call(3));
-        waitUntilQueued(batcher, 3);
-        release.countDown();
+        Future<Integer> first = threads.submit(() -> held.batcher.call(0));
+        assertThat(held.firstInFlight.await(10, TimeUnit.SECONDS)).isTrue();
+        held.batcher.submit(1, (answer, failure) -> answers.add(answer));
+        held.batcher.submit(2, (answer, failure) -> answers.add(answer));
+        Future<Integer> third = threads.submit(() -> held.batcher.call(3));
+        waitUntilQueued(held.batcher, 3);
+        held.release.countDown();
 
         assertThat(first.get(10, TimeUnit.SECONDS)).isZero();
         assertThat(third.get(10, TimeUnit.SECONDS)).isEqualTo(30);
         assertThat(answers).containsExactly(10, 20);
-        assertThat(batches).containsExactly(List.of(0), List.of(1, 2), List.of(3));
+        assertThat(held.batches).containsExactly(List.of(0), List.of(1, 2), List.of(3));
     }
 
     @Test
