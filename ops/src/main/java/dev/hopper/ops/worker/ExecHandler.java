@@ -222,7 +222,11 @@ final class ExecHandler implements TaskHandler<byte[]>, AutoCloseable {
         // Children that left the tree ("(sleep 300 &)" is reparented to init) are still in the group.
         List<ProcessHandle> group = groupMembers(process.pid());
         killGroup(process.pid());
-        process.destroyForcibly();
+        if (process.isAlive()) {
+            // Not on a command that already exited: Process.destroy also closes its pipes, and the stderr reader
+            // may not have drained them yet (the dead letter then said "wrote nothing to stderr").
+            process.destroyForcibly();
+        }
         descendants.forEach(ProcessHandle::destroyForcibly);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(KILL_WAIT_MS);
         List<ProcessHandle> all = new java.util.ArrayList<>(descendants);

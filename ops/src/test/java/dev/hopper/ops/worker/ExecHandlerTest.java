@@ -77,6 +77,19 @@ class ExecHandlerTest {
     }
 
     @Test
+    void killingTheTreeOfAnExitedCommandLeavesItsStderrReadable() throws Exception {
+        // The race behind a flaky "wrote nothing to stderr": the command exits, its group is killed, and only then
+        // does the stderr reader (on another thread) get to the pipe. Process.destroy would have closed it.
+        Process process = new ProcessBuilder(ExecHandler.sessionCommand("echo 'no such image' >&2; exit 1")).start();
+        assertThat(process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+        ExecHandler.killTree(process);
+
+        assertThat(new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8))
+                .isEqualTo("no such image\n");
+    }
+
+    @Test
     void theTaskIsDescribedInTheEnvironment() throws Exception {
         Path out = dir.resolve("env.txt");
         exec("env | grep '^HOPPER_' | sort > '" + out + "'").run(PAYLOAD, TASK);
