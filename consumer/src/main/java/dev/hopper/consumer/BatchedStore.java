@@ -25,6 +25,7 @@ final class BatchedStore {
     static final Duration MAX_WAIT = Duration.ofSeconds(60);
 
     private final CallBatcher<LockRequest, LockResult> locks;
+    private final AsyncBatcher<LockRequest, LockResult> lockRequests;
     private final CallBatcher<Completion, Boolean> completions;
     private final CallBatcher<String, Boolean> doneChecks;
 
@@ -33,6 +34,8 @@ final class BatchedStore {
         // batch in flight ahead of it (at half load one nearly always is: that wait doubled the check's p50).
         this.locks = new CallBatcher<>("checkAndLock", store::checkAndLockAll, MAX_BATCH, LOCK_BATCHES_IN_FLIGHT,
                 MAX_WAIT);
+        this.lockRequests = new AsyncBatcher<>("checkAndLock", store::checkAndLockAllAsync, MAX_BATCH,
+                LOCK_BATCHES_IN_FLIGHT, MAX_WAIT);
         this.completions = new CallBatcher<>("complete", batch -> {
             store.completeAll(batch);
             return java.util.Collections.nCopies(batch.size(), Boolean.TRUE);
@@ -40,8 +43,19 @@ final class BatchedStore {
         this.doneChecks = new CallBatcher<>("isCompleted", store::areCompleted, MAX_BATCH, MAX_WAIT);
     }
 
+    /** Check-and-lock, waiting for the answer (a busy key's wait in hand, {@link BusyKeyWait}). */
     LockResult checkAndLock(LockRequest request) {
         return locks.call(request);
+    }
+
+    /**
+     * Check-and-lock without waiting: {@code then} gets the answer, or the batch's failure, on the thread that
+     * completes the batch (the store client's I/O thread for Redis; this one for a store that answers at once), so
+     * it must not block. The first lock call of every keyed delivery goes this way: no thread waits for it.
+     */
+    void checkAndLockThen(LockRequest request, java.util.function.BiConsumer<@Nullable LockResult,
+            @Nullable RuntimeException> then) {
+        lockRequests.submit(request, then);
     }
 
     /**

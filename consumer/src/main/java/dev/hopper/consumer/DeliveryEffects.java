@@ -168,20 +168,54 @@ final class DeliveryEffects {
 
     /** Whether {@code effect} is carried out by {@link #runLater} rather than {@link #run}. */
     static boolean runsLater(Effect effect) {
+        return effect instanceof Effect.Complete || effect instanceof Effect.CheckAndLock;
+    }
+
+    /**
+     * Whether the continuation of {@link #runLater} for {@code effect} runs on a delivery thread (one that may wait):
+     * a completion's runs on the thread that sends completion batches, a delivery thread; a lock answer's on the
+     * store client's I/O thread (or the caller's, for a store that answers at once), which must not wait.
+     */
+    static boolean answersOnDeliveryThread(Effect effect) {
         return effect instanceof Effect.Complete;
     }
 
     /**
-     * Carries out an effect of {@link #runsLater} without waiting for it: a completion (done-marker and lock
-     * release) goes into the store's next batch, and {@code then} gets the facts that follow on the thread that
-     * sends that batch, which may be this one. A completion that fails is logged and counts as recorded, as before
-     * batching: the lock expires with its lease, and without a done-marker a redelivery would run again.
+     * Carries out an effect of {@link #runsLater} without waiting for it; {@code then} gets the facts that follow
+     * (see {@link #answersOnDeliveryThread} for the thread), {@code bug} an unexpected failure (not the store's
+     * silence, which is a fact).
      *
-     * <p>The continuation runs on the thread that sends completion batches, and later completions wait while it
-     * runs: what follows a completion must not wait on other deliveries (a busy key's lock, a run slot). Today the
-     * decider answers the ack right after a recorded completion (DeliveryDeciderTest covers it).
+     * <p>The first check-and-lock goes into the store's next asynchronous batch
+     * ({@link BatchedStore#checkAndLockThen}): no thread waits for the lock, and the answer is handed straight to
+     * a delivery thread by the caller.
+     *
+     * <p>A completion (done-marker and lock release) goes into the store's next batch, and {@code then} runs on
+     * the thread that sends that batch, which may be this one. A completion that fails is logged and counts as
+     * recorded, as before batching: the lock expires with its lease, and without a done-marker a redelivery would
+     * run again. Later completions wait while the continuation runs: what follows a completion must not wait on
+     * other deliveries (a busy key's lock, a run slot). Today the decider answers the ack right after a recorded
+     * completion (DeliveryDeciderTest covers it).
      */
-    void runLater(Effect effect, DeliveryFacts f, Consumer<DeliveryFacts> then) {
+    void runLater(Effect effect, DeliveryFacts f, Consumer<DeliveryFacts> then, Consumer<RuntimeException> bug) {
+        if (effect instanceof Effect.CheckAndLock c) {
+            if (store.health().isDown()) {
+                then.accept(f.withStoreUnavailable()); // known down: fail fast instead of waiting out the timeout
+                return;
+            }
+            long sentAt = store.nanoTime().getAsLong();
+            store.batched().checkAndLockThen(new LockRequest(c.key(), c.revision(), c.owner(), c.lease(),
+                    c.lockIfSuperseded()), (r, failure) -> {
+                        if (failure instanceof StoreUnavailableException e) {
+                            then.accept(storeDown(f, e));
+                        } else if (failure != null) {
+                            bug.accept(failure);
+                        } else {
+                            then.accept(f.withLock(java.util.Objects.requireNonNull(r, "lock answer"), sentAt,
+                                    store.nanoTime().getAsLong()));
+                        }
+                    });
+            return;
+        }
         Effect.Complete c = (Effect.Complete) effect;
         store.batched().completeThen(new Completion(c.key(), c.owner(), c.fencingToken(), c.messageId(), c.doneTtl()),
                 failure -> {
@@ -192,6 +226,28 @@ final class DeliveryEffects {
                     afterComplete.accept(c.messageId());
                     then.accept(f.withCompletionRecorded());
                 });
+    }
+
+    /**
+     * Carries out {@code effect} here if it never waits (or need not wait this time), so that a delivery can go as
+     * far as its first store call on the thread it arrived on; null when it might wait: then it is carried out with
+     * {@link #run} on a delivery thread. Never blocks, never calls the store.
+     */
+    @Nullable DeliveryFacts runWithoutWaiting(Effect effect, DeliveryFacts f) {
+        if (effect instanceof Effect.Admit) {
+            return f.withAdmitted(gate.tryAdmit());
+        }
+        if (effect instanceof Effect.ReadClock) {
+            return f.withNow(runner.clock().instant());
+        }
+        if (effect instanceof Effect.AwaitStart) {
+            return gate.startsWithoutWaiting() ? f.withStartPermitted(true) : null;
+        }
+        if (effect instanceof Effect.Isolate i) {
+            DeliveryFacts.Isolation isolation = slots.takeWithoutWaiting(i.alone());
+            return isolation == null ? null : f.withIsolation(isolation);
+        }
+        return null;
     }
 
     private DeliveryFacts claim(Effect.Claim c, DeliveryFacts f, CoordinationStore s) {

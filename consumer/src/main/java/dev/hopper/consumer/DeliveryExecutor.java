@@ -4,6 +4,8 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Envelope;
 import dev.hopper.topology.TaskEnvelope;
 import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -11,18 +13,28 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Takes one delivery from arrival to settlement, on a handler thread: reads it, then loops
- * {@code decide(facts)} → carry out the requested {@link Effect} → add its result to the facts, until the
- * {@link DeliveryDecider} answers a terminal {@link Decision}, which {@link DecisionSettler} carries out. It has no
- * branch that chooses a delivery's fate. Whatever happens, the delivery is settled at most once, the key's lock
- * is not left held, the circuit breaker hears about an admitted run, and an unexpected error (a bug in Hopper)
- * sends the delivery back with reject+requeue, which the crash-loop guard bounds.
+ * Takes one delivery from arrival to settlement: reads it, then loops {@code decide(facts)} → carry out the
+ * requested {@link Effect} → add its result to the facts, until the {@link DeliveryDecider} answers a terminal
+ * {@link Decision}, which {@link DecisionSettler} carries out. It has no branch that chooses a delivery's fate.
+ * Whatever happens, the delivery is settled at most once, the key's lock is not left held, the circuit breaker hears
+ * about an admitted run, and an unexpected error (a bug in Hopper) sends the delivery back with reject+requeue, which
+ * the crash-loop guard bounds.
  *
- * <p>One effect does not hold its thread: the completion ({@link DeliveryEffects#runsLater}) joins the store's next
- * batch, the thread returns to the pool, and the thread that sends that batch carries the delivery on from the answer
- * (decide, ack). That thread is a delivery thread too (never the store client's), so nothing blocks a client
- * library's thread. Per keyed task this saves a park and an unpark (the largest part of the delivery threads' CPU in
- * a profile of the keyed Redis benchmark); {@code finished} tells the caller when the delivery is really done.
+ * <p>Where each step runs, and why (the keyed hot path; async-profiler put two thirds of the delivery threads' CPU
+ * in parking and waking):
+ * <ul>
+ *   <li>{@link #start} runs on the consumer's dispatch thread, which must not wait: reading, deciding and the effects
+ *       that never wait ({@link DeliveryEffects#runWithoutWaiting}: admission, the clock, a free start slot) happen
+ *       there;
+ *   <li>the first check-and-lock goes out asynchronously ({@link DeliveryEffects#runsLater}) and its answer comes on
+ *       the store client's I/O thread, which also must not wait;
+ *   <li>the first effect that may wait (a run slot, the handler, a busy key's wait, a store call that blocks) and
+ *       every settlement move the delivery to one of the queue's delivery threads ({@link #handOn}), where it stays;
+ *   <li>the completion joins the store's next batch and the thread returns to the pool; the thread that sends that
+ *       batch carries the delivery on (decide, ack).
+ * </ul>
+ * So a keyed delivery wakes one delivery thread, with its lock answer in hand, and nothing blocks a client library's
+ * thread. {@code finished} tells the caller when the delivery is really done.
  *
  * <p>Thread-safe: one instance per queue, shared by that queue's handler threads; a delivery's state is handled by
  * one thread at a time (handed over through the store batcher's lock).
@@ -58,19 +70,45 @@ final class DeliveryExecutor {
     }
 
     /**
-     * Takes the delivery from arrival to settlement. Returns when the delivery is settled, or earlier, when an
-     * effect that {@link DeliveryEffects#runsLater} (a completion) is on its way: then the thread that gets that
-     * effect's answer carries the delivery on to its settlement. Either way {@code finished} runs exactly once,
-     * after the settlement (or the unexpected error), on the thread that settled it.
+     * Takes the delivery from arrival to settlement, on a delivery thread (tests; see {@link #start} for the
+     * consumer's way in). Returns when the delivery is settled, or earlier, when an effect that
+     * {@link DeliveryEffects#runsLater} is on its way: then the thread that gets that effect's answer carries the
+     * delivery on. Either way {@code finished} runs exactly once, after the settlement (or the unexpected error), on
+     * the thread that settled it.
      */
     void execute(SettlementSink sink, Envelope envelope, AMQP.@Nullable BasicProperties props, byte @Nullable [] body,
             Runnable finished) {
+        start(sink, envelope, props, body, new DeliveryThreads(Runnable::run, () -> true), finished);
+    }
+
+    /**
+     * Where a delivery goes once it may wait: {@code threads}, the queue's delivery threads, as long as
+     * {@code channelOpen} (the channel generation that delivered it is open; if it closed, the broker requeued the
+     * delivery and it must not run here).
+     */
+    record DeliveryThreads(Executor threads, BooleanSupplier channelOpen) {}
+
+    /**
+     * Takes the delivery from arrival to settlement, starting on the calling thread (the consumer's dispatch thread),
+     * which must not wait: the delivery goes as far as it can without waiting here (read, decide, admit, its first
+     * lock call, which goes out asynchronously), then moves to one of {@code threads} for the first effect that may
+     * wait (a run slot, the handler, a busy key's wait) or for its settlement. So a keyed delivery wakes one delivery
+     * thread, with its lock answer in hand, instead of one to send its lock call and a second time when the answer
+     * comes. {@code finished} runs exactly once, after the settlement (or the unexpected error, or the drop of a
+     * delivery whose channel closed before it ran), on the thread that settled it.
+     */
+    void start(SettlementSink sink, Envelope envelope, AMQP.@Nullable BasicProperties props, byte @Nullable [] body,
+            DeliveryThreads threads, Runnable finished) {
         byte[] bytes = body == null ? new byte[0] : body;
         String idForLog = props == null || props.getMessageId() == null ? "?" : props.getMessageId();
         InFlight d = new InFlight(new Settlement(sink, envelope.getDeliveryTag(), idForLog), props, bytes, idForLog,
-                finished);
+                threads, finished);
         DeliveryFacts facts;
         try (Mdc ignored = Mdc.of(queue, idForLog)) {
+            if (!threads.channelOpen().getAsBoolean()) {
+                dropUnrun(d, null); // its start waited behind another delivery of its key
+                return;
+            }
             try {
                 facts = DeliveryFacts.arrived(new DeliveryFacts.Arrival(envelope.getDeliveryTag(),
                         envelope.isRedeliver(), DeliveryReader.deliveryCount(props), reader.read(props, bytes),
@@ -82,7 +120,7 @@ final class DeliveryExecutor {
                 finish(d, null, null);
                 return;
             }
-            proceed(d, facts);
+            proceed(d, facts, false);
         }
     }
 
@@ -92,24 +130,28 @@ final class DeliveryExecutor {
         final AMQP.@Nullable BasicProperties props;
         final byte[] body;
         final String idForLog;
+        final DeliveryThreads threads;
         @Nullable Runnable finished; // null once finished
         int effects;
 
         InFlight(Settlement settlement, AMQP.@Nullable BasicProperties props, byte[] body, String idForLog,
-                Runnable finished) {
+                DeliveryThreads threads, Runnable finished) {
             this.settlement = settlement;
             this.props = props;
             this.body = body;
             this.idForLog = idForLog;
+            this.threads = threads;
             this.finished = finished;
         }
     }
 
     /**
      * Loops decide → effect from {@code facts} until a decision, which it settles; or until an effect that runs
-     * later, whose continuation calls this again (on the thread that answers it, under this delivery's MDC).
+     * later, whose continuation calls this again (on the thread that answers it, under this delivery's MDC); or,
+     * when this thread must not wait ({@code mayWait} false), until an effect that might wait or a decision, which
+     * it hands to a delivery thread ({@link #handOn}: decide is pure, so the same step comes back there).
      */
-    private void proceed(InFlight d, DeliveryFacts start) {
+    private void proceed(InFlight d, DeliveryFacts start, boolean mayWait) {
         DeliveryFacts facts = start;
         Throwable failure = null;
         try {
@@ -119,15 +161,34 @@ final class DeliveryExecutor {
                     throw new IllegalStateException("no decision after " + MAX_EFFECTS + " effects: " + facts);
                 }
                 if (DeliveryEffects.runsLater(effect)) {
+                    boolean answerMayWait = DeliveryEffects.answersOnDeliveryThread(effect);
+                    DeliveryFacts before = facts;
                     effects.runLater(effect, facts, next -> {
                         try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
-                            proceed(d, next);
+                            proceed(d, next, answerMayWait);
+                        }
+                    }, bug -> {
+                        try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
+                            unexpected(d, before, bug, answerMayWait);
                         }
                     });
                     return;
                 }
-                facts = effects.run(effect, facts, d.props == null ? null : d.props.getHeaders());
+                if (mayWait) {
+                    facts = effects.run(effect, facts, d.props == null ? null : d.props.getHeaders());
+                } else {
+                    DeliveryFacts here = effects.runWithoutWaiting(effect, facts);
+                    if (here == null) {
+                        handOn(d, facts);
+                        return;
+                    }
+                    facts = here;
+                }
                 step = decider.decide(facts);
+            }
+            if (!mayWait) {
+                handOn(d, facts); // settling may wait (a confirmed copy) and may call the store (a lock release)
+                return;
             }
             Decision decision = (Decision) step;
             HandlerOutcome h = facts.handler();
@@ -137,9 +198,86 @@ final class DeliveryExecutor {
                 settled(facts, decision, failure);
             }
         } catch (RuntimeException | Error e) {
+            if (!mayWait) {
+                unexpected(d, facts, e, false);
+                return;
+            }
             failed(d, facts, e);
         }
         finish(d, facts, failure);
+    }
+
+    /**
+     * Moves the delivery to a delivery thread, where it goes on unless its channel closed meanwhile, with the
+     * worker's shutdown and the queue's hold observed again (as they were observed at arrival before the delivery
+     * could start before its thread). Refused (the worker shuts down): handed back unrun; a lock it holds expires
+     * with its lease (this thread must not wait for the store).
+     */
+    private void handOn(InFlight d, DeliveryFacts facts) {
+        try {
+            d.threads.threads().execute(() -> {
+                try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
+                    if (facts.handler() == null && !d.threads.channelOpen().getAsBoolean()) {
+                        dropUnrun(d, facts);
+                        return;
+                    }
+                    proceed(d, facts.handler() != null ? facts : facts.withHoldsSeenAgain(
+                            hooks.shuttingDown().getAsBoolean(), hooks.held().getAsBoolean()), true);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            log.info("worker shutting down: delivery handed back unrun queue={} id={}{}", queue, d.idForLog,
+                    facts.heldLock() == null ? "" : " (its key's lock expires with its lease)");
+            try {
+                if (!d.settlement.isSettled()) {
+                    d.settlement.nackRequeue();
+                }
+            } catch (RuntimeException again) {
+                log.debug("could not hand back delivery queue={} id={}: {}", queue, d.idForLog, again.toString());
+            }
+            finish(d, facts, null);
+        }
+    }
+
+    /**
+     * Drops a delivery whose channel closed before it ran: the broker requeued it with the channel (e.g. while this
+     * process was frozen past the heartbeat), so running it now would run it twice. Releases a lock it took.
+     */
+    private void dropUnrun(InFlight d, @Nullable DeliveryFacts facts) {
+        log.info("delivery's channel closed before it started; the broker redelivers it queue={} id={}", queue,
+                d.idForLog);
+        if (facts != null) {
+            effects.releaseHeldLock(facts);
+        }
+        finish(d, facts, null);
+    }
+
+    /** An unexpected error (a bug): handled on a delivery thread, since giving back a held lock calls the store. */
+    private void unexpected(InFlight d, DeliveryFacts facts, Throwable e, boolean mayWait) {
+        if (mayWait || facts.heldLock() == null) {
+            failed(d, facts, e);
+            finish(d, facts, null);
+            return;
+        }
+        try {
+            d.threads.threads().execute(() -> {
+                try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
+                    failed(d, facts, e);
+                    finish(d, facts, null);
+                }
+            });
+        } catch (RejectedExecutionException rejected) {
+            log.error("unexpected error processing delivery queue={} id={} (its key's lock expires with its lease)",
+                    queue, d.idForLog, e);
+            try {
+                if (!d.settlement.isSettled()) {
+                    d.settlement.rejectRequeue();
+                }
+            } catch (RuntimeException again) {
+                log.error("could not give back delivery queue={} id={}", queue, d.idForLog, again);
+            }
+            finish(d, facts, null);
+        }
     }
 
     /** A bug in Hopper, not the task's fault: give the delivery back; the crash-loop guard bounds repeats. */

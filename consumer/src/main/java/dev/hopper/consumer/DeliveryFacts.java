@@ -25,7 +25,8 @@ final class DeliveryFacts {
      * @param redelivered the broker's {@code redelivered} flag
      * @param deliveryCount the broker's {@code x-delivery-count} (0 when absent or unreadable)
      * @param lockOwner the owner this run uses for its key's lock (unique per delivery)
-     * @param shuttingDown the worker was shutting down when the delivery reached a handler thread
+     * @param shuttingDown the worker was shutting down when the delivery reached a handler thread (observed again
+     *     each time it moves to one before its run: {@link DeliveryFacts#withHoldsSeenAgain})
      * @param suspectCrashes for a suspect copy, its {@code x-hopper-suspect} count; {@link #NOT_SUSPECT} otherwise
      * @param held the queue was paused with {@code Worker.pauseHandingBack} (its handler cannot run at all) when
      *     the delivery reached a handler thread
@@ -144,7 +145,25 @@ final class DeliveryFacts {
         return new DeliveryFacts(arrival);
     }
 
+    /**
+     * The same facts with the worker's shutdown and the queue's hold observed again: a delivery that went as far as
+     * its lock on the thread it arrived on, and then waited for a delivery thread, is handed back unrun if the worker
+     * began shutting down (or its queue was held) meanwhile, as it would have been had it waited before its lock.
+     */
+    DeliveryFacts withHoldsSeenAgain(boolean shuttingDown, boolean held) {
+        Arrival a = arrival;
+        if (a.shuttingDown() == shuttingDown && a.held() == held) {
+            return this;
+        }
+        return copy(new Arrival(a.deliveryTag(), a.redelivered(), a.deliveryCount(), a.reading(), a.lockOwner(),
+                shuttingDown, a.suspectCrashes(), held));
+    }
+
     private DeliveryFacts copy() {
+        return copy(arrival);
+    }
+
+    private DeliveryFacts copy(Arrival arrival) {
         DeliveryFacts f = new DeliveryFacts(arrival);
         f.completedBefore = completedBefore;
         f.storeUnavailable = storeUnavailable;

@@ -57,6 +57,11 @@ final class DeliveryGate {
         return starts == null || starts.acquirePermission();
     }
 
+    /** True when starts are never rate-limited, so {@link #awaitStart} would not wait. */
+    boolean startsWithoutWaiting() {
+        return starts == null;
+    }
+
     /** Tells the breaker how an admitted delivery went. */
     void report(DeliveryDecider.BreakerReport report, @Nullable Duration took, @Nullable Throwable failure) {
         if (breaker == null) {

@@ -30,8 +30,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Consumes one work queue: owns its channel (manual acks, QoS = prefetch) and hands each delivery to the
- * queue's pool of handler threads, so handlers never run on amqp-client's threads.
+ * Consumes one work queue: owns its channel (manual acks, QoS = prefetch) and starts each delivery on
+ * amqp-client's dispatch thread as far as it goes without waiting ({@link DeliveryExecutor#start}: read, decide, its
+ * first lock call sent asynchronously); the queue's pool of delivery threads does the rest, so handlers never run on
+ * amqp-client's threads.
  *
  * <p>Threads: every state change and every broker RPC (channel open, {@code basic.qos}, {@code basic.consume},
  * {@code basic.cancel}, close) runs on the worker's single control thread ({@code control}); nothing here holds a
@@ -68,10 +70,6 @@ final class QueueConsumer implements QueueControl {
     private static final IntervalFunction RESUBSCRIBE_BACKOFF =
             IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(200), 2.0, 0.25, Duration.ofSeconds(10));
 
-    /**
-     * What the consumer hands deliveries to: the executor of the delivery path, the pool it runs on, and the thread
-     * that flushes coalesced acks ({@link AckCoalescer}).
-     */
     /**
      * Where deliveries go: {@code lanes} (the worker's, shared by its queues) orders deliveries of one key, then
      * {@code handlers} runs them through {@code executor}; {@code ackFlushes} flushes coalesced acks.
@@ -478,42 +476,14 @@ final class QueueConsumer implements QueueControl {
                     handOff.lanes().leave(key);
                 }
             };
-            Runnable run = () -> {
-                boolean handedOn = false;
-                try {
-                    if (!generation.isOpen()) {
-                        // The broker requeued it when the channel (or its connection) closed, e.g. while this
-                        // process was frozen past the heartbeat: running it now would run it twice.
-                        log.info("delivery's channel closed before it started; the broker redelivers it "
-                                + "queue={} id={}", spec.name(), props == null ? "?" : props.getMessageId());
-                        return;
-                    }
-                    handedOn = true;
-                    // May return before the delivery is settled (its completion in a store batch): the lane and
-                    // the in-hand count are left by `finished`, when it is.
-                    handOff.executor().execute(sink, envelope, props, body, finished);
-                } finally {
-                    if (!handedOn) {
-                        finished.run();
-                    }
-                }
-            };
-            Runnable start = () -> {
-                try {
-                    handOff.handlers().execute(run);
-                } catch (RejectedExecutionException e) {
-                    inHand.decrementAndGet();
-                    // Shutting down (or a hand-off past its bound, a bug): hand it straight back.
-                    try {
-                        sink.nackRequeue(envelope.getDeliveryTag());
-                    } catch (IOException | AlreadyClosedException ignored) {
-                        // The channel is closing; the broker requeues the delivery itself.
-                    }
-                    if (key != null) {
-                        handOff.lanes().leave(key);
-                    }
-                }
-            };
+            // Starts here (or, for a key with a delivery ahead of it, on the thread that finished that one) and goes
+            // on to a delivery thread at its first step that may wait (DeliveryExecutor#start). The channel check
+            // there drops a delivery whose channel closed before it ran: the broker requeued it when the channel (or
+            // its connection) closed, e.g. while this process was frozen past the heartbeat, and running it now would
+            // run it twice.
+            DeliveryExecutor.DeliveryThreads threads = new DeliveryExecutor.DeliveryThreads(handOff.handlers(),
+                    generation::isOpen);
+            Runnable start = () -> handOff.executor().start(sink, envelope, props, body, threads, finished);
             if (key == null) {
                 start.run();
             } else {

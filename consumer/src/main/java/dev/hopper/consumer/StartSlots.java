@@ -54,6 +54,24 @@ final class StartSlots {
         return alone ? DeliveryFacts.Isolation.ALONE : DeliveryFacts.Isolation.SHARED;
     }
 
+    /**
+     * {@link #take} for an ordinary delivery when a slot is free right now (and no suspect waits: the semaphore stays
+     * fair); null when it would have to wait, or for a suspect ({@code alone}), which always waits in {@link #take}.
+     * Never blocks.
+     */
+    DeliveryFacts.@org.jspecify.annotations.Nullable Isolation takeWithoutWaiting(boolean alone) {
+        if (alone) {
+            return null;
+        }
+        try {
+            // tryAcquire() without a timeout would barge past a waiting suspect; a zero timeout queues fairly.
+            return slots.tryAcquire(1, 0, TimeUnit.NANOSECONDS) ? DeliveryFacts.Isolation.SHARED : null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
     /** Gives back what {@code taken} took (nothing for {@code REFUSED} or null). */
     void giveBack(DeliveryFacts.@org.jspecify.annotations.Nullable Isolation taken) {
         if (taken == DeliveryFacts.Isolation.SHARED) {

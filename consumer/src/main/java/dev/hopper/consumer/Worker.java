@@ -337,14 +337,17 @@ public final class Worker implements AutoCloseable {
         }
     }
 
-    /** Most threads a queue carries deliveries on (each parked on a store call most of a short task's time). */
+    /** Most threads a queue carries deliveries on. */
     static final int MAX_DELIVERY_THREADS = 64;
 
     /**
      * The threads that carry one queue's deliveries: with a store on the network, one per prefetched delivery up to
-     * {@link #MAX_DELIVERY_THREADS}, so that a window's lock calls and completions wait for the store together (one
-     * batch, {@link BatchedStore}) while {@link RunSlots} keeps the handlers to the queue's concurrency; with the
-     * in-memory store nothing waits, so one per slot.
+     * {@link #MAX_DELIVERY_THREADS}, so that every delivery of a window that holds its lock can wait for a run slot
+     * on a thread of its own, which keeps the lease renewed ({@link RunSlots}; a delivery queued for a thread could
+     * not), and so that its completion and a busy key's wait can wait for the store together with the others (one
+     * batch, {@link BatchedStore}), while {@link RunSlots} keeps the handlers to the queue's concurrency. (The first
+     * lock call holds no thread: {@link DeliveryExecutor#start}.) With the in-memory store nothing waits, so one per
+     * slot.
      */
     static int deliveryThreads(QueueSpec spec, boolean storeOnNetwork) {
         return storeOnNetwork ? Math.max(spec.concurrency(), Math.min(spec.prefetch(), MAX_DELIVERY_THREADS))

@@ -49,6 +49,7 @@ class DeliveryExecutorTest {
     private final java.util.concurrent.atomic.AtomicInteger finished = new java.util.concurrent.atomic.AtomicInteger();
     private final List<String> storeDown = new ArrayList<>();
     private volatile boolean storeKnownDown;
+    private volatile boolean shuttingDown;
     /** Two run slots: the mix below delivers on eight threads. */
     private final RunSlots runSlots = new RunSlots(2, Duration.ofSeconds(30), System::nanoTime);
 
@@ -99,7 +100,7 @@ class DeliveryExecutorTest {
                 new DeliveryDecider(spec, handlers.keySet(), false, Duration.ofHours(1)), effects,
                 new DecisionSettler(QUEUE, new RetryRouter(broker), new DeadLetterPublisher(broker, Clock.systemUTC(),
                         "w-1"), Duration.ofSeconds(5)),
-                new DeliveryExecutor.Hooks("w-1", () -> false, listener));
+                new DeliveryExecutor.Hooks("w-1", () -> shuttingDown, listener));
     }
 
     private long deliver(DeliveryExecutor executor, String json, String key) {
@@ -364,5 +365,126 @@ class DeliveryExecutorTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    // ---- DeliveryExecutor.start: as far as the lock on the arriving thread, the rest on a delivery thread ----
+
+    /** Delivery threads the test runs by hand; they refuse work once {@code refuse} is set (shutdown). */
+    private static final class HandRunThreads implements java.util.concurrent.Executor {
+        final java.util.concurrent.BlockingQueue<Runnable> queued = new java.util.concurrent.LinkedBlockingQueue<>();
+        volatile boolean refuse;
+
+        @Override
+        public void execute(Runnable r) {
+            if (refuse) {
+                throw new java.util.concurrent.RejectedExecutionException("shut down");
+            }
+            queued.add(r);
+        }
+
+        void runNext() {
+            Runnable r = queued.poll();
+            assertThat(r).as("a delivery was handed to a delivery thread").isNotNull();
+            r.run();
+        }
+    }
+
+    private long start(DeliveryExecutor executor, String key, HandRunThreads threads,
+            java.util.function.BooleanSupplier channelOpen) {
+        TaskEnvelope env = TaskEnvelope.fresh("id-" + tags.get(), "job", key, null, Instant.now(),
+                "{\"n\":1}".getBytes(StandardCharsets.UTF_8));
+        long tag = tags.incrementAndGet();
+        executor.start(broker, new Envelope(tag, false, "hopper.tasks", QUEUE), EnvelopeCodec.properties(env),
+                env.body(), new DeliveryExecutor.DeliveryThreads(threads, channelOpen), finished::incrementAndGet);
+        return tag;
+    }
+
+    private boolean keyIsFree(String key) {
+        LockResult probe = store.checkAndLock(key, null, "probe", Duration.ofSeconds(1), false);
+        if (probe instanceof LockResult.Acquired a) {
+            store.release(key, "probe", a.fencingToken());
+            return true;
+        }
+        return false;
+    }
+
+    @Test
+    void aKeyedDeliveryTakesItsLockOnTheArrivingThreadAndRunsItsHandlerOnADeliveryThread() {
+        HandRunThreads threads = new HandRunThreads();
+        List<Thread> ranOn = new ArrayList<>();
+        DeliveryExecutor ex = executor((job, ctx) -> ranOn.add(Thread.currentThread()));
+
+        long tag = start(ex, "K", threads, () -> true);
+
+        assertThat(ranOn).isEmpty();
+        assertThat(threads.queued).hasSize(1);
+        assertThat(keyIsFree("K")).as("locked before any delivery thread was woken").isFalse();
+        Thread runner = new Thread(threads::runNext);
+        runner.start();
+        assertThat(joined(runner)).isTrue();
+        assertThat(ranOn).containsExactly(runner);
+        assertThat(broker.log).containsExactly("ack " + tag);
+        assertThat(keyIsFree("K")).isTrue();
+        assertThat(finished.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aDeliveryWhoseChannelClosedBeforeItRanIsDroppedUnrunAndItsLockReleased() {
+        HandRunThreads threads = new HandRunThreads();
+        AtomicInteger runs = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
+        DeliveryExecutor ex = executor((job, ctx) -> runs.incrementAndGet());
+
+        start(ex, "K", threads, open::get);
+        open.set(false);
+        threads.runNext();
+
+        assertThat(runs.get()).isZero();
+        assertThat(broker.log).as("the broker requeued it with the channel: nothing to settle").isEmpty();
+        assertThat(keyIsFree("K")).isTrue();
+        assertThat(finished.get()).isEqualTo(1);
+        start(ex, "L", threads, open::get);
+        assertThat(threads.queued).as("a start on a closed channel goes nowhere").isEmpty();
+        assertThat(keyIsFree("L")).isTrue();
+        assertThat(finished.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aDeliveryThatReachesItsThreadAfterShutdownBeganGoesBackUnrunAndReleasesItsLock() {
+        HandRunThreads threads = new HandRunThreads();
+        AtomicInteger runs = new AtomicInteger();
+        DeliveryExecutor ex = executor((job, ctx) -> runs.incrementAndGet());
+
+        long tag = start(ex, "K", threads, () -> true);
+        shuttingDown = true;
+        threads.runNext();
+
+        assertThat(runs.get()).isZero();
+        assertThat(broker.log).containsExactly("publish " + QueueNames.TASKS_EXCHANGE + "/" + QUEUE, "ack " + tag);
+        assertThat(keyIsFree("K")).isTrue();
+        assertThat(finished.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aDeliveryTheDeliveryThreadsRefuseIsNackedUnrun() {
+        HandRunThreads threads = new HandRunThreads();
+        threads.refuse = true;
+        AtomicInteger runs = new AtomicInteger();
+        DeliveryExecutor ex = executor((job, ctx) -> runs.incrementAndGet());
+
+        long tag = start(ex, "K", threads, () -> true);
+
+        assertThat(runs.get()).isZero();
+        assertThat(broker.log).containsExactly("nack " + tag);
+        assertThat(finished.get()).isEqualTo(1);
+    }
+
+    private static boolean joined(Thread t) {
+        try {
+            t.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !t.isAlive();
     }
 }

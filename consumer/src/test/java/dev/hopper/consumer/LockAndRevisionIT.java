@@ -241,6 +241,47 @@ class LockAndRevisionIT {
         }
     }
 
+    /**
+     * The first lock call of a keyed delivery goes out from the consumer's dispatch thread and is answered on
+     * Lettuce's I/O thread (DeliveryExecutor#start): neither may run a handler. Every run happens on one of the
+     * queue's delivery threads, every key runs one at a time, and each task runs once.
+     */
+    @Test
+    void keyedTasksOnRedisRunOnlyOnTheQueuesDeliveryThreadsOneAtATimePerKey(TestBroker broker, TestQueues queues)
+            throws Exception {
+        QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("threads")).concurrency(4).prefetch(32)
+                .build());
+        HopperConfig config = HopperConfig.of(List.of(spec));
+        Map<String, String> threadOf = new ConcurrentHashMap<>();
+        Map<String, Integer> runningByKey = new ConcurrentHashMap<>();
+        List<String> overlaps = new CopyOnWriteArrayList<>();
+        try (RedisCoordinationStore store = new RedisCoordinationStore(RedisStoreConfig.builder(
+                TestRedis.get().uri()).namespace("hopper-it:" + UUID.randomUUID() + ":").build());
+                TestTasks tasks = new TestTasks(broker, "threads-it-publisher");
+                Worker w = worker(broker, config, store).handler("job", Job.class, (job, ctx) -> {
+                    String key = ctx.key().orElseThrow();
+                    if (runningByKey.merge(key, 1, Integer::sum) > 1) {
+                        overlaps.add(key);
+                    }
+                    threadOf.merge(ctx.messageId(), Thread.currentThread().getName(), (a, b) -> a + "," + b);
+                    runningByKey.merge(key, -1, Integer::sum);
+                }).build()) {
+            tasks.declare(config);
+            w.start();
+            Set<String> ids = new java.util.HashSet<>();
+            for (int i = 0; i < 400; i++) {
+                ids.add(tasks.publish(spec.name(), "job", "{\"n\":" + i + "}", "K" + (i % 10), null));
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> threadOf.keySet().containsAll(ids));
+            await().atMost(Duration.ofSeconds(30)).until(() -> tasks.depth(spec.name()) == 0);
+
+            assertThat(threadOf.keySet()).isEqualTo(ids);
+            assertThat(threadOf.values()).as("each ran once, on a delivery thread of its queue")
+                    .allMatch(name -> name.matches("hopper-" + java.util.regex.Pattern.quote(spec.name()) + "-\\d+"));
+            assertThat(overlaps).isEmpty();
+        }
+    }
+
     @Test
     void whileTheStoreIsDownNothingRunsNothingDiesAndNoAttemptIsBurnt(TestBroker broker, TestQueues queues)
             throws Exception {

@@ -92,6 +92,26 @@ public interface CoordinationStore extends RevisionStore, CoalescingStore, Follo
     }
 
     /**
+     * {@link #checkAndLockAll} without waiting for the answer: returns at once, and the stage completes with the
+     * same answers (or fails with {@link StoreUnavailableException}, for the whole batch, within the store's
+     * timeout). A store on the network completes it on its client's I/O thread, so whoever chains work onto the stage
+     * must not block there: hand anything that waits to a thread of its own. This is what lets a worker send its lock
+     * calls without holding a thread per call (the consumer's hot path). This default answers on the calling thread,
+     * before it returns (right for a store that never waits, such as the in-memory one).
+     *
+     * <p>Never blocks the caller, also not to connect: a store not connected yet connects in the background.
+     *
+     * @return one result per request, in request order
+     */
+    default java.util.concurrent.CompletionStage<List<LockResult>> checkAndLockAllAsync(List<LockRequest> requests) {
+        try {
+            return java.util.concurrent.CompletableFuture.completedFuture(checkAndLockAll(requests));
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
      * {@link #complete} for each completion, in order, each atomic on its own; one round trip in a store that
      * batches, one call each in this default.
      *

@@ -13,7 +13,9 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
@@ -23,8 +25,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -89,7 +96,8 @@ import org.slf4j.LoggerFactory;
  * connection dropped, to reconnect by itself (every 50 ms, backing off to every 2 s), and to time out every
  * command after {@link RedisStoreConfig#operationTimeout()}. Every method therefore either answers or throws
  * {@link StoreUnavailableException} within about the operation timeout (a call made while no connection was
- * ever established may also wait up to twice the connect timeout). No Lettuce
+ * ever established may also wait up to twice the connect timeout); {@link #checkAndLockAllAsync} fails its stage
+ * with it instead, and never waits. No Lettuce
  * exception escapes. The store connects lazily: it can be built while Redis is down and answers once Redis is
  * up. Unavailability is logged once per change of state, not per call; the password is never logged.
  */
@@ -118,9 +126,13 @@ public final class RedisCoordinationStore implements CoordinationStore {
     private final RedisCoalescing coalescing;
     private final RedisFollowUps followUps;
     private final ClientResources resources;
+    private final RedisURI uri;
     private final RedisClient client;
     private final Object connectLock = new Object();
     private volatile @Nullable StatefulRedisConnection<String, String> connection;
+    /** The first connection being made in the background for {@link #checkAndLockAllAsync}, shared by its callers. */
+    private final AtomicReference<@Nullable CompletableFuture<StatefulRedisConnection<String, String>>> connecting =
+            new AtomicReference<>();
     private volatile boolean closed;
     private @Nullable ConnectFailure lastConnectFailure;
     /** Last known state, only to log its changes. */
@@ -140,7 +152,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(2), 2,
                         TimeUnit.MILLISECONDS))
                 .build();
-        RedisURI uri = RedisURI.create(config.uri());
+        this.uri = RedisURI.create(config.uri());
         uri.setTimeout(config.operationTimeout());
         this.client = RedisClient.create(resources, uri);
         client.setOptions(ClientOptions.builder()
@@ -177,6 +189,75 @@ public final class RedisCoordinationStore implements CoordinationStore {
         if (requests.isEmpty()) {
             return List.of();
         }
+        ScriptInput input = checkAndLockInput(requests);
+        List<Object> replies = call("checkAndLock",
+                c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI, input.keys(), input.args()));
+        return lockResults(requests, replies);
+    }
+
+    /**
+     * {@link #checkAndLockAll} in one EVALSHA, without waiting for it. Returns at once and never blocks the calling
+     * thread, also not to connect: a store without a connection yet makes it in the background (calls arriving
+     * meanwhile share that attempt), while {@link #checkAndLockAll} would wait for it.
+     *
+     * <p>The stage is completed on a thread of this store's Lettuce client: the I/O thread that read the answer,
+     * or one of its computation threads for a timeout or a failed first connection. Work chained onto it must not
+     * block there (later answers wait behind it). A stage that fails before anything was sent (see below) is failed
+     * already when returned, so what is chained onto it runs on the chaining thread.
+     *
+     * <p>Fails (never throws) with, unwrapped (not inside a {@link CompletionException}):
+     * <ul>
+     *   <li>{@link StoreUnavailableException}, for the whole batch, when Redis does not answer: within about
+     *       {@link RedisStoreConfig#operationTimeout()}, plus up to {@link RedisStoreConfig#connectTimeout()} for a
+     *       call that has to connect first. Any of its requests may still have taken effect.</li>
+     *   <li>{@link IllegalArgumentException} or {@link NullPointerException} for a bad request (e.g. a lease that is
+     *       not positive), with nothing sent: what {@link #checkAndLockAll} throws, as a failed stage, so that a
+     *       batching caller handles every failure in one place.</li>
+     *   <li>{@link IllegalStateException} once this store is closed.</li>
+     * </ul>
+     * An empty batch completes at once with an empty list.
+     */
+    @Override
+    public CompletionStage<List<LockResult>> checkAndLockAllAsync(List<LockRequest> requests) {
+        List<LockRequest> batch;
+        ScriptInput input;
+        try {
+            // A copy: the caller may reuse its list once this returns, long before the answer is mapped.
+            batch = List.copyOf(requireNonNull(requests, "requests"));
+            if (batch.isEmpty()) {
+                return CompletableFuture.completedFuture(List.of());
+            }
+            input = checkAndLockInput(batch);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<List<LockResult>> answer = new CompletableFuture<>();
+        connectionAsync()
+                .thenCompose(c -> RedisCoordinationStore.<List<Object>>scriptAsync(c.async(), CHECK_AND_LOCK,
+                        ScriptOutputType.MULTI, input.keys(), input.args()))
+                .thenApply(replies -> lockResults(batch, replies))
+                .whenComplete((results, failure) -> {
+                    // Completed by hand, not by a dependent stage, so the caller sees the failure itself rather than
+                    // a CompletionException around it (as from the interface's synchronous default).
+                    if (failure == null) {
+                        answered();
+                        answer.complete(results);
+                    } else {
+                        answer.completeExceptionally(storeFailure("checkAndLock", failure));
+                    }
+                });
+        return answer;
+    }
+
+    /** KEYS and ARGV of one script call. */
+    private record ScriptInput(String[] keys, String[] args) {}
+
+    /**
+     * {@code check_and_lock.lua}'s keys and arguments for {@code requests}, in order.
+     *
+     * @throws IllegalArgumentException for a lease that is not positive
+     */
+    private ScriptInput checkAndLockInput(List<LockRequest> requests) {
         String[] scriptKeys = new String[3 * requests.size()];
         String[] args = new String[5 * requests.size()];
         for (int i = 0; i < requests.size(); i++) {
@@ -191,8 +272,11 @@ public final class RedisCoordinationStore implements CoordinationStore {
             args[5 * i + 4] = Long.toString((r.key().startsWith(FollowUpStore.CLAIM_PREFIX)
                     ? CLAIM_TOKEN_KEY_TTL : TOKEN_KEY_TTL).toMillis());
         }
-        List<Object> replies = call("checkAndLock",
-                c -> script(c, CHECK_AND_LOCK, ScriptOutputType.MULTI, scriptKeys, args));
+        return new ScriptInput(scriptKeys, args);
+    }
+
+    /** One result per request from {@code check_and_lock.lua}'s replies, in order. */
+    private List<LockResult> lockResults(List<LockRequest> requests, List<Object> replies) {
         List<LockResult> results = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
             @SuppressWarnings("unchecked")
@@ -442,9 +526,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
     private <T> T call(String operation, Function<RedisCommands<String, String>, T> command) {
         try {
             T result = command.apply(connection().sync());
-            if (!available.get() && available.compareAndSet(false, true)) {
-                log.info("coordination store answers again uri={}", config.redactedUri());
-            }
+            answered();
             return result;
         } catch (RedisCommandInterruptedException e) {
             Thread.currentThread().interrupt();
@@ -465,6 +547,122 @@ public final class RedisCoordinationStore implements CoordinationStore {
         }
     }
 
+    /** Logs that the store answers again, once per change of state. */
+    private void answered() {
+        if (!available.get() && available.compareAndSet(false, true)) {
+            log.info("coordination store answers again uri={}", config.redactedUri());
+        }
+    }
+
+    /** {@link #script} without waiting: EVALSHA, and EVAL once when the answer is NOSCRIPT. */
+    private static <T> CompletionStage<T> scriptAsync(RedisAsyncCommands<String, String> c, LuaScript script,
+            ScriptOutputType type, String[] scriptKeys, String... args) {
+        CompletionStage<T> sent = c.evalsha(script.sha1(), type, scriptKeys, args);
+        return sent.exceptionallyCompose(failure -> {
+            if (!(unwrap(failure) instanceof RedisNoScriptException)) {
+                return CompletableFuture.failedStage(failure);
+            }
+            log.debug("script not cached on the server, sending it script={}", script.name());
+            return c.eval(script.source(), type, scriptKeys, args);
+        });
+    }
+
+    /** The failure a caller of an asynchronous method gets: Lettuce's exceptions as {@link #unavailable}. */
+    private Throwable storeFailure(String operation, Throwable failure) {
+        Throwable cause = unwrap(failure);
+        return cause instanceof RedisException e ? unavailable(operation, e) : cause;
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        Throwable t = failure;
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /**
+     * The connection, without blocking the caller: at once when there is one, else from a connection made in the
+     * background (one attempt at a time, shared by the calls that arrive meanwhile; a failed attempt fails them and
+     * the next call tries again). Fails with {@link IllegalStateException} once the store is closed.
+     */
+    private CompletableFuture<StatefulRedisConnection<String, String>> connectionAsync() {
+        StatefulRedisConnection<String, String> c = connection;
+        if (c != null) {
+            return CompletableFuture.completedFuture(c);
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(closedStore());
+        }
+        CompletableFuture<StatefulRedisConnection<String, String>> attempt = new CompletableFuture<>();
+        CompletableFuture<StatefulRedisConnection<String, String>> running = connecting.compareAndExchange(null,
+                attempt);
+        if (running != null) {
+            return running;
+        }
+        attempt.whenComplete((made, failure) -> connecting.compareAndSet(attempt, null));
+        try {
+            client.connectAsync(StringCodec.UTF8, uri).whenComplete((made, failure) -> {
+                if (failure != null) {
+                    attempt.completeExceptionally(failure);
+                } else {
+                    adoptElsewhere(made, attempt);
+                }
+            });
+        } catch (RuntimeException e) { // a client shut down by close() meanwhile
+            attempt.completeExceptionally(closed ? closedStore() : e);
+        }
+        return attempt;
+    }
+
+    /**
+     * Runs {@link #adopt} on one of Lettuce's computation threads. Not on the I/O thread that finished the connect:
+     * connectLock may be held by a thread in {@link #connection()} waiting for a connect of its own, which an I/O
+     * thread has to finish, so waiting for the lock there could stall both until they time out.
+     */
+    private void adoptElsewhere(StatefulRedisConnection<String, String> made,
+            CompletableFuture<StatefulRedisConnection<String, String>> attempt) {
+        try {
+            resources.eventExecutorGroup().execute(() -> adopt(made, attempt));
+        } catch (RejectedExecutionException e) { // the store was closed and its threads shut down
+            made.closeAsync();
+            attempt.completeExceptionally(closed ? closedStore() : e);
+        }
+    }
+
+    /**
+     * Makes {@code made} the store's connection unless one was made meanwhile (by {@link #connection()}), in which
+     * case {@code made} is closed and the existing one used; a store closed meanwhile fails the attempt.
+     */
+    private void adopt(StatefulRedisConnection<String, String> made,
+            CompletableFuture<StatefulRedisConnection<String, String>> attempt) {
+        StatefulRedisConnection<String, String> kept;
+        synchronized (connectLock) {
+            if (closed) {
+                kept = null;
+            } else {
+                if (connection == null) {
+                    connection = made;
+                    log.info("coordination store connected uri={} namespace={}", config.redactedUri(),
+                            config.namespace());
+                }
+                kept = connection;
+            }
+        }
+        if (kept != made) {
+            made.closeAsync();
+        }
+        if (kept == null) {
+            attempt.completeExceptionally(closedStore());
+        } else {
+            attempt.complete(kept);
+        }
+    }
+
+    private static IllegalStateException closedStore() {
+        return new IllegalStateException("this RedisCoordinationStore is closed");
+    }
+
     private StatefulRedisConnection<String, String> connection() {
         StatefulRedisConnection<String, String> c = connection;
         if (c != null) {
@@ -473,7 +671,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
         long waitingSince = System.nanoTime();
         synchronized (connectLock) {
             if (closed) {
-                throw new IllegalStateException("this RedisCoordinationStore is closed");
+                throw closedStore();
             }
             if (connection == null) {
                 // Threads that queued behind a failed attempt share its failure instead of each waiting out a

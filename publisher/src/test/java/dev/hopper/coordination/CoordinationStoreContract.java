@@ -2,17 +2,23 @@ package dev.hopper.coordination;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -389,11 +395,41 @@ abstract class CoordinationStoreContract implements CoalescingContract, FollowUp
 
     @Test
     void aBatchOfLockRequestsAnswersEachInOrderAsOneByOneCallsWould() {
+        answersEachInOrderAsOneByOneCallsWould(store::checkAndLockAll);
+        assertThat(store.checkAndLockAll(List.of())).isEmpty();
+    }
+
+    @Test
+    void anAsyncBatchAnswersExactlyLikeTheSyncBatch() {
+        answersEachInOrderAsOneByOneCallsWould(requests -> answerOf(store.checkAndLockAllAsync(requests)));
+    }
+
+    @Test
+    void anEmptyAsyncBatchCompletesAtOnceWithAnEmptyList() {
+        CompletableFuture<List<LockResult>> answer = store.checkAndLockAllAsync(List.of()).toCompletableFuture();
+
+        assertThat(answer).as("nothing to send, nothing to wait for").isDone();
+        assertThat(answerOf(answer)).isEmpty();
+    }
+
+    @Test
+    void anAsyncBatchWithANonPositiveLeaseFailsItsStageInsteadOfThrowing() {
+        CompletableFuture<List<LockResult>> answer = store.checkAndLockAllAsync(List.of(
+                new LockRequest(KEY, null, "a", LONG, false),
+                new LockRequest("other", null, "a", Duration.ZERO, false))).toCompletableFuture();
+
+        Throwable failure = catchThrowable(() -> answer.get(10, TimeUnit.SECONDS));
+        assertThat(failure).isInstanceOf(ExecutionException.class);
+        assertThat(failure.getCause()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease");
+    }
+
+    /** The batch scenario: revisions, a held key and a key the batch itself locks, answered by {@code batchCall}. */
+    private void answersEachInOrderAsOneByOneCallsWould(Function<List<LockRequest>, List<LockResult>> batchCall) {
         store.bumpRevision("stale");
         store.bumpRevision("stale");
         long held = acquire("held", "x", LONG);
 
-        List<LockResult> results = store.checkAndLockAll(List.of(
+        List<LockResult> results = batchCall.apply(List.of(
                 new LockRequest("free", null, "a", LONG, false),
                 new LockRequest("free", null, "b", LONG, false),
                 new LockRequest("held", null, "c", LONG, false),
@@ -408,7 +444,6 @@ abstract class CoordinationStoreContract implements CoalescingContract, FollowUp
         assertThat(results.get(3)).isEqualTo(new LockResult.Superseded(2));
         assertThat(results.get(4)).isInstanceOf(LockResult.Acquired.class);
         assertThat(((LockResult.Acquired) results.get(4)).currentRevision()).isEqualTo(2);
-        assertThat(store.checkAndLockAll(List.of())).isEmpty();
         store.release("held", "x", held);
         assertThat(store.checkAndLock("held", null, "c", LONG, false)).isInstanceOf(LockResult.Acquired.class);
     }
@@ -462,6 +497,20 @@ abstract class CoordinationStoreContract implements CoalescingContract, FollowUp
         elapse(SHORT);
 
         assertThat(store.areCompleted(List.of("m-short", "m-long"))).containsExactly(false, true);
+    }
+
+    /** The stage's answer, waited for at most 10 s; its failure's cause is thrown as is. */
+    static <T> T answerOf(CompletionStage<T> stage) {
+        try {
+            return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for an answer", e);
+        } catch (TimeoutException e) {
+            throw new AssertionError("no answer within 10 s", e);
+        }
     }
 
     long acquire(String key, String owner, Duration lease) {

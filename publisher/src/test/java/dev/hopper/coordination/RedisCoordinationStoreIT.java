@@ -1,10 +1,17 @@
 package dev.hopper.coordination;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.hopper.topology.testing.TestRedis;
+import dev.hopper.topology.testing.ThrowawayRedis;
+import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -124,6 +131,98 @@ class RedisCoordinationStoreIT extends CoordinationStoreContract {
         // check_and_lock.lua computes the next token before SET NX; only an acquisition may write it
         assertThat(namespace.redis().get(namespace.prefix() + "token:" + KEY)).isEqualTo(Long.toString(token));
         assertThat(namespace.redis().get(namespace.prefix() + "lock:" + KEY)).isEqualTo(token + ":a");
+    }
+
+    // ---- the asynchronous batch ----
+
+    @Test
+    void aStoreWhoseFirstCallIsAsyncConnectsInTheBackgroundAndAnswers() {
+        // store has made no call yet: no connection exists
+        CompletionStage<List<LockResult>> answer = store.checkAndLockAllAsync(
+                List.of(new LockRequest(KEY, null, "a", LONG, false)));
+
+        LockResult.Acquired acquired = (LockResult.Acquired) answerOf(answer).get(0);
+        LockResult later = store.checkAndLock(KEY, null, "b", LONG, false);
+        assertThat(later).as("a sync call on the connection the async one made sees its lock")
+                .isInstanceOf(LockResult.Busy.class);
+        assertThat(((LockResult.Busy) later).holderToken()).isEqualTo(acquired.fencingToken());
+    }
+
+    @Test
+    void asyncCallsMadeBeforeAndWhileTheFirstConnectionIsMadeAllAnswer() {
+        List<CompletionStage<List<LockResult>>> answers = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            answers.add(store.checkAndLockAllAsync(List.of(new LockRequest("k" + i, null, "a", LONG, false))));
+        }
+        // a sync call may connect on its own meanwhile: one of the two connections is kept, both answer
+        assertThat(store.checkAndLock(KEY, null, "a", LONG, false)).isInstanceOf(LockResult.Acquired.class);
+        answers.add(store.checkAndLockAllAsync(List.of(new LockRequest(KEY, null, "b", LONG, false))));
+
+        List<LockResult> results = new ArrayList<>();
+        answers.forEach(answer -> results.addAll(answerOf(answer)));
+
+        assertThat(results.subList(0, 20)).allMatch(LockResult.Acquired.class::isInstance);
+        assertThat(results.get(20)).as("the lock the sync call took").isInstanceOf(LockResult.Busy.class);
+    }
+
+    @Test
+    void anAsyncBatchAfterAScriptFlushStillAnswers() {
+        // A server of its own: SCRIPT FLUSH on the shared one would reach other tests' stores
+        String sha1 = LuaScript.load("check_and_lock.lua").sha1();
+        try (ThrowawayRedis redis = ThrowawayRedis.start();
+                RedisNamespace ns = new RedisNamespace(redis.uri(), "noscript");
+                RedisCoordinationStore flushed = new RedisCoordinationStore(
+                        RedisStoreConfig.builder(redis.uri()).namespace(ns.prefix()).build())) {
+            long first = ((LockResult.Acquired) flushed.checkAndLock(KEY, null, "a", LONG, false)).fencingToken();
+            assertThat(ns.redis().scriptFlush()).isEqualTo("OK");
+            assertThat(ns.redis().scriptExists(sha1)).as("EVALSHA will answer NOSCRIPT").containsExactly(false);
+
+            List<LockResult> results = answerOf(flushed.checkAndLockAllAsync(List.of(
+                    new LockRequest(KEY, null, "b", LONG, false), new LockRequest("other", null, "b", LONG, false))));
+
+            assertThat(results.get(0)).isInstanceOf(LockResult.Busy.class);
+            assertThat(((LockResult.Busy) results.get(0)).holderToken()).isEqualTo(first);
+            assertThat(((LockResult.Acquired) results.get(1)).fencingToken()).isGreaterThan(first);
+            assertThat(ns.redis().scriptExists(sha1)).as("sent again with EVAL").containsExactly(true);
+        }
+    }
+
+    @Test
+    void anUnreachableStoreFailsTheAsyncStageWithoutThrowingOrNamingThePassword() {
+        URI uri = URI.create("redis://:s3cret-pass@127.0.0.1:" + ThrowawayRedis.freePort());
+        try (RedisCoordinationStore unreachable = new RedisCoordinationStore(RedisStoreConfig.builder(uri)
+                .namespace(namespace.prefix()).operationTimeout(Duration.ofMillis(500))
+                .connectTimeout(Duration.ofSeconds(2)).build())) {
+            for (int attempt = 1; attempt <= 2; attempt++) { // the second tries to connect again
+                CompletionStage<List<LockResult>> answer = unreachable.checkAndLockAllAsync(
+                        List.of(new LockRequest(KEY, null, "a", LONG, false)));
+
+                Throwable failure = failureOf(answer);
+                assertThat(failure).as("attempt %d", attempt).isInstanceOf(StoreUnavailableException.class)
+                        .hasMessageContaining("checkAndLock").hasMessageContaining("127.0.0.1:" + uri.getPort())
+                        .hasMessageContaining("***");
+                for (Throwable t = failure; t != null; t = t.getCause()) {
+                    assertThat(t.toString()).doesNotContain("s3cret-pass");
+                }
+            }
+        }
+    }
+
+    @Test
+    void anAsyncCallOnAClosedStoreFailsItsStageInsteadOfThrowing() {
+        store.close();
+
+        CompletionStage<List<LockResult>> answer = store.checkAndLockAllAsync(
+                List.of(new LockRequest(KEY, null, "a", LONG, false)));
+
+        assertThat(failureOf(answer)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+
+    /** What the stage failed with, waited for at most 15 s. */
+    private static Throwable failureOf(CompletionStage<?> stage) {
+        Throwable thrown = catchThrowable(() -> stage.toCompletableFuture().get(15, TimeUnit.SECONDS));
+        assertThat(thrown).as("the stage fails, within 15 s").isInstanceOf(ExecutionException.class);
+        return thrown.getCause();
     }
 
     private long serverMicros() {
