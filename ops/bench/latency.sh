@@ -12,7 +12,8 @@
 #   e.g. ops/bench/latency.sh -- --keyed --keys 1000 --store redis --prefetch 64 --concurrency 4
 #        ops/bench/latency.sh --rate 1500 -- --keyed --keys 1000 --store redis   # skip the maximum run
 # The options after -- go to every run (maximum and latency runs alike). Raw `--json` reports go to
-# ops/bench/results/latency-<time>/ (gitignored). Uses ops/target/hopper.jar (built if missing).
+# ops/bench/results/latency-<time>/ (gitignored). Uses ops/target/hopper.jar (built if missing); HOPPER_JAR=path runs
+# another build (to interleave before/after runs under the same load).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -27,11 +28,11 @@ while [ $# -gt 0 ]; do
     --rate) rate="$2"; shift 2 ;;
     --uri) uri="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "latency.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-jar="$root/ops/target/hopper.jar"
+jar="${HOPPER_JAR:-$root/ops/target/hopper.jar}"
 [ -f "$jar" ] || (cd "$root" && mvn -q -B -ntp -pl ops -am package -DskipTests) >&2
 out="$here/results/latency-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"

@@ -35,9 +35,10 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Threads: {@link #delivered} runs on amqp-client's dispatch thread (one at a time per channel), settlements on
- * handler threads, timed flushes on the worker's ack-flush thread, {@link #channelLost} on amqp-client's I/O
- * thread; none of those waits on a frame except a handler thread that flushes a full batch inline and the
- * senders themselves. No frame is sent while the state monitor is held.
+ * delivery threads or, for {@code ackWithoutSending}, on a store client's I/O thread (which only records: its
+ * frames go out on the flusher), timed flushes on the worker's ack-flush thread, {@link #channelLost} on
+ * amqp-client's I/O thread; none of those waits on a frame except a delivery thread that flushes a full batch inline
+ * and the senders themselves. No frame is sent while the state monitor is held.
  */
 final class AckCoalescer {
     private static final Logger log = LoggerFactory.getLogger(AckCoalescer.class);
@@ -144,6 +145,16 @@ final class AckCoalescer {
 
         @Override
         public void ack(long deliveryTag) throws IOException {
+            ack(deliveryTag, true);
+        }
+
+        /** Records the ack; every frame (a lone ack, a full batch's flush) goes out on the flusher's thread. */
+        @Override
+        public void ackWithoutSending(long deliveryTag) throws IOException {
+            ack(deliveryTag, false);
+        }
+
+        private void ack(long deliveryTag, boolean mayWait) throws IOException {
             boolean alone = false;
             boolean flushInline = false;
             boolean schedule = false;
@@ -169,11 +180,35 @@ final class AckCoalescer {
                 }
             }
             if (alone) {
-                sendAlone(deliveryTag);
+                if (mayWait) {
+                    sendAlone(deliveryTag);
+                } else {
+                    onFlusher(() -> {
+                        try {
+                            sendAlone(deliveryTag);
+                        } catch (IOException | RuntimeException e) {
+                            log.warn("could not send an ack (if the channel closed, the broker redelivers it): {}",
+                                    e.toString());
+                        }
+                    });
+                }
             } else if (flushInline) {
-                flush(false);
+                if (mayWait) {
+                    flush(false);
+                } else {
+                    onFlusher(() -> flush(false));
+                }
             } else if (schedule) {
                 scheduleFlush();
+            }
+        }
+
+        /** Runs {@code r} on the flusher now; refused (the worker closes): closeChannel flushes what is pending. */
+        private void onFlusher(Runnable r) {
+            try {
+                flusher.execute(r);
+            } catch (RejectedExecutionException e) {
+                log.debug("ack flusher closed; the channel's close flushes pending acks");
             }
         }
 

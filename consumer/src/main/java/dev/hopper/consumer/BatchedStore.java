@@ -10,11 +10,12 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The coordination store calls on every keyed delivery's path (check-and-lock, complete-and-release, the
- * done-marker check), each gathered across the worker's handler threads by a {@link CallBatcher} into one store
- * call per batch ({@link CoordinationStore#checkAndLockAll}, {@link CoordinationStore#completeAll},
- * {@link CoordinationStore#areCompleted}): one Redis round trip for the deliveries that arrive together instead of
- * one each. Each call answers, or throws, exactly what the single store call would (a completion: hands to its
- * continuation). Thread-safe; one per worker.
+ * done-marker check), each gathered across the worker's threads into one store call per batch: one Redis round trip
+ * for the deliveries that arrive together instead of one each. The first lock call and the completion go out
+ * without a waiting thread ({@link AsyncBatcher}, {@link CoordinationStore#checkAndLockAllAsync},
+ * {@link CoordinationStore#completeAllAsync}; the answer goes to a continuation); a busy key's lock calls and the
+ * done-marker checks wait ({@link CallBatcher}). Each call answers, or fails, exactly as the single store call
+ * would. Thread-safe; one per worker.
  */
 final class BatchedStore {
     /** Most calls in one batch: a prefetch window's worth. */
@@ -26,7 +27,7 @@ final class BatchedStore {
 
     private final CallBatcher<LockRequest, LockResult> locks;
     private final AsyncBatcher<LockRequest, LockResult> lockRequests;
-    private final CallBatcher<Completion, Boolean> completions;
+    private final AsyncBatcher<Completion, Boolean> completions;
     private final CallBatcher<String, Boolean> doneChecks;
 
     BatchedStore(CoordinationStore store) {
@@ -36,10 +37,10 @@ final class BatchedStore {
                 MAX_WAIT);
         this.lockRequests = new AsyncBatcher<>("checkAndLock", store::checkAndLockAllAsync, MAX_BATCH,
                 LOCK_BATCHES_IN_FLIGHT, MAX_WAIT);
-        this.completions = new CallBatcher<>("complete", batch -> {
-            store.completeAll(batch);
-            return java.util.Collections.nCopies(batch.size(), Boolean.TRUE);
-        }, MAX_BATCH, MAX_WAIT);
+        // One completion batch out at once: nobody waits on a completion, so larger batches (fewer Redis calls)
+        // cost no latency that matters; each next batch is sent from the answer's thread.
+        this.completions = new AsyncBatcher<>("complete", batch -> store.completeAllAsync(batch)
+                .thenApply(done -> java.util.Collections.nCopies(batch.size(), Boolean.TRUE)), MAX_BATCH, 1, MAX_WAIT);
         this.doneChecks = new CallBatcher<>("isCompleted", store::areCompleted, MAX_BATCH, MAX_WAIT);
     }
 
@@ -60,9 +61,9 @@ final class BatchedStore {
 
     /**
      * Puts {@code completion} into the next complete-and-release batch without waiting for it: {@code then} gets
-     * null, or the batch's failure, on the thread that sends that batch (this one when none was in flight; see
-     * {@link CallBatcher#submit}). A completion's thread has nothing left to do but the ack, which the continuation
-     * does: waiting for the answer would cost it a park and an unpark per task.
+     * null, or the batch's failure, on the thread that completes the batch (the store client's I/O thread for Redis,
+     * this one for a store that answers at once), so it must not block. A completion's thread has nothing left to do
+     * but the ack, which the continuation does without waiting.
      */
     void completeThen(Completion completion, Consumer<@Nullable RuntimeException> then) {
         completions.submit(completion, (ignored, failure) -> then.accept(failure));

@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * the original is acked; if that publish fails, the original goes back with basic.reject + requeue" (for a
  * hand-back copy: nack + requeue, which counts no failed delivery on 4.3+).
  *
- * <p>Runs on the handler thread and waits for a copy's confirm at most {@code confirmWait}. Thread-safe.
+ * <p>{@link #settle} runs on a delivery thread and waits for a copy's confirm at most {@code confirmWait};
+ * {@link #settleWithoutWaiting} never waits. Thread-safe.
  */
 final class DecisionSettler {
     private static final Logger log = LoggerFactory.getLogger(DecisionSettler.class);
@@ -38,6 +39,23 @@ final class DecisionSettler {
 
     /** One delivery as it arrived: how to settle it, and what a copy is made from. */
     record Delivery(Settlement settlement, AMQP.@Nullable BasicProperties props, byte[] body) {}
+
+    /**
+     * Carries {@code d} out if that cannot wait: an {@link Decision.Ack}, recorded without sending its frame on this
+     * thread ({@link Settlement#ackWithoutSending}). For a thread that must not wait (a store client's I/O thread).
+     *
+     * @return true when settled; false for any other decision, which is left untouched for {@link #settle}
+     */
+    boolean settleWithoutWaiting(Delivery delivery, Decision d) {
+        if (!(d instanceof Decision.Ack a)) {
+            return false;
+        }
+        delivery.settlement().ackWithoutSending();
+        if (a.outcome() == Outcome.SUPERSEDED) {
+            log.debug("task superseded queue={} id={}", queue, delivery.settlement().messageId());
+        }
+        return true;
+    }
 
     /**
      * Carries {@code d} out.

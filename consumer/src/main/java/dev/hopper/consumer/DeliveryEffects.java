@@ -166,35 +166,28 @@ final class DeliveryEffects {
         throw new IllegalArgumentException("carried out by runLater, not run: " + effect);
     }
 
-    /** Whether {@code effect} is carried out by {@link #runLater} rather than {@link #run}. */
-    static boolean runsLater(Effect effect) {
-        return effect instanceof Effect.Complete || effect instanceof Effect.CheckAndLock;
-    }
-
     /**
-     * Whether the continuation of {@link #runLater} for {@code effect} runs on a delivery thread (one that may wait):
-     * a completion's runs on the thread that sends completion batches, a delivery thread; a lock answer's on the
-     * store client's I/O thread (or the caller's, for a store that answers at once), which must not wait.
+     * Whether {@code effect} is carried out by {@link #runLater} rather than {@link #run}: a completion always; a
+     * check-and-lock when the thread must not wait ({@code mayWait} false: the delivery has not needed a delivery
+     * thread yet). One that reached a delivery thread first (a redelivery's done-marker check, a breaker's admission)
+     * waits for its lock there, as it always did, rather than going back and forth between threads.
      */
-    static boolean answersOnDeliveryThread(Effect effect) {
-        return effect instanceof Effect.Complete;
+    static boolean runsLater(Effect effect, boolean mayWait) {
+        return effect instanceof Effect.Complete || (!mayWait && effect instanceof Effect.CheckAndLock);
     }
 
     /**
-     * Carries out an effect of {@link #runsLater} without waiting for it; {@code then} gets the facts that follow
-     * (see {@link #answersOnDeliveryThread} for the thread), {@code bug} an unexpected failure (not the store's
-     * silence, which is a fact).
+     * Carries out an effect of {@link #runsLater} without waiting for it: {@code then} gets the facts that follow,
+     * {@code bug} an unexpected failure (not the store's silence, which is a fact), on the thread that completes the
+     * store's batch: the store client's I/O thread (or this one, for a store that answers at once), which must not
+     * wait. The caller goes on there only as far as it can without waiting.
      *
-     * <p>The first check-and-lock goes into the store's next asynchronous batch
-     * ({@link BatchedStore#checkAndLockThen}): no thread waits for the lock, and the answer is handed straight to
-     * a delivery thread by the caller.
+     * <p>The first check-and-lock goes into the store's next lock batch ({@link BatchedStore#checkAndLockThen}): no
+     * thread waits for the lock, and the answer is handed straight to a delivery thread by the caller.
      *
-     * <p>A completion (done-marker and lock release) goes into the store's next batch, and {@code then} runs on
-     * the thread that sends that batch, which may be this one. A completion that fails is logged and counts as
-     * recorded, as before batching: the lock expires with its lease, and without a done-marker a redelivery would
-     * run again. Later completions wait while the continuation runs: what follows a completion must not wait on
-     * other deliveries (a busy key's lock, a run slot). Today the decider answers the ack right after a recorded
-     * completion (DeliveryDeciderTest covers it).
+     * <p>A completion (done-marker and lock release) goes into the store's next completion batch; what follows it is
+     * the ack, settled from the answer without waiting. A completion that fails is logged and counts as recorded, as
+     * before batching: the lock expires with its lease, and without a done-marker a redelivery would run again.
      */
     void runLater(Effect effect, DeliveryFacts f, Consumer<DeliveryFacts> then, Consumer<RuntimeException> bug) {
         if (effect instanceof Effect.CheckAndLock c) {
@@ -231,11 +224,14 @@ final class DeliveryEffects {
     /**
      * Carries out {@code effect} here if it never waits (or need not wait this time), so that a delivery can go as
      * far as its first store call on the thread it arrived on; null when it might wait: then it is carried out with
-     * {@link #run} on a delivery thread. Never blocks, never calls the store.
+     * {@link #run} on a delivery thread. Never blocks, never calls the store. (Admission through a breaker is left
+     * to the delivery thread for its timing, not because it waits.)
      */
     @Nullable DeliveryFacts runWithoutWaiting(Effect effect, DeliveryFacts f) {
         if (effect instanceof Effect.Admit) {
-            return f.withAdmitted(gate.tryAdmit());
+            // A breaker admits a run just before it (on a delivery thread): admitted at arrival, a prefetched
+            // delivery would still run after the breaker opened instead of going back unrun.
+            return gate.hasBreaker() ? null : f.withAdmitted(true);
         }
         if (effect instanceof Effect.ReadClock) {
             return f.withNow(runner.clock().instant());

@@ -24,17 +24,19 @@ import org.slf4j.MDC;
  * in parking and waking):
  * <ul>
  *   <li>{@link #start} runs on the consumer's dispatch thread, which must not wait: reading, deciding and the effects
- *       that never wait ({@link DeliveryEffects#runWithoutWaiting}: admission, the clock, a free start slot) happen
- *       there;
+ *       that never wait ({@link DeliveryEffects#runWithoutWaiting}: admission without a breaker, the clock, a free
+ *       start slot) happen there;
  *   <li>the first check-and-lock goes out asynchronously ({@link DeliveryEffects#runsLater}) and its answer comes on
  *       the store client's I/O thread, which also must not wait;
  *   <li>the first effect that may wait (a run slot, the handler, a busy key's wait, a store call that blocks) and
- *       every settlement move the delivery to one of the queue's delivery threads ({@link #handOn}), where it stays;
- *   <li>the completion joins the store's next batch and the thread returns to the pool; the thread that sends that
- *       batch carries the delivery on (decide, ack).
+ *       every settlement but a plain ack move the delivery to one of the queue's delivery threads
+ *       ({@link #handOn});
+ *   <li>the completion goes out asynchronously too and the delivery thread returns to the pool; the answer's thread
+ *       decides and acks without waiting ({@link DecisionSettler#settleWithoutWaiting}: the ack frame is left to the
+ *       ack flusher).
  * </ul>
- * So a keyed delivery wakes one delivery thread, with its lock answer in hand, and nothing blocks a client library's
- * thread. {@code finished} tells the caller when the delivery is really done.
+ * So a keyed delivery wakes one delivery thread, with its lock answer in hand, for its run, and nothing blocks a
+ * client library's thread. {@code finished} tells the caller when the delivery is really done.
  *
  * <p>Thread-safe: one instance per queue, shared by that queue's handler threads; a delivery's state is handled by
  * one thread at a time (handed over through the store batcher's lock).
@@ -160,16 +162,15 @@ final class DeliveryExecutor {
                 if (d.effects++ == MAX_EFFECTS) {
                     throw new IllegalStateException("no decision after " + MAX_EFFECTS + " effects: " + facts);
                 }
-                if (DeliveryEffects.runsLater(effect)) {
-                    boolean answerMayWait = DeliveryEffects.answersOnDeliveryThread(effect);
+                if (DeliveryEffects.runsLater(effect, mayWait)) {
                     DeliveryFacts before = facts;
                     effects.runLater(effect, facts, next -> {
                         try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
-                            proceed(d, next, answerMayWait);
+                            proceed(d, next, false);
                         }
                     }, bug -> {
                         try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
-                            unexpected(d, before, bug, answerMayWait);
+                            unexpected(d, before, bug, false);
                         }
                     });
                     return;
@@ -186,16 +187,23 @@ final class DeliveryExecutor {
                 }
                 step = decider.decide(facts);
             }
-            if (!mayWait) {
-                handOn(d, facts); // settling may wait (a confirmed copy) and may call the store (a lock release)
-                return;
-            }
             Decision decision = (Decision) step;
             HandlerOutcome h = facts.handler();
             failure = h == null ? null : DeliveryDecider.failureOf(h, Duration.ZERO);
-            effects.releaseHeldLock(facts);
-            if (settler.settle(new DecisionSettler.Delivery(d.settlement, d.props, d.body), decision, facts)) {
+            DecisionSettler.Delivery delivery = new DecisionSettler.Delivery(d.settlement, d.props, d.body);
+            if (!mayWait) {
+                // An ack (a completed run's, nearly always) is settled here; anything else may wait (a confirmed
+                // copy) or call the store (a held lock's release), so it goes to a delivery thread.
+                if (facts.heldLock() != null || !settler.settleWithoutWaiting(delivery, decision)) {
+                    handOn(d, facts);
+                    return;
+                }
                 settled(facts, decision, failure);
+            } else {
+                effects.releaseHeldLock(facts);
+                if (settler.settle(delivery, decision, facts)) {
+                    settled(facts, decision, failure);
+                }
             }
         } catch (RuntimeException | Error e) {
             if (!mayWait) {

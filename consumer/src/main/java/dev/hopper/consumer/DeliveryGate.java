@@ -57,6 +57,11 @@ final class DeliveryGate {
         return starts == null || starts.acquirePermission();
     }
 
+    /** True when the queue has a circuit breaker ({@link #tryAdmit} can refuse). */
+    boolean hasBreaker() {
+        return breaker != null;
+    }
+
     /** True when starts are never rate-limited, so {@link #awaitStart} would not wait. */
     boolean startsWithoutWaiting() {
         return starts == null;

@@ -40,6 +40,21 @@ final class Settlement {
         }
     }
 
+    /**
+     * {@link #ack} for a thread that must not wait: the sink may leave the frame to another thread
+     * ({@link SettlementSink#ackWithoutSending}).
+     */
+    void ackWithoutSending() {
+        if (claim("ack")) {
+            call("ack", () -> sink.ackWithoutSending(deliveryTag));
+        }
+    }
+
+    /** The message id, for logs. */
+    String messageId() {
+        return messageId;
+    }
+
     void rejectRequeue() {
         if (claim("reject")) {
             call("reject", () -> sink.rejectRequeue(deliveryTag));

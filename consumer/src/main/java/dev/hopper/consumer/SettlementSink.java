@@ -12,6 +12,14 @@ interface SettlementSink {
 
     void ack(long deliveryTag) throws IOException;
 
+    /**
+     * {@link #ack} from a thread that must not wait (a store client's I/O thread): a sink that coalesces acks
+     * records it and leaves every frame to its flusher. This default sends it like {@link #ack}.
+     */
+    default void ackWithoutSending(long deliveryTag) throws IOException {
+        ack(deliveryTag);
+    }
+
     /** Reject with requeue: every RabbitMQ version counts it toward the delivery limit. */
     void rejectRequeue(long deliveryTag) throws IOException;
 

@@ -5,8 +5,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Hooks into a {@link Worker}'s settlements and state changes, e.g. for metrics. Methods are called on worker
- * threads, must be quick and thread-safe, and may throw: a listener's exception is logged and never reaches the
- * delivery path.
+ * threads, must be quick and thread-safe, must not block (a completed keyed task's {@link #onSettled} runs on the
+ * coordination store client's I/O thread, where later store answers wait behind it: record, don't call out), and
+ * may throw: a listener's exception is logged and never reaches the delivery path.
  */
 public interface WorkerListener {
 

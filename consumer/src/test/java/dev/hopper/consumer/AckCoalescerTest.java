@@ -34,7 +34,7 @@ class AckCoalescerTest {
     }
 
     /** The broker's view of one channel, and what the handlers decided (set before they call the sink). */
-    static final class RecordingChannel implements AckCoalescer.Frames {
+    static class RecordingChannel implements AckCoalescer.Frames {
         final Map<Long, String> decided = new ConcurrentHashMap<>();
         final TreeMap<Long, String> outstanding = new TreeMap<>();
         final Map<Long, String> settledAs = new TreeMap<>();
@@ -151,6 +151,39 @@ class AckCoalescerTest {
             assertThat(ch.multipleFrames).isPositive();
             assertThat((long) ch.ackFrames).isLessThan(acked);
         }
+    }
+
+    @Test
+    void acksWithoutSendingNeverSendAFrameOnTheCallingThreadEvenAFullBatchOrALoneAck() throws Exception {
+        List<Thread> frameThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
+        RecordingChannel ch = new RecordingChannel() {
+            @Override
+            public synchronized void ack(long tag, boolean multiple) {
+                frameThreads.add(Thread.currentThread());
+                super.ack(tag, multiple);
+            }
+        };
+        AckCoalescer acks = new AckCoalescer(ch, flusher, System::nanoTime);
+        int n = AckCoalescer.FLUSH_AT + 5;
+        List<SettlementSink> sinks = new ArrayList<>();
+        for (long t = 1; t <= n; t++) {
+            sinks.add(deliver(ch, acks, t));
+            ch.decided.put(t, "ack");
+        }
+        for (long t = 1; t <= n; t++) {
+            sinks.get((int) t - 1).ackWithoutSending(t); // past FLUSH_AT an ack() would flush on this thread
+        }
+        long unregistered = n + 1;
+        ch.deliver(unregistered); // outstanding on the channel, unknown to the coalescer: a lone frame
+        ch.decided.put(unregistered, "ack");
+        sinks.get(0).ackWithoutSending(unregistered);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> ch.outstandingCount() == 0);
+        synchronized (ch) {
+            assertThat(ch.violations).isEmpty();
+            assertThat(ch.multipleFrames).as("the full batch went out coalesced").isPositive();
+        }
+        assertThat(frameThreads).isNotEmpty().doesNotContain(Thread.currentThread());
     }
 
     @Test

@@ -479,6 +479,59 @@ class DeliveryExecutorTest {
         assertThat(finished.get()).isEqualTo(1);
     }
 
+    @Test
+    void aCompletionAnsweredOnTheStoresThreadIsAckedThereWithoutAnotherHandOn() throws Exception {
+        ExecutorService io = Executors.newSingleThreadExecutor(r -> new Thread(r, "store-io"));
+        List<Runnable> heldCompletions = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try {
+            CoordinationStore answeringOnIo = new ForwardingStore(store) {
+                @Override
+                public java.util.concurrent.CompletionStage<List<LockResult>> checkAndLockAllAsync(
+                        List<dev.hopper.coordination.LockRequest> requests) {
+                    return java.util.concurrent.CompletableFuture.supplyAsync(() -> checkAndLockAll(requests), io);
+                }
+
+                @Override
+                public java.util.concurrent.CompletionStage<Void> completeAllAsync(
+                        List<dev.hopper.coordination.Completion> completions) {
+                    // Answered when the test says so, so that the answer surely comes on the store's thread.
+                    var answer = new java.util.concurrent.CompletableFuture<Void>();
+                    heldCompletions.add(() -> {
+                        completeAll(completions);
+                        answer.complete(null);
+                    });
+                    return answer;
+                }
+            };
+            HandRunThreads threads = new HandRunThreads();
+            List<String> finishedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+            DeliveryExecutor ex = executor((job, ctx) -> { }, answeringOnIo, Duration.ofMinutes(1));
+            TaskEnvelope env = TaskEnvelope.fresh("id-io", "job", "K", null, Instant.now(),
+                    "{\"n\":1}".getBytes(StandardCharsets.UTF_8));
+            long tag = tags.incrementAndGet();
+
+            ex.start(broker, new Envelope(tag, false, "hopper.tasks", QUEUE), EnvelopeCodec.properties(env),
+                    env.body(), new DeliveryExecutor.DeliveryThreads(threads, () -> true),
+                    () -> finishedOn.add(Thread.currentThread().getName()));
+            Runnable run = threads.queued.poll(10, TimeUnit.SECONDS);
+            assertThat(run).as("handed on once the lock was answered").isNotNull();
+            run.run();
+            assertThat(finishedOn).as("the delivery thread left before the completion was answered").isEmpty();
+            assertThat(heldCompletions).hasSize(1);
+            io.execute(heldCompletions.get(0));
+
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !finishedOn.isEmpty());
+            assertThat(finishedOn).containsExactly("store-io");
+            assertThat(threads.queued).as("the ack needed no delivery thread").isEmpty();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> broker.log.contains("ack " + tag));
+            assertThat(broker.log).containsExactly("ack " + tag);
+            assertThat(keyIsFree("K")).isTrue();
+        } finally {
+            io.shutdownNow();
+        }
+    }
+
     private static boolean joined(Thread t) {
         try {
             t.join(10_000);

@@ -124,6 +124,22 @@ public interface CoordinationStore extends RevisionStore, CoalescingStore, Follo
     }
 
     /**
+     * {@link #completeAll} without waiting for the answer, as {@link #checkAndLockAllAsync} is to
+     * {@link #checkAndLockAll}: returns at once, and the stage completes once every completion is recorded (or fails
+     * with {@link StoreUnavailableException}, for the whole batch, within the store's timeout), on the store
+     * client's I/O thread for a store on the network, which must not be blocked. This default completes on the
+     * calling thread, before it returns.
+     */
+    default java.util.concurrent.CompletionStage<Void> completeAllAsync(List<Completion> completions) {
+        try {
+            completeAll(completions);
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
      * {@link #isCompleted} for each message id; one round trip in a store that batches.
      *
      * @return one answer per id, in order

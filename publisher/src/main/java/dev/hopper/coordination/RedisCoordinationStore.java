@@ -340,6 +340,47 @@ public final class RedisCoordinationStore implements CoordinationStore {
         if (completions.isEmpty()) {
             return;
         }
+        ScriptInput input = completeInput(completions);
+        List<Object> released = call("complete",
+                c -> script(c, COMPLETE_AND_RELEASE, ScriptOutputType.MULTI, input.keys(), input.args()));
+        logUnheld(completions, released);
+    }
+
+    /**
+     * {@link #completeAll} in one EVALSHA, without waiting for it; never blocks the caller, also not to connect.
+     * Threads, failures and bounds as for {@link #checkAndLockAllAsync}.
+     */
+    @Override
+    public CompletionStage<Void> completeAllAsync(List<Completion> completions) {
+        List<Completion> batch;
+        ScriptInput input;
+        try {
+            batch = List.copyOf(requireNonNull(completions, "completions"));
+            if (batch.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            input = completeInput(batch);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<Void> answer = new CompletableFuture<>();
+        connectionAsync()
+                .thenCompose(c -> RedisCoordinationStore.<List<Object>>scriptAsync(c.async(), COMPLETE_AND_RELEASE,
+                        ScriptOutputType.MULTI, input.keys(), input.args()))
+                .whenComplete((released, failure) -> {
+                    if (failure == null) {
+                        answered();
+                        logUnheld(batch, released);
+                        answer.complete(null);
+                    } else {
+                        answer.completeExceptionally(storeFailure("complete", failure));
+                    }
+                });
+        return answer;
+    }
+
+    /** {@code complete_and_release.lua}'s keys and arguments for {@code completions}, in order. */
+    private ScriptInput completeInput(List<Completion> completions) {
         String[] scriptKeys = new String[2 * completions.size()];
         String[] args = new String[3 * completions.size()];
         for (int i = 0; i < completions.size(); i++) {
@@ -351,8 +392,11 @@ public final class RedisCoordinationStore implements CoordinationStore {
             args[3 * i + 1] = millis(c.doneTtl(), "doneTtl");
             args[3 * i + 2] = c.owner();
         }
-        List<Object> released = call("complete",
-                c -> script(c, COMPLETE_AND_RELEASE, ScriptOutputType.MULTI, scriptKeys, args));
+        return new ScriptInput(scriptKeys, args);
+    }
+
+    /** Logs the completions whose lock was no longer theirs (the script answers 0 for those). */
+    private static void logUnheld(List<Completion> completions, List<Object> released) {
         for (int i = 0; i < completions.size(); i++) {
             Completion c = completions.get(i);
             if (c.key() != null && Long.valueOf(0L).equals(released.get(i))) {

@@ -464,10 +464,22 @@ abstract class CoordinationStoreContract implements CoalescingContract, FollowUp
 
     @Test
     void aBatchOfCompletionsReleasesOnlyLocksStillHeldAndWritesEveryMarker() {
+        completesOnlyLocksStillHeldAndWritesEveryMarker(store::completeAll);
+    }
+
+    @Test
+    void anAsyncBatchOfCompletionsDoesExactlyWhatTheSyncBatchDoes() {
+        completesOnlyLocksStillHeldAndWritesEveryMarker(batch -> answerOf(store.completeAllAsync(batch)));
+        assertThat(answerOf(store.completeAllAsync(List.of()))).isNull();
+    }
+
+    /** The completion scenario: a held lock, a stale token, a keyless marker, completed by {@code batchCall}. */
+    private void completesOnlyLocksStillHeldAndWritesEveryMarker(
+            java.util.function.Consumer<List<Completion>> batchCall) {
         long token = acquire(KEY, "a", LONG);
         long other = acquire("other", "b", LONG);
 
-        store.completeAll(List.of(new Completion(KEY, "a", token, "m-1", LONG),
+        batchCall.accept(List.of(new Completion(KEY, "a", token, "m-1", LONG),
                 new Completion("other", "b", other - 1, "m-2", LONG),
                 new Completion(null, "c", 0, "m-3", LONG)));
 

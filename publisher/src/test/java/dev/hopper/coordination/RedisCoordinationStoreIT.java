@@ -188,6 +188,25 @@ class RedisCoordinationStoreIT extends CoordinationStoreContract {
     }
 
     @Test
+    void anAsyncCompletionBatchAfterAScriptFlushStillAnswers() {
+        String sha1 = LuaScript.load("complete_and_release.lua").sha1();
+        try (ThrowawayRedis redis = ThrowawayRedis.start();
+                RedisNamespace ns = new RedisNamespace(redis.uri(), "noscript-complete");
+                RedisCoordinationStore flushed = new RedisCoordinationStore(
+                        RedisStoreConfig.builder(redis.uri()).namespace(ns.prefix()).build())) {
+            long token = ((LockResult.Acquired) flushed.checkAndLock(KEY, null, "a", LONG, false)).fencingToken();
+            assertThat(ns.redis().scriptFlush()).isEqualTo("OK");
+
+            answerOf(flushed.completeAllAsync(List.of(new Completion(KEY, "a", token, "m-1", LONG))));
+
+            assertThat(flushed.isCompleted("m-1")).isTrue();
+            assertThat(flushed.checkAndLock(KEY, null, "b", LONG, false)).as("released")
+                    .isInstanceOf(LockResult.Acquired.class);
+            assertThat(ns.redis().scriptExists(sha1)).as("sent again with EVAL").containsExactly(true);
+        }
+    }
+
+    @Test
     void anUnreachableStoreFailsTheAsyncStageWithoutThrowingOrNamingThePassword() {
         URI uri = URI.create("redis://:s3cret-pass@127.0.0.1:" + ThrowawayRedis.freePort());
         try (RedisCoordinationStore unreachable = new RedisCoordinationStore(RedisStoreConfig.builder(uri)
