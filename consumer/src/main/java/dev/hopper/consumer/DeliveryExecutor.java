@@ -80,7 +80,7 @@ final class DeliveryExecutor {
      */
     void execute(SettlementSink sink, Envelope envelope, AMQP.@Nullable BasicProperties props, byte @Nullable [] body,
             Runnable finished) {
-        start(sink, envelope, props, body, new DeliveryThreads(Runnable::run, () -> true), finished);
+        begin(sink, envelope, props, body, new DeliveryThreads(Runnable::run, () -> true), finished, true);
     }
 
     /**
@@ -101,6 +101,31 @@ final class DeliveryExecutor {
      */
     void start(SettlementSink sink, Envelope envelope, AMQP.@Nullable BasicProperties props, byte @Nullable [] body,
             DeliveryThreads threads, Runnable finished) {
+        begin(sink, envelope, props, body, threads, finished, false);
+    }
+
+    /**
+     * {@link #start}, but the delivery is first handed to one of {@code threads} and goes through there (as far as its
+     * first asynchronous store call, if any). For deliveries with no store call to send early. Returns at once;
+     * refused by {@code threads} (shutdown): nacked unrun, then {@code finished}.
+     */
+    void startOnDeliveryThread(SettlementSink sink, Envelope envelope, AMQP.@Nullable BasicProperties props,
+            byte @Nullable [] body, DeliveryThreads threads, Runnable finished) {
+        try {
+            threads.threads().execute(() -> begin(sink, envelope, props, body, threads, finished, true));
+        } catch (RejectedExecutionException e) {
+            String id = props == null || props.getMessageId() == null ? "?" : props.getMessageId();
+            log.info("worker shutting down: delivery handed back unrun queue={} id={}", queue, id);
+            try {
+                new Settlement(sink, envelope.getDeliveryTag(), id).nackRequeue();
+            } finally {
+                finished.run();
+            }
+        }
+    }
+
+    private void begin(SettlementSink sink, Envelope envelope, AMQP.@Nullable BasicProperties props,
+            byte @Nullable [] body, DeliveryThreads threads, Runnable finished, boolean onDeliveryThread) {
         byte[] bytes = body == null ? new byte[0] : body;
         String idForLog = props == null || props.getMessageId() == null ? "?" : props.getMessageId();
         InFlight d = new InFlight(new Settlement(sink, envelope.getDeliveryTag(), idForLog), props, bytes, idForLog,
@@ -122,7 +147,7 @@ final class DeliveryExecutor {
                 finish(d, null, null);
                 return;
             }
-            proceed(d, facts, false);
+            proceed(d, facts, onDeliveryThread);
         }
     }
 

@@ -73,10 +73,16 @@ final class QueueConsumer implements QueueControl {
     /**
      * Where deliveries go: {@code lanes} (the worker's, shared by its queues) orders deliveries of one key, then
      * {@code handlers} runs them through {@code executor}; {@code ackFlushes} flushes coalesced acks.
+     * {@code keyedStartEarly}: keyed deliveries start on the dispatch thread and send their lock call from there
+     * (a store on the network, whose lock answer would otherwise be waited for on a parked delivery thread); all
+     * others go straight to a delivery thread, which measured cheaper where no store call waits (unkeyed, or the
+     * in-memory store: a thread that starts a delivery runs it through, and idle delivery threads find queued work
+     * without being woken as often).
      */
-    record HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes, KeyLanes lanes) {
+    record HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes, KeyLanes lanes,
+            boolean keyedStartEarly) {
         HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes) {
-            this(executor, handlers, ackFlushes, new KeyLanes());
+            this(executor, handlers, ackFlushes, new KeyLanes(), false);
         }
     }
 
@@ -476,14 +482,17 @@ final class QueueConsumer implements QueueControl {
                     handOff.lanes().leave(key);
                 }
             };
-            // Starts here (or, for a key with a delivery ahead of it, on the thread that finished that one) and goes
-            // on to a delivery thread at its first step that may wait (DeliveryExecutor#start). The channel check
+            // Keyed with a store on the network: starts here (or, for a key with a delivery ahead of it, on the
+            // thread that finished that one) and goes on to a delivery thread at its first step that may wait
+            // (DeliveryExecutor#start). Others start on a delivery thread. The channel check
             // there drops a delivery whose channel closed before it ran: the broker requeued it when the channel (or
             // its connection) closed, e.g. while this process was frozen past the heartbeat, and running it now would
             // run it twice.
             DeliveryExecutor.DeliveryThreads threads = new DeliveryExecutor.DeliveryThreads(handOff.handlers(),
                     generation::isOpen);
-            Runnable start = () -> handOff.executor().start(sink, envelope, props, body, threads, finished);
+            Runnable start = key != null && handOff.keyedStartEarly()
+                    ? () -> handOff.executor().start(sink, envelope, props, body, threads, finished)
+                    : () -> handOff.executor().startOnDeliveryThread(sink, envelope, props, body, threads, finished);
             if (key == null) {
                 start.run();
             } else {

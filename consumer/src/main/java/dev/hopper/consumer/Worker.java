@@ -314,7 +314,7 @@ public final class Worker implements AutoCloseable {
                         return c != null && c.isHeldByHand();
                     }));
             QueueConsumer consumer = new QueueConsumer(requireNonNull(consumeConnection), spec,
-                    new QueueConsumer.HandOff(executor, pool, ackFlushes, lanes), control, events);
+                    new QueueConsumer.HandOff(executor, pool, ackFlushes, lanes, durableStarts), control, events);
             consumerOf.set(consumer);
             built.add(consumer);
         }
