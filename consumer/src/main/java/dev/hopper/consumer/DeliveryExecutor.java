@@ -285,9 +285,12 @@ final class DeliveryExecutor {
         finish(d, facts, null);
     }
 
-    /** An unexpected error (a bug): handled on a delivery thread, since giving back a held lock calls the store. */
+    /**
+     * An unexpected error (a bug): handled on a delivery thread, since giving the delivery back sends a frame and
+     * giving back a held lock calls the store.
+     */
     private void unexpected(InFlight d, DeliveryFacts facts, Throwable e, boolean mayWait) {
-        if (mayWait || facts.heldLock() == null) {
+        if (mayWait) {
             failed(d, facts, e);
             finish(d, facts, null);
             return;
