@@ -72,8 +72,8 @@ final class DeliveryExecutor {
     }
 
     /**
-     * Takes the delivery from arrival to settlement, on a delivery thread (tests; see {@link #start} for the
-     * consumer's way in). Returns when the delivery is settled, or earlier, when an effect that
+     * Takes the delivery from arrival to settlement with the calling thread as its delivery thread (the executor
+     * tests' way in; the consumer's are {@link #start} and {@link #startOnDeliveryThread}). Returns when the delivery is settled, or earlier, when an effect that
      * {@link DeliveryEffects#runsLater} is on its way: then the thread that gets that effect's answer carries the
      * delivery on. Either way {@code finished} runs exactly once, after the settlement (or the unexpected error), on
      * the thread that settled it.
