@@ -15,7 +15,6 @@ import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
@@ -646,7 +645,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
         }
         attempt.whenComplete((made, failure) -> connecting.compareAndSet(attempt, null));
         try {
-            client.connectAsync(StringCodec.UTF8, uri).whenComplete((made, failure) -> {
+            client.connectAsync(ExactUtf8Codec.INSTANCE, uri).whenComplete((made, failure) -> {
                 if (failure != null) {
                     attempt.completeExceptionally(failure);
                 } else {
