@@ -33,7 +33,16 @@ import org.slf4j.LoggerFactory;
  * next renewal. Two runs of one key can thus overlap for at most about {@code restartCheck} after the store answers
  * again (plus one INFO round trip); the fencing token still tells a downstream which write is newer.
  *
- * <p>Costs O(running handlers) per sweep; {@link Watch#close()} is O(1). Thread-safe.
+ * <p>Locks held before a run (issue 18): a keyed delivery takes its lock before it has a thread (the lock call
+ * holds none), and then may wait in its queue's hand-off for one of the queue's {@code concurrency} threads, behind
+ * handlers that may run for minutes. {@link #holdQueued} keeps such a lock's lease renewed every fifth of it, on the
+ * same renewals executor, until the delivery starts on its thread ({@link QueuedHold#end()}); a renewal refused, or a
+ * store restart, marks it lost and the delivery waits like a busy key instead of running. (Before, each such
+ * delivery had a thread of its own that waited and renewed, one per prefetched delivery: waking one per task cost a
+ * quarter of the keyed Redis path's CPU.)
+ *
+ * <p>Costs O(running handlers + queued holds) per sweep; {@link Watch#close()} and {@link QueuedHold#end()} are
+ * O(1). Thread-safe.
  */
 final class DeadlineSweeper {
     private static final Logger log = LoggerFactory.getLogger(DeadlineSweeper.class);
@@ -42,6 +51,7 @@ final class DeadlineSweeper {
     private final Executor renewals;
     private final LongSupplier nanoTime;
     private final Set<Watch> watches = ConcurrentHashMap.newKeySet();
+    private final Set<QueuedHold> holds = ConcurrentHashMap.newKeySet();
     private final long restartCheckNanos;
     private final AtomicBoolean checkingRestart = new AtomicBoolean();
     private volatile long nextRestartCheckNanos;
@@ -88,6 +98,20 @@ final class DeadlineSweeper {
         return watches.size();
     }
 
+    /**
+     * Keeps {@code lock}'s lease renewed while its delivery waits for a thread, until {@link QueuedHold#end()}.
+     * Never blocks.
+     */
+    QueuedHold holdQueued(Effect.HeldLock lock) {
+        QueuedHold h = new QueuedHold(lock);
+        holds.add(h);
+        return h;
+    }
+
+    int holding() {
+        return holds.size();
+    }
+
     /** One pass over the running handlers; called periodically by the worker's sweeper thread. Never blocks. */
     void sweep() {
         for (Watch w : watches) {
@@ -95,6 +119,13 @@ final class DeadlineSweeper {
                 w.check(nanoTime.getAsLong());
             } catch (RuntimeException e) {
                 log.error("deadline sweep failed for a run (a bug in Hopper)", e);
+            }
+        }
+        for (QueuedHold h : holds) {
+            try {
+                h.check(nanoTime.getAsLong());
+            } catch (RuntimeException e) {
+                log.error("deadline sweep failed for a held lock (a bug in Hopper)", e);
             }
         }
         long now = nanoTime.getAsLong();
@@ -126,6 +157,9 @@ final class DeadlineSweeper {
                     w.run.stop(HandlerRun.Stop.LEASE_LOST);
                     stopped++;
                 }
+            }
+            for (QueuedHold h : holds) {
+                h.lost = true;
             }
             log.warn("coordination store restarted (run id {} -> {}): it may have forgotten every lock; {} runs "
                     + "holding a lease stopped as lock-lost", was, now, stopped);
@@ -205,6 +239,73 @@ final class DeadlineSweeper {
         @Override
         public void close() {
             watches.remove(this);
+        }
+    }
+
+    /**
+     * The lock of one delivery waiting for a thread: renewed every fifth of its lease (at most one renewal in
+     * flight), as {@link RunSlots} renews a lock waiting for a slot, so that it starts with a lease at most about a
+     * fifth old and needs no renewal of its own before the run.
+     */
+    final class QueuedHold {
+        private final Effect.HeldLock lock;
+        private final AtomicBoolean renewing = new AtomicBoolean();
+        private volatile long confirmedFromNanos;
+        private volatile boolean renewed;
+        private volatile boolean lost;
+        private volatile long nextRenewalNanos;
+
+        private QueuedHold(Effect.HeldLock lock) {
+            this.lock = lock;
+            this.confirmedFromNanos = lock.requestedAtNanos();
+            this.nextRenewalNanos = lock.requestedAtNanos() + lock.lease().toNanos() / 5;
+        }
+
+        private void check(long now) {
+            if (lost || now - nextRenewalNanos < 0 || !renewing.compareAndSet(false, true)) {
+                return;
+            }
+            nextRenewalNanos = now + lock.lease().toNanos() / 5;
+            try {
+                renewals.execute(() -> renew(now));
+            } catch (RejectedExecutionException e) {
+                renewing.set(false); // closing, or every renewal thread busy: try again next sweep
+            }
+        }
+
+        private void renew(long sentAtNanos) {
+            try {
+                if (!holds.contains(this)) {
+                    return; // the delivery started meanwhile: its own path renews from here
+                }
+                if (store.renew(lock.key(), lock.owner(), lock.fencingToken(), lock.lease())) {
+                    if (sentAtNanos - confirmedFromNanos > 0) {
+                        confirmedFromNanos = sentAtNanos;
+                        renewed = true;
+                    }
+                } else {
+                    log.info("lock lost while its delivery waited for a thread key={} token={}", lock.key(),
+                            lock.fencingToken());
+                    lost = true;
+                }
+            } catch (RuntimeException e) {
+                // Not confirmed: the next renewal tries again; the decider renews an old lease before the run.
+                log.debug("lease renewal of a waiting delivery failed key={}: {}", lock.key(), e.toString());
+            } finally {
+                renewing.set(false);
+            }
+        }
+
+        /**
+         * Stops keeping the lease (the delivery has its thread): what the wait did to it, or null when nothing
+         * changed (no renewal confirmed, none refused).
+         */
+        DeliveryFacts.@Nullable QueuedLease end() {
+            holds.remove(this);
+            if (lost) {
+                return new DeliveryFacts.QueuedLease(false, confirmedFromNanos);
+            }
+            return renewed ? new DeliveryFacts.QueuedLease(true, confirmedFromNanos) : null;
         }
     }
 }

@@ -282,15 +282,24 @@ final class DeliveryDecider {
                 return settledFollowUp(f, env, attempt, Outcome.DUPLICATE);
             }
         }
-        // The run slot (the queue's concurrency, RunSlots): taken only now, so that a window of deliveries can be in
-        // their store calls at once while handlers still run `concurrency` at a time. The lock is kept renewed while
-        // the delivery waits for its slot.
+        // The run slot (the queue's concurrency, RunSlots): taken only now, right before the run. A lock taken before
+        // the delivery had a thread was kept renewed while it waited for one (DeadlineSweeper.holdQueued: the
+        // queued lease), and is while it waits for a slot.
         long leaseFrom = f.lockRequestedAtNanos();
         if (f.handler() == null) {
+            DeliveryFacts.QueuedLease queued = f.queuedLease();
+            if (acquired != null && queued != null) {
+                if (!queued.kept()) {
+                    // Lost while waiting for a thread (a renewal refused, or the store restarted): wait like a busy
+                    // key, unrun.
+                    return onLockBusy(env, spec.lock().lease());
+                }
+                leaseFrom = queued.confirmedFromNanos();
+            }
             DeliveryFacts.RunSlot slot = f.runSlot();
             if (slot == null) {
                 return new Effect.TakeRunSlot(acquired == null ? null : new Effect.HeldLock(requireNonNull(lockKey),
-                        a.lockOwner(), acquired.fencingToken(), spec.lock().lease(), f.lockRequestedAtNanos()));
+                        a.lockOwner(), acquired.fencingToken(), spec.lock().lease(), leaseFrom));
             }
             if (slot.lockLost()) {
                 // Expired (and maybe taken) while waiting: wait like a busy key, unrun.
@@ -304,7 +313,7 @@ final class DeliveryDecider {
                 // The run's lease renewals start a third of a lease into the run and count from the last confirmed
                 // lease: one more than a quarter old (the store was silent during the wait) is renewed first.
                 DeliveryFacts.LockRenewal renewal = f.lockRenewal();
-                leaseFrom = slot.renewed() ? slot.renewedAtNanos() : f.lockRequestedAtNanos();
+                leaseFrom = slot.renewed() ? slot.renewedAtNanos() : leaseFrom;
                 if (renewal == null && slot.atNanos() - leaseFrom > spec.lock().lease().toNanos() / 4) {
                     return new Effect.RenewLock(requireNonNull(lockKey), a.lockOwner(), acquired.fencingToken(),
                             spec.lock().lease());

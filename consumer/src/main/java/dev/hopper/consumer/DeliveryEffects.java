@@ -246,6 +246,15 @@ final class DeliveryEffects {
         return null;
     }
 
+    /**
+     * When {@code next} (an effect {@link #runWithoutWaiting} left to a delivery thread) holds a lock taken for the
+     * run, keeps its lease renewed while the delivery waits for that thread; null when there is nothing to keep.
+     * Never blocks.
+     */
+    DeadlineSweeper.@Nullable QueuedHold holdWhileQueued(Effect next) {
+        return next instanceof Effect.TakeRunSlot t && t.lock() != null ? runner.holdQueued(t.lock()) : null;
+    }
+
     private DeliveryFacts claim(Effect.Claim c, DeliveryFacts f, CoordinationStore s) {
         java.time.Instant at = runner.clock().instant();
         CoalesceClaim result;

@@ -205,7 +205,7 @@ final class DeliveryExecutor {
                 } else {
                     DeliveryFacts here = effects.runWithoutWaiting(effect, facts);
                     if (here == null) {
-                        handOn(d, facts);
+                        handOn(d, facts, effects.holdWhileQueued(effect));
                         return;
                     }
                     facts = here;
@@ -247,18 +247,32 @@ final class DeliveryExecutor {
      * with its lease (this thread must not wait for the store).
      */
     private void handOn(InFlight d, DeliveryFacts facts) {
+        handOn(d, facts, null);
+    }
+
+    /**
+     * As {@link #handOn(InFlight, DeliveryFacts)}, with the lease of a lock the delivery took for its run kept by
+     * {@code hold} until it has its thread (the queue has {@code concurrency} threads, and the wait for one can be
+     * as long as a handler's run).
+     */
+    private void handOn(InFlight d, DeliveryFacts facts, DeadlineSweeper.@Nullable QueuedHold hold) {
         try {
             d.threads.threads().execute(() -> {
                 try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
+                    DeliveryFacts.QueuedLease kept = hold == null ? null : hold.end();
+                    DeliveryFacts here = kept == null ? facts : facts.withQueuedLease(kept);
                     if (facts.handler() == null && !d.threads.channelOpen().getAsBoolean()) {
-                        dropUnrun(d, facts);
+                        dropUnrun(d, here);
                         return;
                     }
-                    proceed(d, facts.handler() != null ? facts : facts.withHoldsSeenAgain(
+                    proceed(d, facts.handler() != null ? here : here.withHoldsSeenAgain(
                             hooks.shuttingDown().getAsBoolean(), hooks.held().getAsBoolean()), true);
                 }
             });
         } catch (RejectedExecutionException e) {
+            if (hold != null) {
+                hold.end();
+            }
             log.info("worker shutting down: delivery handed back unrun queue={} id={}{}", queue, d.idForLog,
                     facts.heldLock() == null ? "" : " (its key's lock expires with its lease)");
             try {

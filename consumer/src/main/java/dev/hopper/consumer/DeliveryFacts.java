@@ -116,6 +116,13 @@ final class DeliveryFacts {
      */
     record LockRenewal(boolean renewed, long sentAtNanos) {}
 
+    /**
+     * The lease of the lock a delivery took before it had a thread, as kept while it waited for one
+     * ({@link DeadlineSweeper#holdQueued}): absent when no renewal was due (or none answered), else whether the lock
+     * is still the delivery's and when its last confirmed renewal was sent (the lease counts from then).
+     */
+    record QueuedLease(boolean kept, long confirmedFromNanos) {}
+
     private final Arrival arrival;
     private @Nullable Boolean completedBefore;
     private boolean storeUnavailable;
@@ -130,6 +137,7 @@ final class DeliveryFacts {
     private @Nullable LockWait lockWait;
     private @Nullable RunSlot runSlot;
     private @Nullable LockRenewal lockRenewal;
+    private @Nullable QueuedLease queuedLease;
     private @Nullable HandlerOutcome handler;
     private @Nullable OptionalLong revisionAfter;
     private boolean completionRecorded;
@@ -178,6 +186,7 @@ final class DeliveryFacts {
         f.lockWait = lockWait;
         f.runSlot = runSlot;
         f.lockRenewal = lockRenewal;
+        f.queuedLease = queuedLease;
         f.handler = handler;
         f.revisionAfter = revisionAfter;
         f.completionRecorded = completionRecorded;
@@ -376,6 +385,16 @@ final class DeliveryFacts {
     }
 
     /** The renewal of the lock before the run ({@link Effect.RenewLock}), null when none was asked. */
+    @Nullable QueuedLease queuedLease() {
+        return queuedLease;
+    }
+
+    DeliveryFacts withQueuedLease(QueuedLease lease) {
+        DeliveryFacts f = copy();
+        f.queuedLease = requireNonNull(lease, "lease");
+        return f;
+    }
+
     @Nullable LockRenewal lockRenewal() {
         return lockRenewal;
     }
@@ -421,6 +440,7 @@ final class DeliveryFacts {
                 + storeUnavailable + ", admitted=" + admitted + ", startPermitted=" + startPermitted + ", isolation="
                 + isolation + ", soloStarts=" + soloStarts + ", lock=" + lock + ", runSlot=" + runSlot
                 + ", lockRenewal=" + lockRenewal
+                + ", queuedLease=" + queuedLease
                 + ", handler=" + handler + ", revisionAfter=" + revisionAfter + ", completionRecorded="
                 + completionRecorded + ", followUps=" + followUps + ", now=" + now + ", claim=" + claim + "]";
     }

@@ -37,6 +37,11 @@ final class HandlerRunner {
         return shuttingDown.getAsBoolean();
     }
 
+    /** Keeps the lease of a lock taken for a run while its delivery waits for a thread. Never blocks. */
+    DeadlineSweeper.QueuedHold holdQueued(Effect.HeldLock lock) {
+        return sweeper.holdQueued(lock);
+    }
+
     /** The wall clock runs are stamped with (also the time a coalesced claim is made at). */
     Clock clock() {
         return clock;

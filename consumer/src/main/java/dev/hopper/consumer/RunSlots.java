@@ -10,16 +10,17 @@ import org.jspecify.annotations.Nullable;
 /**
  * The run slots of one queue: its {@code concurrency}, as permits. A delivery takes one right before its handler
  * runs ({@link Effect.TakeRunSlot}) and gives it back as soon as the handler returned, so handlers that run at once
- * never exceed the queue's concurrency, while the queue's threads (more than its concurrency, up to a prefetch
- * window) can all be in their store calls at the same time.
+ * never exceed the queue's concurrency, whatever number of threads carries the queue's deliveries.
  *
- * <p>Why: a thread that carries a delivery from its lock call to its ack spends most of a short task waiting for the
- * store. With one thread per slot, at most {@code concurrency} lock calls could ever meet in one batch
- * ({@link BatchedStore}); with a prefetch window of threads parked on the store and the slots counted here, a whole
- * window's lock calls and completions go out together, and the handlers still run {@code concurrency} at a time.
- * A lock taken before its slot is held while the delivery waits for one, renewed every fifth of its lease
- * ({@link HeldLease}); the decider renews it once more before the run when the last confirmed lease is more than a
- * quarter old (the store was silent), so the run's lease renewals start from a recent store answer.
+ * <p>History, and why a take waits at all: from the fifth to the seventh session a queue on a network store had a
+ * thread per prefetched delivery (up to 64), so that a window of deliveries could wait for the store together while
+ * the slots kept the handlers to the concurrency; a delivery that took its lock before its slot waited here with the
+ * lock renewed every fifth of its lease ({@link HeldLease}). Since the eighth session a queue has one thread per slot
+ * ({@code Worker.deliveryThreads}): a thread holds at most one slot, so a take finds one free, and a locked delivery
+ * waits for its thread instead, its lease kept by {@link DeadlineSweeper#holdQueued}. The wait stays as the bound's
+ * enforcement should threads ever outnumber slots again (a thread lent to a wait in hand, say). The decider renews
+ * a lease more than a quarter old before the run either way, so the run's lease renewals start from a recent store
+ * answer.
  *
  * <p>Every wait is bounded by {@code maxWait} and ends early when the worker shuts down. Thread-safe; a slot is not
  * owned by a thread (the thread that took it gives it back, but nothing checks).

@@ -290,9 +290,9 @@ public final class Worker implements AutoCloseable {
             java.util.concurrent.atomic.AtomicReference<QueueConsumer> consumerOf =
                     new java.util.concurrent.atomic.AtomicReference<>();
             // The hand-off never holds more than prefetch (QueueConsumer keeps in-hand <= prefetch): a full queue
-            // here is a bug, answered by nack+requeue rather than by growing without bound. More threads than the
-            // concurrency (RunSlots bounds the handlers): the deliveries of a window wait for the store together.
-            int threads = deliveryThreads(spec, durableStarts);
+            // here is a bug, answered by nack+requeue rather than by growing without bound. One thread per run slot
+            // (deliveryThreads explains why no more).
+            int threads = deliveryThreads(spec);
             ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 0,
                     TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(spec.prefetch()), daemonThreads("hopper-" + name));
             pools.add(pool);
@@ -337,21 +337,24 @@ public final class Worker implements AutoCloseable {
         }
     }
 
-    /** Most threads a queue carries deliveries on. */
-    static final int MAX_DELIVERY_THREADS = 64;
-
     /**
-     * The threads that carry one queue's deliveries: with a store on the network, one per prefetched delivery up to
-     * {@link #MAX_DELIVERY_THREADS}, so that every delivery of a window that holds its lock can wait for a run slot
-     * on a thread of its own, which keeps the lease renewed ({@link RunSlots}; a delivery queued for a thread could
-     * not), and so that its completion and a busy key's wait can wait for the store together with the others (one
-     * batch, {@link BatchedStore}), while {@link RunSlots} keeps the handlers to the queue's concurrency. (The first
-     * lock call holds no thread: {@link DeliveryExecutor#start}.) With the in-memory store nothing waits, so one per
-     * slot.
+     * The threads that carry one queue's deliveries: one per run slot ({@code concurrency}), whatever the store.
+     *
+     * <p>Why not more (the fifth to seventh sessions had one per prefetched delivery, up to 64, with a store on the
+     * network): then every delivery of a window could wait for the store, or for a run slot while renewing its lock,
+     * on a thread of its own. Since the first lock call and the completion hold no thread
+     * ({@link DeliveryExecutor#start}, {@link DeliveryEffects#runLater}), those threads mostly parked and woke: each
+     * hand-on woke an idle one (a LinkedBlockingQueue wakes another taker while items remain), one wake-up per
+     * task. With as many threads as slots, a window of locked deliveries is drained by the threads already awake.
+     * Measured over 200 000 keyed Redis tasks (prefetch 64, concurrency 4), interleaved: 58 µs of worker CPU per
+     * task against 78 with 64 threads (docs/benchmarks.md, eighth session). A locked delivery that waits for a
+     * thread keeps its lease through {@link DeadlineSweeper#holdQueued}, as one that waited for a slot on its own
+     * thread did. What waits in hand on a thread still takes it from the slots: a busy key's wait
+     * ({@link BusyKeyWait}, one per key thanks to {@link KeyLanes}, at most {@code lock.wait-in-hand}), a
+     * synchronous store call or a confirmed copy.
      */
-    static int deliveryThreads(QueueSpec spec, boolean storeOnNetwork) {
-        return storeOnNetwork ? Math.max(spec.concurrency(), Math.min(spec.prefetch(), MAX_DELIVERY_THREADS))
-                : spec.concurrency();
+    static int deliveryThreads(QueueSpec spec) {
+        return spec.concurrency();
     }
 
     /**

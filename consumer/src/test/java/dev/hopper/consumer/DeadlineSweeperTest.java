@@ -77,12 +77,7 @@ class DeadlineSweeperTest {
     void aStoreRestartStopsEveryRunHoldingALeaseAtOnce() {
         java.util.concurrent.atomic.AtomicReference<String> runId = new java.util.concurrent.atomic.AtomicReference<>(
                 "run-1");
-        CoordinationStore restarting = new ForwardingStore(store) {
-            @Override
-            public java.util.Optional<String> incarnation() {
-                return java.util.Optional.of(runId.get());
-            }
-        };
+        CoordinationStore restarting = restartingStore(runId);
         DeadlineSweeper sweeper = new DeadlineSweeper(restarting, Runnable::run, nanos::get, Duration.ofMillis(100));
         HandlerRun a = run();
         HandlerRun b = run();
@@ -196,6 +191,86 @@ class DeadlineSweeperTest {
         } finally {
             release.countDown();
         }
+    }
+
+    @Test
+    void aLockWaitingForAThreadIsRenewedEveryFifthOfItsLeaseUntilItsDeliveryStarts() {
+        AtomicInteger renewals = new AtomicInteger();
+        CoordinationStore counting = new ForwardingStore(store) {
+            @Override
+            public boolean renew(String key, String owner, long token, Duration lease) {
+                renewals.incrementAndGet();
+                return super.renew(key, owner, token, lease);
+            }
+        };
+        DeadlineSweeper sweeper = new DeadlineSweeper(counting, Runnable::run, nanos::get);
+        DeadlineSweeper.QueuedHold hold = sweeper.holdQueued(lock("K"));
+        long lastSweep = 0;
+        for (int i = 0; i < 100; i++) { // 10 s in sweeps of 100 ms: more than three 3 s leases
+            elapse(Duration.ofMillis(100));
+            lastSweep = nanos.get();
+            sweeper.sweep();
+        }
+        assertThat(renewals.get()).as("one renewal per fifth of the lease (600 ms)").isBetween(15, 17);
+        assertThat(store.checkAndLock("K", null, "other", LEASE, false)).isInstanceOf(LockResult.Busy.class);
+        DeliveryFacts.QueuedLease kept = hold.end();
+        assertThat(kept).isNotNull();
+        assertThat(kept.kept()).isTrue();
+        assertThat(lastSweep - kept.confirmedFromNanos()).as("the lease counts from the last renewal sent")
+                .isBetween(0L, LEASE.toNanos() / 5);
+        assertThat(sweeper.holding()).isZero();
+        elapse(LEASE.plusMillis(1)); // no longer kept: the lease runs out
+        sweeper.sweep();
+        assertThat(store.checkAndLock("K", null, "other", LEASE, false)).isInstanceOf(LockResult.Acquired.class);
+    }
+
+    @Test
+    void aLockWaitingForAThreadThatNeededNoRenewalEndsWithNothingToTell() {
+        DeadlineSweeper sweeper = new DeadlineSweeper(store, Runnable::run, nanos::get);
+        DeadlineSweeper.QueuedHold hold = sweeper.holdQueued(lock("K"));
+        elapse(Duration.ofMillis(599));
+        sweeper.sweep();
+        assertThat(hold.end()).isNull();
+    }
+
+    @Test
+    void aLockTakenOverWhileItsDeliveryWaitsForAThreadIsReportedLostAtTheStart() {
+        DeadlineSweeper sweeper = new DeadlineSweeper(store, Runnable::run, nanos::get);
+        Effect.HeldLock held = lock("K");
+        DeadlineSweeper.QueuedHold hold = sweeper.holdQueued(held);
+        store.release("K", "me", held.fencingToken());
+        store.checkAndLock("K", null, "thief", LEASE, false);
+        elapse(Duration.ofMillis(600));
+        sweeper.sweep();
+        DeliveryFacts.QueuedLease lost = hold.end();
+        assertThat(lost).isNotNull();
+        assertThat(lost.kept()).isFalse();
+    }
+
+    @Test
+    void aStoreRestartMarksEveryLockWaitingForAThreadLost() {
+        java.util.concurrent.atomic.AtomicReference<String> runId = new java.util.concurrent.atomic.AtomicReference<>(
+                "run-1");
+        CoordinationStore restarting = restartingStore(runId);
+        DeadlineSweeper sweeper = new DeadlineSweeper(restarting, Runnable::run, nanos::get, Duration.ofMillis(100));
+        DeadlineSweeper.QueuedHold hold = sweeper.holdQueued(lock("K"));
+        sweeper.sweep(); // learns run-1
+        runId.set("run-2");
+        elapse(Duration.ofMillis(100)); // before any renewal is due
+        sweeper.sweep();
+        DeliveryFacts.QueuedLease lost = hold.end();
+        assertThat(lost).isNotNull();
+        assertThat(lost.kept()).isFalse();
+    }
+
+    /** The test's store, whose incarnation (Redis run id) is whatever {@code runId} holds. */
+    private CoordinationStore restartingStore(java.util.concurrent.atomic.AtomicReference<String> runId) {
+        return new ForwardingStore(store) {
+            @Override
+            public java.util.Optional<String> incarnation() {
+                return java.util.Optional.of(runId.get());
+            }
+        };
     }
 
     private static TaskContext ctx() {

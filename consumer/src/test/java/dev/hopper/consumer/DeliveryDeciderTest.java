@@ -240,6 +240,30 @@ class DeliveryDeciderTest {
                                 .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
                                 .withRunSlot(DeliveryFacts.RunSlot.takenRenewed(LEASE.toNanos(), LEASE.toNanos() / 2)),
                         new Effect.RenewLock(KEY, OWNER, TOKEN, LEASE)),
+                row("4 queued: the lock lost while waiting for a thread (renewal refused): waits like a busy key, "
+                        + "no slot taken", SKIP, ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withQueuedLease(new DeliveryFacts.QueuedLease(false, 99L)),
+                        new Decision.RetryLater(DelayTier.parse("30s"), RetryReason.LOCK_BUSY, 2, 1, null, null)),
+                row("4 queued: renewed while waiting for a thread, the slot's lease counts from that renewal", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withQueuedLease(new DeliveryFacts.QueuedLease(true, 99L + LEASE.toNanos())),
+                        new Effect.TakeRunSlot(new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE, 99L + LEASE.toNanos()))),
+                row("4 queued: renewed while waiting for a thread, it runs unrenewed with its lease counted from then "
+                        + "(the lock call is a whole lease old)", SKIP,
+                        ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withQueuedLease(new DeliveryFacts.QueuedLease(true, 99L + LEASE.toNanos()))
+                                .withRunSlot(DeliveryFacts.RunSlot.taken(99L + LEASE.toNanos() + LEASE.toNanos() / 5)),
+                        new Effect.RunHandler(TIMEOUT, new Effect.HeldLock(KEY, OWNER, TOKEN, LEASE,
+                                99L + LEASE.toNanos()))),
+                row("4 queued: its last renewal while waiting for a thread more than a quarter of a lease old at the "
+                        + "slot: renewed first", SKIP, ready(keyed).withAdmitted(true).withStartPermitted(true)
+                                .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)
+                                .withQueuedLease(new DeliveryFacts.QueuedLease(true, 99L + LEASE.toNanos()))
+                                .withRunSlot(DeliveryFacts.RunSlot.taken(100L + LEASE.toNanos() + LEASE.toNanos() / 4)),
+                        new Effect.RenewLock(KEY, OWNER, TOKEN, LEASE)),
                 row("4 run slot: a wait for a slot ended by shutdown goes back unrun as a copy (the lock is released)",
                         SKIP, ready(keyed).withAdmitted(true).withStartPermitted(true)
                                 .withLock(new LockResult.Acquired(TOKEN, 3), 99L, 99L)

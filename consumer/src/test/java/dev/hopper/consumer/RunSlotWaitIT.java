@@ -26,10 +26,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A worker on the Redis store takes the locks of a prefetch window before its run slots free up (RunSlots): with
- * handlers slower than the lock's lease and one slot, the last of four keyed tasks waits for its slot about three
- * times the lease. Its lock must be kept renewed meanwhile: every task runs once, one at a time, and none goes back
- * through a delay tier as lock-busy (which is what happened while the waiting locks simply expired).
+ * A worker on the Redis store takes the locks of a prefetch window before it can run them: with handlers slower
+ * than the lock's lease and concurrency one, the last of four keyed tasks waits about three times the lease for the
+ * queue's one thread (DeadlineSweeper.holdQueued; before the eighth session, for a run slot on a thread of its own:
+ * RunSlots). Its lock must be kept renewed meanwhile: every task runs once, one at a time, and none goes back through
+ * a delay tier as lock-busy (which is what happens when the waiting locks simply expire: this test fails then).
  */
 @ExtendWith(TestQueues.class)
 class RunSlotWaitIT {
