@@ -725,7 +725,7 @@ public final class RedisCoordinationStore implements CoordinationStore {
                 }
                 try {
                     // Once connected, Lettuce reconnects by itself; only the first connection is made here.
-                    connection = client.connect();
+                    connection = client.connect(ExactUtf8Codec.INSTANCE);
                 } catch (RedisException e) {
                     lastConnectFailure = new ConnectFailure(System.nanoTime(), e);
                     throw e;
