@@ -133,7 +133,7 @@ public final class Worker implements AutoCloseable {
     private volatile List<QueueConsumer> consumers = List.of();
     /** What {@link #start} created, closed in reverse order by {@link #close} (or when start fails). */
     private final Deque<AutoCloseable> resources = new ArrayDeque<>();
-    private final List<ExecutorService> pools = new ArrayList<>();
+    private final List<ThreadPoolExecutor> pools = new ArrayList<>();
     private @Nullable StoreWatch storeWatch;
     private volatile boolean closing;
     private boolean started;
@@ -510,6 +510,9 @@ public final class Worker implements AutoCloseable {
         for (ExecutorService p : pools) {
             p.shutdown();
         }
+        for (ThreadPoolExecutor p : pools) {
+            handBackWaiting(p);
+        }
         for (ExecutorService p : pools) {
             try {
                 long left = deadline - System.nanoTime();
@@ -528,6 +531,26 @@ public final class Worker implements AutoCloseable {
         }
         log.info("worker stopped id={}", workerId);
         terminated.countDown();
+    }
+
+    /**
+     * Carries out, on the closing thread, what waits in a queue's hand-off for one of its threads: deliveries that
+     * have not started (with the worker closing they go back unrun, as copies, releasing a lock they took on arrival)
+     * and settlements. Their threads may all be in handlers that outlast the drain timeout, and what is still queued
+     * then is dropped by {@code shutdownNow}: the broker would requeue those deliveries with the channel (counting a
+     * delivery against the queue's limit) and their locks would hold their keys until the lease ends. The queue is
+     * drained once: what the threads hand on afterwards is refused and handed back by the hand-off itself.
+     */
+    private static void handBackWaiting(ThreadPoolExecutor pool) {
+        List<Runnable> waiting = new ArrayList<>();
+        pool.getQueue().drainTo(waiting);
+        for (Runnable r : waiting) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                log.error("could not hand back a waiting delivery while closing (a bug in Hopper)", e);
+            }
+        }
     }
 
     /**
