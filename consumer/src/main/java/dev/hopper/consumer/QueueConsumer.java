@@ -274,7 +274,11 @@ final class QueueConsumer implements QueueControl {
         cancelling = c;
         cancellingSinceNanos = System.nanoTime();
         try {
-            ch.basicCancel(c.getConsumerTag());
+            // The tag basic.consume returned, not getConsumerTag(): amqp-client sets that one in handleConsumeOk on
+            // its dispatch thread, which may not have run yet right after a subscribe; basic.cancel with it then
+            // fails at once ("Unknown consumerTag"), the subscription stays live while the queue counts as paused,
+            // and the next subscribe waits a whole CONTROL_WAIT for a cancel-ok that never comes.
+            ch.basicCancel(c.tag);
         } catch (IOException | AlreadyClosedException e) {
             log.debug("basic.cancel failed queue={}: {}", spec.name(), e.toString());
         }
@@ -323,7 +327,7 @@ final class QueueConsumer implements QueueControl {
         try {
             ch.basicQos(room);
             Deliveries d = new Deliveries(ch, requireNonNull(acks));
-            ch.basicConsume(spec.name(), false, d);
+            d.tag = ch.basicConsume(spec.name(), false, d);
             consumer = d;
             cancelling = null;
             resubscribeAttempts = 0;
@@ -460,6 +464,8 @@ final class QueueConsumer implements QueueControl {
     /** One subscription's callbacks, on amqp-client's dispatch thread: count, hand off, return. */
     private final class Deliveries extends DefaultConsumer {
         private volatile boolean cancelOk;
+        /** The consumer tag the broker gave this subscription (set by the control thread once subscribed). */
+        private volatile String tag = "";
         private final AckCoalescer acks;
 
         Deliveries(Channel ch, AckCoalescer acks) {
