@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * handlers that may run for minutes. {@link #holdQueued} keeps such a lock's lease renewed every fifth of it, on the
  * same renewals executor, until the delivery starts on its thread ({@link QueuedHold#end()}); a renewal refused, or a
  * store restart, marks it lost and the delivery waits like a busy key instead of running. (Before, each such
- * delivery had a thread of its own that waited and renewed, one per prefetched delivery: waking one per task cost a
- * quarter of the keyed Redis path's CPU.)
+ * delivery had a thread of its own that waited and renewed, one per prefetched delivery: waking one per task cost
+ * about a fifth of the keyed Redis path's CPU.)
  *
  * <p>Costs O(running handlers + queued holds) per sweep; {@link Watch#close()} and {@link QueuedHold#end()} are
  * O(1). Thread-safe.
