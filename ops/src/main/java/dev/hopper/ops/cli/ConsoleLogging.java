@@ -31,9 +31,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Why code and not a shipped {@code logback.xml}: reading XML loads Logback's Joran configurator, a SAX parser
  * and {@code PatternLayout}, whose converter table alone spins some seventy lambda classes. Measured on the
- * benchmark machine, Logback's first logger cost 400 ms of CPU (230 ms wall) with the XML and 140 ms (80 ms) this
- * way, in every {@code hopper} command and every worker start; and the class generation at start-up made the JIT
- * compile the JDK's bytecode writer with C2, wasted work in a short command (docs/benchmarks.md, ninth session).
+ * benchmark machine: Logback's first logger in a bare JVM cost 400 ms of CPU (230 ms wall) with the XML and 140 ms
+ * (80 ms) this way; a whole {@code hopper bench --tasks 300} JVM went from 2.45 to 2.27 s of CPU and from 1.67 to
+ * 1.58 s wall (means of six interleaved runs), a start-up cost every {@code hopper} command and worker pays.
  * Logback finds this class through {@code META-INF/services/ch.qos.logback.classic.spi.Configurator}, its
  * documented way to configure in code.
  */
