@@ -49,6 +49,8 @@ final class AsyncBatcher<Q, R> {
     private final ArrayDeque<Pending<Q, R>> waiting = new ArrayDeque<>();
     /** Batches sent and not yet answered; guarded by lock. */
     private int inFlight;
+    /** Requests submitted whose continuations have not all run yet; guarded by lock, notified at zero. */
+    private int unanswered;
 
     /**
      * @param batchCall sends a batch without waiting: one answer per request, in order
@@ -82,6 +84,7 @@ final class AsyncBatcher<Q, R> {
         List<Pending<Q, R>> batch;
         synchronized (lock) {
             waiting.add(new Pending<>(request, then));
+            unanswered++;
             if (inFlight >= maxInFlight) {
                 return; // goes out when a batch in flight is answered
             }
@@ -89,6 +92,26 @@ final class AsyncBatcher<Q, R> {
             batch = takeBatch();
         }
         send(batch);
+    }
+
+    /**
+     * Waits until every request submitted so far has been answered and its continuation has run, or until
+     * {@code deadlineNanos} ({@link System#nanoTime}). For a closing worker: a delivery whose lock call is out has
+     * its answer come back, and is handed on, while the worker can still hand it back properly.
+     *
+     * @return whether nothing was left unanswered
+     */
+    boolean awaitAnswered(long deadlineNanos) throws InterruptedException {
+        synchronized (lock) {
+            while (unanswered > 0) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(lock, left);
+            }
+            return true;
+        }
     }
 
     /** Test seam: batches sent and not yet answered. */
@@ -178,6 +201,12 @@ final class AsyncBatcher<Q, R> {
             } catch (RuntimeException | Error e) {
                 // Not the store's failure and not the other requests' business: they still get their answers.
                 log.error("{}: continuation of a batched call failed", name, e);
+            }
+        }
+        synchronized (lock) {
+            unanswered -= batch.size();
+            if (unanswered == 0) {
+                lock.notifyAll();
             }
         }
     }

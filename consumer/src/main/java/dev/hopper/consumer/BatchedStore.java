@@ -69,6 +69,27 @@ final class BatchedStore {
         completions.submit(completion, (ignored, failure) -> then.accept(failure));
     }
 
+    /**
+     * Waits, until {@code deadlineNanos} ({@link System#nanoTime}) at most, for every first lock call sent so far to
+     * be answered and its delivery handed on ({@link AsyncBatcher#awaitAnswered}). A closing worker calls it after it
+     * stopped consuming and before its pools stop taking work.
+     *
+     * @return whether none was left unanswered
+     */
+    boolean awaitLockAnswers(long deadlineNanos) throws InterruptedException {
+        return lockRequests.awaitAnswered(deadlineNanos);
+    }
+
+    /**
+     * Waits, until {@code deadlineNanos} at most, for every completion sent so far to be answered and its ack handed
+     * on. A closing worker calls it after its handlers finished and before it closes its channels.
+     *
+     * @return whether none was left unanswered
+     */
+    boolean awaitCompletions(long deadlineNanos) throws InterruptedException {
+        return completions.awaitAnswered(deadlineNanos);
+    }
+
     boolean isCompleted(String messageId) {
         return doneChecks.call(messageId);
     }

@@ -87,9 +87,11 @@ import org.slf4j.LoggerFactory;
  * it off with {@link Builder#declareTopology(boolean) declareTopology(false)} when a deployer declares them
  * ({@code hopper topology declare}) and the worker's broker user may not.
  *
- * <p>Shutdown: {@link #close()} stops consuming, lets running handlers finish for up to the drain timeout and
- * settles their outcomes, hands back (nack+requeue) deliveries that had not started, and closes; a handler still
- * running after the drain leaves its delivery unacked, and the broker requeues it. {@link #registerShutdownHook()}
+ * <p>Shutdown: {@link #close()} stops consuming, lets the lock calls still out come back, lets running handlers
+ * finish and settles their outcomes, hands back deliveries that had not started (as copies, so no delivery is counted
+ * against the queue's limit, releasing a lock they took), lets the completions still out come back so their acks go
+ * out, and closes; all of it within the drain timeout. A handler still running after the drain leaves its delivery
+ * unacked, and the broker requeues it. {@link #registerShutdownHook()}
  * does that on SIGTERM and Ctrl-C; {@link #awaitTermination()} waits for it.
  *
  * <p>Ownership: {@link #close()} closes what the worker created: the connections it opened from
@@ -134,6 +136,8 @@ public final class Worker implements AutoCloseable {
     /** What {@link #start} created, closed in reverse order by {@link #close} (or when start fails). */
     private final Deque<AutoCloseable> resources = new ArrayDeque<>();
     private final List<ThreadPoolExecutor> pools = new ArrayList<>();
+    /** Set by start(): the store calls in flight that close() lets finish. */
+    private volatile @Nullable BatchedStore batchedStore;
     private @Nullable StoreWatch storeWatch;
     private volatile boolean closing;
     private boolean started;
@@ -285,6 +289,7 @@ public final class Worker implements AutoCloseable {
         StartSlots slots = new StartSlots(longestRun.plusMinutes(1));
         boolean durableStarts = !(store instanceof dev.hopper.coordination.InMemoryCoordinationStore);
         BatchedStore batchedStore = new BatchedStore(store);
+        this.batchedStore = batchedStore;
         for (QueueSpec spec : specs) {
             String name = spec.name();
             java.util.concurrent.atomic.AtomicReference<QueueConsumer> consumerOf =
@@ -507,6 +512,13 @@ public final class Worker implements AutoCloseable {
             }
         }
         long deadline = System.nanoTime() + drainTimeout.toNanos();
+        BatchedStore batched = batchedStore;
+        // A lock call still out hands its delivery on when answered: let it land while the pools take work, so the
+        // delivery goes back as a copy and frees its key (a shut pool refuses it: nacked, lock left to its lease).
+        if (batched != null && !awaitStore(batched::awaitLockAnswers, deadline)) {
+            log.warn("lock calls still unanswered at the drain timeout; their keys stay locked until their lease "
+                    + "ends");
+        }
         for (ExecutorService p : pools) {
             p.shutdown();
         }
@@ -526,11 +538,31 @@ public final class Worker implements AutoCloseable {
                 p.shutdownNow();
             }
         }
+        // Completions still out carry acks: let them go out before the channels close (else the broker redelivers
+        // tasks already done, which the done-marker then skips).
+        if (batched != null && !awaitStore(batched::awaitCompletions, deadline)) {
+            log.warn("completions still unanswered at the drain timeout; their tasks may be delivered again and "
+                    + "skipped as done");
+        }
         synchronized (this) {
             closeResources();
         }
         log.info("worker stopped id={}", workerId);
         terminated.countDown();
+    }
+
+    /** A wait of {@link #close()} on the store's answers, until {@code deadline}; interrupted: gives up. */
+    private interface StoreWait {
+        boolean await(long deadlineNanos) throws InterruptedException;
+    }
+
+    private static boolean awaitStore(StoreWait wait, long deadlineNanos) {
+        try {
+            return wait.await(deadlineNanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /**

@@ -68,6 +68,48 @@ class AsyncBatcherTest {
     }
 
     @Test
+    void awaitAnsweredWaitsForEveryRequestsContinuationIncludingThoseStillQueuedBehindABatchOut() throws Exception {
+        HeldStore store = new HeldStore(64, 1, Duration.ofSeconds(10));
+        Map<Integer, Got> got = new ConcurrentHashMap<>();
+        assertThat(store.batcher.awaitAnswered(System.nanoTime())).as("nothing submitted: nothing to wait for")
+                .isTrue();
+        submit(store, 1, got);
+        submit(store, 2, got); // waits behind the batch out
+
+        assertThat(store.batcher.awaitAnswered(System.nanoTime() + Duration.ofMillis(50).toNanos())).isFalse();
+        store.answer(0); // sends [2] before handing on 1's answer
+        assertThat(store.batcher.awaitAnswered(System.nanoTime() + Duration.ofMillis(50).toNanos()))
+                .as("2 is still out").isFalse();
+
+        ExecutorService answering = Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.CountDownLatch inContinuation = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            store.batcher.submit(3, (answer, failure) -> {
+                inContinuation.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                got.put(3, new Got(answer, failure));
+            });
+            Future<?> answered = answering.submit(() -> store.answer(1)); // [2] answered, [3] sent
+            answered.get(10, TimeUnit.SECONDS);
+            Future<?> last = answering.submit(() -> store.answer(2)); // [3]: its continuation blocks
+            assertThat(inContinuation.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(store.batcher.awaitAnswered(System.nanoTime() + Duration.ofMillis(50).toNanos()))
+                    .as("3's continuation is still running").isFalse();
+            release.countDown();
+            assertThat(store.batcher.awaitAnswered(System.nanoTime() + Duration.ofSeconds(10).toNanos())).isTrue();
+            assertThat(got).containsOnlyKeys(1, 2, 3);
+            last.get(10, TimeUnit.SECONDS);
+        } finally {
+            answering.shutdownNow();
+        }
+    }
+
+    @Test
     void requestsArrivingWhileAllBatchesAreOutGoTogetherAndTheNextBatchIsSentBeforeTheAnswersAreHandedOn() {
         HeldStore store = new HeldStore(3, 2, Duration.ofSeconds(10));
         Map<Integer, Got> got = new ConcurrentHashMap<>();
