@@ -86,9 +86,14 @@ final class DeliveryExecutor {
     /**
      * Where a delivery goes once it may wait: {@code threads}, the queue's delivery threads, as long as
      * {@code channelOpen} (the channel generation that delivered it is open; if it closed, the broker requeued the
-     * delivery and it must not run here).
+     * delivery and it must not run here); what {@code threads} refuse while the worker closes goes to {@code late}.
      */
-    record DeliveryThreads(Executor threads, BooleanSupplier channelOpen) {}
+    record DeliveryThreads(Executor threads, BooleanSupplier channelOpen, LateHandOns late) {
+        /** Threads that never leave a refused hand-on to a closing thread: a refusal nacks. */
+        DeliveryThreads(Executor threads, BooleanSupplier channelOpen) {
+            this(threads, channelOpen, new LateHandOns());
+        }
+    }
 
     /**
      * Takes the delivery from arrival to settlement, starting on the calling thread (the consumer's dispatch thread),
@@ -107,19 +112,26 @@ final class DeliveryExecutor {
     /**
      * {@link #start}, but the delivery is first handed to one of {@code threads} and goes through there (as far as its
      * first asynchronous store call, if any). For deliveries with no store call to send early. Returns at once;
-     * refused by {@code threads} (shutdown): nacked unrun, then {@code finished}.
+     * refused by {@code threads} (shutdown): left to the closing thread ({@link LateHandOns}), or, when that no
+     * longer takes any, nacked unrun, then {@code finished}.
      */
     void startOnDeliveryThread(SettlementSink sink, Envelope envelope, AMQP.@Nullable BasicProperties props,
             byte @Nullable [] body, DeliveryThreads threads, Runnable finished) {
+        Runnable go = () -> begin(sink, envelope, props, body, threads, finished, true);
         try {
-            threads.threads().execute(() -> begin(sink, envelope, props, body, threads, finished, true));
+            threads.threads().execute(go);
         } catch (RejectedExecutionException e) {
-            String id = props == null || props.getMessageId() == null ? "?" : props.getMessageId();
-            log.info("worker shutting down: delivery handed back unrun queue={} id={}", queue, id);
-            try {
-                new Settlement(sink, envelope.getDeliveryTag(), id).nackRequeue();
-            } finally {
-                finished.run();
+            Runnable refuse = () -> {
+                String id = props == null || props.getMessageId() == null ? "?" : props.getMessageId();
+                log.info("worker shutting down: delivery handed back unrun queue={} id={}", queue, id);
+                try {
+                    new Settlement(sink, envelope.getDeliveryTag(), id).nackRequeue();
+                } finally {
+                    finished.run();
+                }
+            };
+            if (!threads.late().defer(go, refuse)) {
+                refuse.run();
             }
         }
     }
@@ -243,8 +255,9 @@ final class DeliveryExecutor {
     /**
      * Moves the delivery to a delivery thread, where it goes on unless its channel closed meanwhile, with the
      * worker's shutdown and the queue's hold observed again (as they were observed at arrival before the delivery
-     * could start before its thread). Refused (the worker shuts down): handed back unrun; a lock it holds expires
-     * with its lease (this thread must not wait for the store).
+     * could start before its thread). Refused (the worker shuts down): carried on by the closing thread
+     * ({@link LateHandOns}: handed back as a copy, its lock released); when even that is over, nacked unrun, and a
+     * lock it holds expires with its lease (this thread must not wait for the store).
      */
     private void handOn(InFlight d, DeliveryFacts facts) {
         handOn(d, facts, null);
@@ -256,33 +269,42 @@ final class DeliveryExecutor {
      * as long as a handler's run).
      */
     private void handOn(InFlight d, DeliveryFacts facts, DeadlineSweeper.@Nullable QueuedHold hold) {
+        Runnable go = () -> {
+            try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
+                DeliveryFacts.QueuedLease kept = hold == null ? null : hold.end();
+                DeliveryFacts here = kept == null ? facts : facts.withQueuedLease(kept);
+                if (facts.handler() == null && !d.threads.channelOpen().getAsBoolean()) {
+                    dropUnrun(d, here);
+                    return;
+                }
+                proceed(d, facts.handler() != null ? here : here.withHoldsSeenAgain(
+                        hooks.shuttingDown().getAsBoolean(), hooks.held().getAsBoolean()), true);
+            }
+        };
         try {
-            d.threads.threads().execute(() -> {
-                try (Mdc ignored = Mdc.of(queue, d.idForLog)) {
-                    DeliveryFacts.QueuedLease kept = hold == null ? null : hold.end();
-                    DeliveryFacts here = kept == null ? facts : facts.withQueuedLease(kept);
-                    if (facts.handler() == null && !d.threads.channelOpen().getAsBoolean()) {
-                        dropUnrun(d, here);
-                        return;
-                    }
-                    proceed(d, facts.handler() != null ? here : here.withHoldsSeenAgain(
-                            hooks.shuttingDown().getAsBoolean(), hooks.held().getAsBoolean()), true);
-                }
-            });
+            d.threads.threads().execute(go);
         } catch (RejectedExecutionException e) {
-            if (hold != null) {
-                hold.end();
-            }
-            log.info("worker shutting down: delivery handed back unrun queue={} id={}{}", queue, d.idForLog,
-                    facts.heldLock() == null ? "" : " (its key's lock expires with its lease)");
-            try {
-                if (!d.settlement.isSettled()) {
-                    d.settlement.nackRequeue();
+            // The closing thread carries it on once the pools stopped (back as a copy, its lock released); only
+            // when that is over too is it nacked here (this thread must not wait for a copy's confirm).
+            Runnable refuse = () -> {
+                if (hold != null) {
+                    hold.end();
                 }
-            } catch (RuntimeException again) {
-                log.debug("could not hand back delivery queue={} id={}: {}", queue, d.idForLog, again.toString());
+                log.info("worker shutting down: delivery handed back unrun queue={} id={}{}", queue, d.idForLog,
+                        facts.heldLock() == null ? "" : " (its key's lock expires with its lease)");
+                try {
+                    if (!d.settlement.isSettled()) {
+                        d.settlement.nackRequeue();
+                    }
+                } catch (RuntimeException again) {
+                    log.debug("could not hand back delivery queue={} id={}: {}", queue, d.idForLog,
+                            again.toString());
+                }
+                finish(d, facts, null);
+            };
+            if (!d.threads.late().defer(go, refuse)) {
+                refuse.run();
             }
-            finish(d, facts, null);
         }
     }
 

@@ -72,7 +72,8 @@ final class QueueConsumer implements QueueControl {
 
     /**
      * Where deliveries go: {@code lanes} (the worker's, shared by its queues) orders deliveries of one key, then
-     * {@code handlers} runs them through {@code executor}; {@code ackFlushes} flushes coalesced acks.
+     * {@code handlers} runs them through {@code executor}; {@code ackFlushes} flushes coalesced acks; {@code late}
+     * keeps what {@code handlers} refuse while the worker closes, for the closing thread.
      * {@code keyedStartEarly}: keyed deliveries start on the dispatch thread and send their lock call from there
      * (a store on the network, whose lock answer would otherwise be waited for on a parked delivery thread); all
      * others go straight to a delivery thread, which measured cheaper where no store call waits (unkeyed, or the
@@ -80,9 +81,9 @@ final class QueueConsumer implements QueueControl {
      * without being woken as often).
      */
     record HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes, KeyLanes lanes,
-            boolean keyedStartEarly) {
+            boolean keyedStartEarly, LateHandOns late) {
         HandOff(DeliveryExecutor executor, Executor handlers, ScheduledExecutorService ackFlushes) {
-            this(executor, handlers, ackFlushes, new KeyLanes(), false);
+            this(executor, handlers, ackFlushes, new KeyLanes(), false, new LateHandOns());
         }
     }
 
@@ -495,7 +496,7 @@ final class QueueConsumer implements QueueControl {
             // its connection) closed, e.g. while this process was frozen past the heartbeat, and running it now would
             // run it twice.
             DeliveryExecutor.DeliveryThreads threads = new DeliveryExecutor.DeliveryThreads(handOff.handlers(),
-                    generation::isOpen);
+                    generation::isOpen, handOff.late());
             Runnable start = key != null && handOff.keyedStartEarly()
                     ? () -> handOff.executor().start(sink, envelope, props, body, threads, finished)
                     : () -> handOff.executor().startOnDeliveryThread(sink, envelope, props, body, threads, finished);

@@ -89,8 +89,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Shutdown: {@link #close()} stops consuming, lets the lock calls still out come back, lets running handlers
  * finish and settles their outcomes, hands back deliveries that had not started (as copies, so no delivery is counted
- * against the queue's limit, releasing a lock they took), lets the completions still out come back so their acks go
- * out, and closes; all of it within the drain timeout. A handler still running after the drain leaves its delivery
+ * against the queue's limit, releasing a lock they took), also those that could only start once a handler of their
+ * key finished during the drain, lets the completions still out come back so their acks go out, and closes; all of it
+ * within the drain timeout. A handler still running after the drain leaves its delivery
  * unacked, and the broker requeues it. {@link #registerShutdownHook()}
  * does that on SIGTERM and Ctrl-C; {@link #awaitTermination()} waits for it.
  *
@@ -131,6 +132,8 @@ public final class Worker implements AutoCloseable {
     private final ObjectMapper followUpMapper;
     /** One per worker: a key's lock is the same for all its queues. */
     private final KeyLanes lanes = new KeyLanes();
+    /** What the delivery threads refuse while this worker closes, carried on by the closing thread. */
+    private final LateHandOns lateHandOns = new LateHandOns();
 
     private volatile List<QueueConsumer> consumers = List.of();
     /** What {@link #start} created, closed in reverse order by {@link #close} (or when start fails). */
@@ -319,7 +322,8 @@ public final class Worker implements AutoCloseable {
                         return c != null && c.isHeldByHand();
                     }));
             QueueConsumer consumer = new QueueConsumer(requireNonNull(consumeConnection), spec,
-                    new QueueConsumer.HandOff(executor, pool, ackFlushes, lanes, durableStarts), control, events);
+                    new QueueConsumer.HandOff(executor, pool, ackFlushes, lanes, durableStarts, lateHandOns), control,
+                    events);
             consumerOf.set(consumer);
             built.add(consumer);
         }
@@ -519,6 +523,9 @@ public final class Worker implements AutoCloseable {
             log.warn("lock calls still unanswered at the drain timeout; their keys stay locked until their lease "
                     + "ends");
         }
+        // From here what the pools refuse (a lane's next delivery, released when a handler of its key finishes; a
+        // late lock answer) waits for this thread instead of being nacked, which would count a delivery.
+        lateHandOns.collect();
         for (ExecutorService p : pools) {
             p.shutdown();
         }
@@ -537,6 +544,10 @@ public final class Worker implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 p.shutdownNow();
             }
+        }
+        int carried = lateHandOns.carryOn(deadline);
+        if (carried > 0) {
+            log.info("handed back {} deliveries that were handed on after the handler threads stopped", carried);
         }
         // Completions still out carry acks: let them go out before the channels close (else the broker redelivers
         // tasks already done, which the done-marker then skips).
