@@ -24,6 +24,8 @@ import org.jspecify.annotations.Nullable;
  * @param lockCheck the lock and revision check (the worker's check-and-lock store call, sent to answered), over
  *     every settlement that took one: {@code count} 0 in unkeyed runs. Part of {@code latency}, not of
  *     {@code handler}.
+ * @param storePing bare Redis PINGs sent beside a paced run with the Redis store ({@link StorePingProbe}): this
+ *     machine's round trip at the time, the floor under {@code lockCheck}; {@code count} 0 in other runs
  * @param cpuSource how CPU was measured: {@code threads} (in-process worker: summed per thread, without GC and JIT)
  *     or {@code processes} (worker JVMs and the benchmark JVM as a whole)
  * @param processCpuSeconds CPU time of the benchmark's JVM during the run (in-process: publisher plus worker plus
@@ -35,7 +37,7 @@ import org.jspecify.annotations.Nullable;
 record BenchReport(Map<String, Object> config, String queue, long published, long publishFailures,
         @Nullable String firstPublishFailure, long completed, Map<String, Long> otherOutcomes, double publishSeconds,
         double publishRate, double completionSeconds, double completionRate, Latency latency,
-        Latency handler, Latency lockCheck,
+        Latency handler, Latency lockCheck, Latency storePing,
         double publisherCpuSeconds, double workerCpuSeconds, double workerCpuMicrosPerTask, String cpuSource,
         double processCpuSeconds, long heapStartBytes, long heapEndBytes, int bodyBytes) {
 
@@ -46,6 +48,7 @@ record BenchReport(Map<String, Object> config, String queue, long published, lon
         requireNonNull(latency, "latency");
         requireNonNull(handler, "handler");
         requireNonNull(lockCheck, "lockCheck");
+        requireNonNull(storePing, "storePing");
         requireNonNull(cpuSource, "cpuSource");
     }
 

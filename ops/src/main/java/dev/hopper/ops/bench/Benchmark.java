@@ -8,6 +8,7 @@ import dev.hopper.publisher.BrokerConnection;
 import dev.hopper.topology.HopperException;
 import java.time.Duration;
 import java.util.Map;
+import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,6 +81,7 @@ final class Benchmark {
         @Nullable CoordinationStore workerStore = null;
         PublisherPool publishers = null;
         WorkerSide workers = null;
+        StorePingProbe ping = null;
         try {
             producerStore = ledger.asPublisher(() -> {
                 CoordinationStore st = queue.openStore(settings.store(), settings.redisUri());
@@ -110,6 +112,11 @@ final class Benchmark {
                 workers.resetMeasurements();
                 log.info("bench warm-up done tasks={}", warm.confirmed());
             }
+            if (settings.rate() > 0 && settings.store() == BenchSettings.Store.REDIS) {
+                // A paced run measures latency: beside the lock check, the bare round trip on this machine now.
+                ping = new StorePingProbe(settings.redisUri());
+                ping.start();
+            }
             phase = "measuring";
             Map<ThreadCpuLedger.Role, Long> cpu0 = ledger.sample();
             long process0 = ThreadCpuLedger.processCpuNanos();
@@ -124,8 +131,10 @@ final class Benchmark {
             long publisherCpu = settings.workers() == 0
                     ? cpu1.get(ThreadCpuLedger.Role.PUBLISHER) - cpu0.get(ThreadCpuLedger.Role.PUBLISHER)
                     : processCpu;
-            return report(queue, published, done, publisherCpu, processCpu);
+            Histogram pings = ping == null ? new Histogram(3) : ping.roundTrips();
+            return report(queue, published, done, publisherCpu, processCpu, pings);
         } finally {
+            closeQuietly(ping);
             closeQuietly(publishers);
             closeQuietly(workers);
             if (workerStore != null && workerStore != producerStore) {
@@ -196,7 +205,7 @@ final class Benchmark {
     }
 
     private BenchReport report(BenchQueue queue, PublisherPool.Stats p, WorkerStats w, long publisherCpuNanos,
-            long processCpuNanos) {
+            long processCpuNanos, Histogram storePingMicros) {
         double publishSeconds = seconds(p.lastConfirmMicros() - p.firstPublishMicros());
         double completionSeconds = seconds(w.lastCompletionMicros() - p.firstPublishMicros());
         RunHistograms h = w.histograms();
@@ -204,6 +213,7 @@ final class Benchmark {
                 w.completed(), w.otherOutcomes(), publishSeconds, rate(p.confirmed(), publishSeconds),
                 completionSeconds, rate(w.completed(), completionSeconds), BenchReport.Latency.of(h.endToEnd()),
                 BenchReport.Latency.of(h.handler()), BenchReport.Latency.of(h.lockCheck()),
+                BenchReport.Latency.of(storePingMicros),
                 publisherCpuNanos / 1e9, w.cpuNanos() / 1e9,
                 w.completed() == 0 ? 0 : w.cpuNanos() / 1e3 / w.completed(), w.cpuSource(),
                 processCpuNanos / 1e9, w.heapStartBytes(), w.heapEndBytes(), p.bodyBytes());

@@ -59,6 +59,11 @@ interface ReportWriter {
                 row(out, "lock check (ms)", split(r.lockCheck(), "lock + revision check: store call sent to "
                         + "answered, " + r.lockCheck().count() + " checks"));
             }
+            if (r.storePing().count() > 0) {
+                row(out, "store ping (ms)", split(r.storePing(), "bare Redis PING beside the run, every "
+                        + StorePingProbe.INTERVAL.toMillis() + " ms: this machine's round trip, "
+                        + r.storePing().count() + " pings"));
+            }
             row(out, "cpu (s)", String.format(Locale.ROOT, "publisher %.2f  worker %.2f (%.1f us/task)  [%s]; "
                     + "bench JVM %.2f", r.publisherCpuSeconds(), r.workerCpuSeconds(), r.workerCpuMicrosPerTask(),
                     r.cpuSource(), r.processCpuSeconds()));

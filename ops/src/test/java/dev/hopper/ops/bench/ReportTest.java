@@ -136,7 +136,9 @@ class ReportTest {
                 "heap after GC", "store=memory", "ok: published == completed");
         assertThat(out.toString()).containsPattern("(?m)^handler \\(ms\\) +p50 0\\.015 .*p99 0\\.029 ")
                 .containsPattern("(?m)^lock check \\(ms\\) p50 0\\.150 +p95 0\\.285 +p99 0\\.297 +max 0\\.300 ")
-                .contains("300 checks");
+                .contains("300 checks")
+                .containsPattern("(?m)^store ping \\(ms\\) p50 0\\.100 +p95 0\\.190 +p99 0\\.198 +max 0\\.200 ")
+                .contains("200 pings");
     }
 
     @Test
@@ -144,11 +146,12 @@ class ReportTest {
         StringWriter out = new StringWriter();
         BenchReport keyed = sample();
         BenchReport unkeyed = new BenchReport(keyed.config(), keyed.queue(), 300, 0, null, 300, Map.of(), 0.5, 600,
-                0.6, 500, keyed.latency(), keyed.handler(), BenchReport.Latency.of(new Histogram(3)), 0.1, 0.2, 666,
+                0.6, 500, keyed.latency(), keyed.handler(), BenchReport.Latency.of(new Histogram(3)),
+                BenchReport.Latency.of(new Histogram(3)), 0.1, 0.2, 666,
                 "threads", 0.4, 1 << 20, 1 << 20, 1000);
         ReportWriter.forJson(false).write(unkeyed, new PrintWriter(out));
 
-        assertThat(out.toString()).contains("handler (ms)").doesNotContain("lock check");
+        assertThat(out.toString()).contains("handler (ms)").doesNotContain("lock check").doesNotContain("store ping");
     }
 
     private static BenchReport sample() {
@@ -160,9 +163,13 @@ class ReportTest {
             handler.recordValue(i / 10);
             lockCheck.recordValue(i);
         }
+        Histogram ping = new Histogram(3);
+        for (int i = 1; i <= 200; i++) {
+            ping.recordValue(i);
+        }
         BenchSettings s = BenchSettings.builder().tasks(300).keyed(true).store(BenchSettings.Store.MEMORY).build();
         return new BenchReport(s.describe(), "hopper-bench-x", 300, 0, null, 300, Map.of(), 0.5, 600, 0.6, 500,
-                BenchReport.Latency.of(h), BenchReport.Latency.of(handler), BenchReport.Latency.of(lockCheck), 0.1,
-                0.2, 666, "threads", 0.4, 1 << 20, 1 << 20, 1000);
+                BenchReport.Latency.of(h), BenchReport.Latency.of(handler), BenchReport.Latency.of(lockCheck),
+                BenchReport.Latency.of(ping), 0.1, 0.2, 666, "threads", 0.4, 1 << 20, 1 << 20, 1000);
     }
 }
