@@ -545,15 +545,16 @@ public final class Worker implements AutoCloseable {
                 p.shutdownNow();
             }
         }
-        int carried = lateHandOns.carryOn(deadline);
-        if (carried > 0) {
-            log.info("handed back {} deliveries that were handed on after the handler threads stopped", carried);
-        }
         // Completions still out carry acks: let them go out before the channels close (else the broker redelivers
         // tasks already done, which the done-marker then skips).
         if (batched != null && !awaitStore(batched::awaitCompletions, deadline)) {
             log.warn("completions still unanswered at the drain timeout; their tasks may be delivered again and "
                     + "skipped as done");
+        }
+        // After the completions: one that settles lets the next delivery of its key start, which is refused now.
+        int carried = lateHandOns.carryOn(deadline);
+        if (carried > 0) {
+            log.info("handed back {} deliveries that were handed on after the handler threads stopped", carried);
         }
         synchronized (this) {
             closeResources();

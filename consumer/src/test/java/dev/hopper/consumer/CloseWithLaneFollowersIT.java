@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.GetResponse;
+import dev.hopper.coordination.CoordinationStore;
+import dev.hopper.coordination.RedisCoordinationStore;
+import dev.hopper.coordination.RedisStoreConfig;
 import dev.hopper.publisher.BrokerConfig;
 import dev.hopper.topology.HeaderValues;
 import dev.hopper.topology.Headers;
@@ -11,32 +14,59 @@ import dev.hopper.topology.HopperConfig;
 import dev.hopper.topology.QueueSpec;
 import dev.hopper.topology.testing.TestBroker;
 import dev.hopper.topology.testing.TestQueues;
+import dev.hopper.topology.testing.TestRedis;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A worker closed while a handler runs and more deliveries of the same key wait in its lane: the handler finishes
  * during the drain, after the handler threads stopped taking work, and releases the next delivery of its key. That
  * delivery, and the one after it, go back as copies (no delivery counted, attempt 0), carried by the closing thread
  * ({@link LateHandOns}). Before the tenth session the stopped pool refused them and they were nacked, which raised
- * {@code x-delivery-count}: this test fails that way without the closing thread's hand-back.
+ * {@code x-delivery-count}: this test fails that way without the closing thread's hand-back. On the Redis store the
+ * follower is released by the completion's answer, which comes after the handler thread is done: the closing thread
+ * carries on what was refused only after it waited for the completions (the Redis case fails with the two steps the
+ * other way round).
  */
 @ExtendWith(TestQueues.class)
 class CloseWithLaneFollowersIT {
     record Job(int n) {}
 
+    /** In-memory store: a released follower starts on a delivery thread (the pool's refusal in its start). */
     @Test
     @Timeout(120)
     void followersReleasedDuringTheDrainGoBackAsCopies(TestBroker broker, TestQueues queues) throws Exception {
+        followersGoBackAsCopies(broker, queues, null);
+    }
+
+    /**
+     * Redis store: a released follower starts on the thread that released it and is handed on for its hand-back
+     * (the pool's refusal in the hand-on); it sends no lock call, the worker being closed.
+     */
+    @Test
+    @Timeout(120)
+    void followersOfAWorkerOnRedisGoBackAsCopies(TestBroker broker, TestQueues queues) throws Exception {
+        try (RedisCoordinationStore redis = new RedisCoordinationStore(RedisStoreConfig.builder(TestRedis.get().uri())
+                .namespace("closelane:" + UUID.randomUUID() + ":").build())) {
+            followersGoBackAsCopies(broker, queues, redis);
+            assertThat(TestRedisKeys.exists(redis.config().namespace() + "lock:K")).as("K's lock released")
+                    .isFalse();
+        }
+    }
+
+    private void followersGoBackAsCopies(TestBroker broker, TestQueues queues, @Nullable CoordinationStore store)
+            throws Exception {
         QueueSpec spec = queues.track(TestTasks.quickQueue(queues.name("closelane")).concurrency(2).prefetch(8)
                 .build());
         HopperConfig config = HopperConfig.of(List.of(spec));
@@ -56,9 +86,10 @@ class CloseWithLaneFollowersIT {
             for (int i = 0; i < 3; i++) {
                 ids.add(tasks.publish(spec.name(), "job", "{\"n\":" + i + "}", "K", null));
             }
-            Worker w = Worker.builder().broker(BrokerConfig.builder(broker.uri()).connectionName("closelane").build())
-                    .config(config).workerId("closelane").drainTimeout(Duration.ofSeconds(30))
-                    .handler("job", Job.class, handler).build();
+            Worker.Builder b = Worker.builder().broker(BrokerConfig.builder(broker.uri()).connectionName("closelane")
+                    .build()).config(config).workerId("closelane").drainTimeout(Duration.ofSeconds(30))
+                    .handler("job", Job.class, handler);
+            Worker w = (store == null ? b : b.coordinationStore(store)).build();
             Thread closer = new Thread(w::close, "closelane-closer");
             try {
                 w.start();
