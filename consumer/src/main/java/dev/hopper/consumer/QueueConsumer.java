@@ -35,6 +35,15 @@ import org.slf4j.LoggerFactory;
  * first lock call sent asynchronously); the queue's pool of delivery threads does the rest, so handlers never run on
  * amqp-client's threads.
  *
+ * <p>The dispatch thread: amqp-client calls a consumer from its consumer pool, one thread hop after the connection's
+ * I/O thread read the frames. The worker opens its consuming connection with
+ * {@link dev.hopper.publisher.BrokerConfig.Builder#dispatchOnIoThread}, so there the dispatch thread is the I/O
+ * thread itself (or, for a callback queued while another thread runs the channel's callbacks, that thread: a
+ * channel's callbacks run one at a time, in order). Nothing here waits on it, which that requires: a wait there
+ * would stop every frame of the connection. Measured: 15 % less worker CPU per noop task than with the pool
+ * (docs/benchmarks.md, eleventh session); a connection given to {@code Worker.Builder#connections} keeps whichever
+ * dispatch it was opened with.
+ *
  * <p>Threads: every state change and every broker RPC (channel open, {@code basic.qos}, {@code basic.consume},
  * {@code basic.cancel}, close) runs on the worker's single control thread ({@code control}); nothing here holds a
  * monitor across an RPC, and the callbacks amqp-client makes on its I/O thread (channel shutdown) and dispatch
@@ -366,6 +375,26 @@ final class QueueConsumer implements QueueControl {
         scheduleSubscribe(nextBackoff());
     }
 
+    /** A callback failed on {@code ch}: close it (acks held back go first) and subscribe again on a new one. */
+    private void recycleChannel(Channel ch) {
+        if (ch != channel || stopped) {
+            return;
+        }
+        AckCoalescer a = acks;
+        channel = null;
+        consumer = null;
+        cancelling = null;
+        if (a != null) {
+            a.flushNow();
+        }
+        try {
+            ch.close();
+        } catch (IOException | TimeoutException | AlreadyClosedException e) {
+            log.debug("error closing consumer channel queue={}: {}", spec.name(), e.toString());
+        }
+        scheduleSubscribe(nextBackoff());
+    }
+
     private void onBrokerCancel(Deliveries d) {
         if (d != consumer) {
             return;
@@ -462,7 +491,7 @@ final class QueueConsumer implements QueueControl {
         return String.valueOf(t.getMessage());
     }
 
-    /** One subscription's callbacks, on amqp-client's dispatch thread: count, hand off, return. */
+    /** One subscription's callbacks, on the dispatch thread (see above): count, hand off, return; never wait. */
     private final class Deliveries extends DefaultConsumer {
         private volatile boolean cancelOk;
         /** The consumer tag the broker gave this subscription (set by the control thread once subscribed). */
@@ -476,6 +505,21 @@ final class QueueConsumer implements QueueControl {
 
         @Override
         public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
+            try {
+                take(envelope, props, body);
+            } catch (RuntimeException | Error e) {
+                // A bug in Hopper. Thrown on, amqp-client would close the channel right here and wait up to the RPC
+                // timeout for a close-ok that only this thread can read (the dispatch thread is the I/O thread), and
+                // the queue would not be consumed again (an application-initiated close): recycle the channel on the
+                // control thread instead. The broker requeues its unacked deliveries.
+                log.error("unexpected error taking a delivery queue={}; reopening the channel (the broker requeues "
+                        + "its unacked deliveries)", spec.name(), e);
+                Channel ch = getChannel();
+                enqueue(() -> recycleChannel(ch));
+            }
+        }
+
+        private void take(Envelope envelope, AMQP.BasicProperties props, byte[] body) {
             Channel ch = getChannel();
             SettlementSink sink = acks.delivered(envelope.getDeliveryTag());
             // The channel this delivery's tag belongs to. Automatic recovery swaps a recovering channel's delegate and

@@ -155,6 +155,11 @@ public final class BrokerConnection implements AutoCloseable {
         f.setAutomaticRecoveryEnabled(true);
         f.setTopologyRecoveryEnabled(true);
         f.setNetworkRecoveryInterval(config.recoveryInterval().toMillis());
+        if (config.dispatchOnIoThread()) {
+            // amqp-client runs consumer work through this executor (and never shuts down one it was given): running
+            // it on the calling thread is running it on the I/O thread that queued it.
+            f.setSharedExecutor(new CallingThreadExecutor());
+        }
         return f;
     }
 

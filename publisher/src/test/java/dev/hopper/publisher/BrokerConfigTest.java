@@ -25,6 +25,15 @@ class BrokerConfigTest {
     }
 
     @Test
+    void consumerCallbacksStayOnAmqpClientsPoolUnlessAsked() {
+        URI uri = URI.create("amqp://h/");
+        assertThat(BrokerConfig.builder(uri).build().dispatchOnIoThread()).isFalse();
+        assertThat(BrokerConfig.builder(uri).dispatchOnIoThread(true).build().dispatchOnIoThread()).isTrue();
+        assertThat(new BrokerConfig(uri, "n", java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1),
+                java.time.Duration.ofSeconds(1)).dispatchOnIoThread()).isFalse();
+    }
+
+    @Test
     void rejectsOtherSchemesWithoutLeakingThePassword() {
         assertThatThrownBy(() -> BrokerConfig.builder(URI.create("http://u:secret@h/")).build())
                 .isInstanceOf(IllegalArgumentException.class)

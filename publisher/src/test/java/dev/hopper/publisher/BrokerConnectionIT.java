@@ -10,6 +10,8 @@ import java.net.URI;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 @ExtendWith(TestQueues.class)
 class BrokerConnectionIT {
@@ -30,6 +32,39 @@ class BrokerConnectionIT {
                 .hasMessageContaining("rabbitmq-server -detached")
                 .hasMessageContaining("RABBITMQ_URI")
                 .hasMessageNotContaining("topsecret");
+    }
+
+    /**
+     * With {@code dispatchOnIoThread} a consumer's callbacks run on the thread that reads the connection's frames
+     * (amqp-client names it "AMQP Connection host:port"), in delivery order; without it, on amqp-client's pool.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void consumerCallbacksRunOnTheIoThreadOnlyWhenAsked(boolean onIoThread, TestBroker broker) throws Exception {
+        BrokerConfig base = BrokerFixture.config(broker, "dispatch");
+        BrokerConfig cfg = BrokerConfig.builder(base.uri()).connectionName(base.connectionName())
+                .dispatchOnIoThread(onIoThread).build();
+        assertThat(cfg.dispatchOnIoThread()).isEqualTo(onIoThread);
+        java.util.List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (BrokerConnection conn = BrokerConnection.open(cfg)) {
+            com.rabbitmq.client.Channel ch = conn.amqp().createChannel();
+            String queue = ch.queueDeclare().getQueue(); // server-named, exclusive: gone with the connection
+            ch.basicConsume(queue, true, new com.rabbitmq.client.DefaultConsumer(ch) {
+                @Override
+                public void handleDelivery(String tag, com.rabbitmq.client.Envelope envelope,
+                        com.rabbitmq.client.AMQP.BasicProperties props, byte[] body) {
+                    seen.add(new String(body, java.nio.charset.StandardCharsets.UTF_8) + "@"
+                            + Thread.currentThread().getName());
+                }
+            });
+            for (int i = 0; i < 3; i++) {
+                ch.basicPublish("", queue, null, ("m" + i).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 3);
+        }
+        assertThat(seen).extracting(s -> s.substring(0, s.indexOf('@'))).containsExactly("m0", "m1", "m2");
+        assertThat(seen).allSatisfy(s -> assertThat(s.substring(s.indexOf('@') + 1).startsWith("AMQP Connection "))
+                .as("callback thread of %s", s).isEqualTo(onIoThread));
     }
 
     @Test

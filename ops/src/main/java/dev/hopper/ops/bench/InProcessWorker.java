@@ -40,7 +40,7 @@ final class InProcessWorker implements WorkerSide {
     @Override
     public void start() {
         consume = BrokerConnection.open(BrokerConfig.builder(settings.brokerUri())
-                .connectionName("hopper-bench-worker-consume").build());
+                .connectionName("hopper-bench-worker-consume").dispatchOnIoThread(true).build());
         publish = BrokerConnection.open(BrokerConfig.builder(settings.brokerUri())
                 .connectionName("hopper-bench-worker-publish").build());
         Worker.Builder b = BenchHandler.register(Worker.builder().connections(consume, publish)
