@@ -66,16 +66,17 @@ import org.slf4j.LoggerFactory;
  * before the ack, so a redelivery after a crash between the two is acked unrun. While the store does not answer,
  * keyed tasks go back unrun and the worker pauses consuming until it answers again.
  *
- * <p>Threads: each queue has its own channel and a pool of delivery threads fed by a hand-off that never holds
- * more than the queue's prefetch; handlers never run on amqp-client's threads. At most {@code concurrency} handlers
- * of a queue run at once (its run slots, taken right before the handler and given back when it returns). With a
- * coordination store on the network the pool has one thread per prefetched delivery (up to 64), so the deliveries
- * of a window make their lock calls and completions together, in one store round trip, instead of
- * {@code concurrency} at a time; with the in-memory store it has {@code concurrency} threads. Besides, each job
+ * <p>Threads: each queue has its own channel and a pool of {@code concurrency} delivery threads fed by a hand-off
+ * that never holds more than the queue's prefetch; handlers never run on amqp-client's threads. At most
+ * {@code concurrency} handlers of a queue run at once (its run slots, taken right before the handler and given back
+ * when it returns). Deliveries arrive on the consuming connection's I/O thread, which only counts them and hands
+ * them on ({@link BrokerConfig.Builder#dispatchOnIoThread}); keyed deliveries send their lock call from there, and
+ * lock calls and completions with a store on the network go out without a thread waiting for them, batched with
+ * whatever else is out. Besides, each job
  * has threads of its own so one slow job cannot starve another: one control thread for subscribe, cancel and
  * resubscribe RPCs (each bounded by the connection's RPC timeout); one deadline sweeper for every handler timeout
  * and lease renewal schedule; lease renewal calls (at most one in flight per running keyed handler); one store
- * probe; one queue-depth reader (with metrics). Thread names carry the worker id. Retry and dead-letter copies go
+ * probe; one ack flusher; one queue-depth reader (with metrics). Thread names carry the worker id. Retry and dead-letter copies go
  * over a separate publishing connection, so a broker that blocks publishers cannot stall acks. All public methods
  * are thread-safe; {@link #isHealthy()}, {@link #isConsuming} and {@link #inFlight()} never block.
  *
