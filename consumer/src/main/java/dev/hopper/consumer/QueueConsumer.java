@@ -40,9 +40,9 @@ import org.slf4j.LoggerFactory;
  * {@link dev.hopper.publisher.BrokerConfig.Builder#dispatchOnIoThread}, so there the dispatch thread is the I/O
  * thread itself (or, for a callback queued while another thread runs the channel's callbacks, that thread: a
  * channel's callbacks run one at a time, in order). Nothing here waits on it, which that requires: a wait there
- * would stop every frame of the connection. Measured: 15 % less worker CPU per noop task than with the pool
- * (docs/benchmarks.md, eleventh session); a connection given to {@code Worker.Builder#connections} keeps whichever
- * dispatch it was opened with.
+ * would stop every frame of the connection. Measured: about 15 % less worker CPU per noop task than with the
+ * pool (docs/benchmarks.md, eleventh session); a connection given to {@code Worker.Builder#connections} keeps
+ * whichever dispatch it was opened with.
  *
  * <p>Threads: every state change and every broker RPC (channel open, {@code basic.qos}, {@code basic.consume},
  * {@code basic.cancel}, close) runs on the worker's single control thread ({@code control}); nothing here holds a

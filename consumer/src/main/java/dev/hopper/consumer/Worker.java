@@ -72,13 +72,13 @@ import org.slf4j.LoggerFactory;
  * when it returns). Deliveries arrive on the consuming connection's I/O thread, which only counts them and hands
  * them on ({@link BrokerConfig.Builder#dispatchOnIoThread}); keyed deliveries send their lock call from there, and
  * lock calls and completions with a store on the network go out without a thread waiting for them, batched with
- * whatever else is out. Besides, each job
- * has threads of its own so one slow job cannot starve another: one control thread for subscribe, cancel and
- * resubscribe RPCs (each bounded by the connection's RPC timeout); one deadline sweeper for every handler timeout
- * and lease renewal schedule; lease renewal calls (at most one in flight per running keyed handler); one store
- * probe; one ack flusher; one queue-depth reader (with metrics). Thread names carry the worker id. Retry and dead-letter copies go
- * over a separate publishing connection, so a broker that blocks publishers cannot stall acks. All public methods
- * are thread-safe; {@link #isHealthy()}, {@link #isConsuming} and {@link #inFlight()} never block.
+ * whatever else is out. Besides, each job has threads of its own so one slow job cannot starve another: one
+ * control thread for subscribe, cancel and resubscribe RPCs (each bounded by the connection's RPC timeout); one
+ * deadline sweeper for every handler timeout and lease renewal schedule; lease renewal calls (at most one in flight
+ * per running keyed handler); one store probe; one ack flusher; one queue-depth reader (with metrics). Thread names
+ * carry the worker id. Retry and dead-letter copies go over a separate publishing connection, so a broker that
+ * blocks publishers cannot stall acks. All public methods are thread-safe; {@link #isHealthy()},
+ * {@link #isConsuming} and {@link #inFlight()} never block.
  *
  * <p>Each delivery is decided by one pure function ({@code DeliveryDecider}) and carried out by a thin executor;
  * see the package documentation.

@@ -239,8 +239,8 @@ public record BrokerConfig(URI uri, String connectionName, Duration heartbeat, D
         /**
          * Runs consumers' callbacks on the connection's I/O thread, the one that reads frames from the socket,
          * instead of handing each batch of deliveries to amqp-client's consumer pool. That saves a thread hop (a
-         * park and a wake-up) per batch of deliveries: for {@code Worker}, whose consuming connection sets it, 15 %
-         * less CPU per noop task (docs/benchmarks.md, eleventh session).
+         * park and a wake-up) per batch of deliveries: for {@code Worker}, whose consuming connection sets it,
+         * about 15 % less CPU per noop task (docs/benchmarks.md, eleventh session).
          *
          * <p>Only for connections whose consumers never wait in a callback, not on a lock, a future, a store, a
          * confirm, nor on a channel RPC (which would wait for a reply that this very thread has to read: a deadlock
