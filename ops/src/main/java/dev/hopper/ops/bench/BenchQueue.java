@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * The benchmark's own work queue (with its retry tiers and dead queue) and the coordination namespace of one run.
  * The same values give the same {@link HopperConfig} in the benchmark JVM and in worker JVMs. Immutable.
  *
- * @param namespace Redis key prefix of the run; every key written under it expires on its own (locks with their
- *     lease, fencing tokens and done-markers after {@link #DONE_MARKER_TTL}), so nothing is left behind
+ * @param namespace Redis key prefix of the run; every key written under it expires on its own: locks with their
+ *     lease, done-markers after {@link #DONE_MARKER_TTL}, but fencing-token keys only after the store's week
+ *     (a token must keep rising across a lock's expiry), one per key the run used
  */
 record BenchQueue(String name, int concurrency, int prefetch, String namespace) {
     private static final Logger log = LoggerFactory.getLogger(BenchQueue.class);
