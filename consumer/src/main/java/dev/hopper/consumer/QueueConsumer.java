@@ -251,20 +251,25 @@ final class QueueConsumer implements QueueControl {
         await(onControl(() -> {
             stopped = true;
             Channel ch = channel;
-            AckCoalescer a = acks;
             channel = null;
             consumer = null;
             if (ch != null && ch.isOpen()) {
-                if (a != null) {
-                    a.flushNow(); // acks still held back would otherwise be requeued with the channel
-                }
-                try {
-                    ch.close();
-                } catch (IOException | TimeoutException | AlreadyClosedException e) {
-                    log.debug("error closing consumer channel queue={}: {}", spec.name(), e.toString());
-                }
+                flushAndClose(ch);
             }
         }), "close the consumer channel");
+    }
+
+    /** Control thread: sends the acks still held back (else requeued with the channel), then closes it. */
+    private void flushAndClose(Channel ch) {
+        AckCoalescer a = acks;
+        if (a != null) {
+            a.flushNow();
+        }
+        try {
+            ch.close();
+        } catch (IOException | TimeoutException | AlreadyClosedException e) {
+            log.debug("error closing consumer channel queue={}: {}", spec.name(), e.toString());
+        }
     }
 
     /** Test seam (package-private): the current consuming channel, to provoke a broker-side channel error. */
@@ -380,18 +385,10 @@ final class QueueConsumer implements QueueControl {
         if (ch != channel || stopped) {
             return;
         }
-        AckCoalescer a = acks;
         channel = null;
         consumer = null;
         cancelling = null;
-        if (a != null) {
-            a.flushNow();
-        }
-        try {
-            ch.close();
-        } catch (IOException | TimeoutException | AlreadyClosedException e) {
-            log.debug("error closing consumer channel queue={}: {}", spec.name(), e.toString());
-        }
+        flushAndClose(ch);
         scheduleSubscribe(nextBackoff());
     }
 

@@ -18,11 +18,10 @@ import java.util.concurrent.TimeUnit;
  */
 final class CallingThreadExecutor extends AbstractExecutorService {
     private final CountDownLatch shut = new CountDownLatch(1);
-    private volatile boolean shutdown;
 
     @Override
     public void execute(Runnable task) {
-        if (shutdown) {
+        if (isShutdown()) {
             throw new RejectedExecutionException("executor shut down");
         }
         task.run();
@@ -30,7 +29,6 @@ final class CallingThreadExecutor extends AbstractExecutorService {
 
     @Override
     public void shutdown() {
-        shutdown = true;
         shut.countDown();
     }
 
@@ -42,13 +40,13 @@ final class CallingThreadExecutor extends AbstractExecutorService {
 
     @Override
     public boolean isShutdown() {
-        return shutdown;
+        return shut.getCount() == 0;
     }
 
     /** Shut down; a task still running on its caller's thread is that caller's (nothing here tracks it). */
     @Override
     public boolean isTerminated() {
-        return shutdown;
+        return isShutdown();
     }
 
     @Override
